@@ -1,0 +1,12 @@
+//! Yunshi's pure domain core. No I/O, no async, no clock reads: every rule is a function of
+//! state, command, rulebook, calendar and the current time passed in as a value.
+
+pub mod allocation;
+pub mod calendar;
+pub mod money;
+pub mod rate;
+pub mod source;
+pub mod time;
+
+pub use money::{Fen, MoneyError};
+pub use rate::{Rate, Rounding};
