@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod calendar;
+pub mod ledger;
 pub mod money;
 pub mod rate;
 pub mod source;
