@@ -1,1 +1,260 @@
-//! stub
+//! Yunshi's storage. One [`Store`] with two backends behind it — embedded SQLite (the
+//! default) and PostgreSQL — that pass the same conformance suite (`tests/conformance`).
+//!
+//! Every state change goes through [`Store::commit`]: one [`WriteBatch`] becomes one
+//! database transaction (events, ledger postings, deadlines, idempotency record), applied
+//! whole or not at all. Ledger transactions arrive already balanced (the core refuses
+//! unbalanced ones); the store adds what only it can check: that a transaction is new, that a
+//! reversal reverses an existing transaction once, that a fired deadline was still pending,
+//! and that an idempotency key is not reused with other parameters.
+
+mod chain;
+pub mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+use yunshi_core::Fen;
+use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction};
+
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("idempotency key {key:?} was already used with different parameters")]
+    IdempotencyMismatch { key: String },
+    #[error("ledger transaction {0} already exists")]
+    DuplicateTransaction(Uuid),
+    #[error("ledger transaction {0} does not exist")]
+    UnknownTransaction(Uuid),
+    #[error("ledger transaction {0} was already reversed")]
+    AlreadyReversed(Uuid),
+    #[error("deadline {0} is not pending (already fired or cancelled, or unknown)")]
+    DeadlineNotPending(Uuid),
+    #[error("a deadline with key {0:?} already exists")]
+    DuplicateDeadline(String),
+    #[error("unsupported database URL {0:?}: use a file path, sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("the database stayed busy: {0}")]
+    Busy(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl StoreError {
+    /// True for conflicts caused by the caller's request, as opposed to the database failing.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            StoreError::IdempotencyMismatch { .. }
+                | StoreError::DuplicateTransaction(_)
+                | StoreError::UnknownTransaction(_)
+                | StoreError::AlreadyReversed(_)
+                | StoreError::DeadlineNotPending(_)
+                | StoreError::DuplicateDeadline(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<Backend>,
+}
+
+macro_rules! dispatch {
+    ($self:ident, $b:ident => $call:expr) => {
+        match &*$self.backend {
+            Backend::Sqlite($b) => $call,
+            Backend::Postgres($b) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database at `url`: `postgres://…` or `postgresql://…` for PostgreSQL;
+    /// `sqlite://PATH`, `sqlite:PATH` or a plain path for SQLite (the file is created).
+    /// Does not migrate; call [`Store::migrate`].
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::PgStore::open(url).await?)
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            if path.is_empty() || path.contains("://") {
+                return Err(StoreError::UnsupportedUrl(url.to_string()));
+            }
+            Backend::Sqlite(sqlite::SqliteStore::open(path)?)
+        };
+        Ok(Store {
+            backend: Arc::new(backend),
+        })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match &*self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date. Safe to run concurrently and repeatedly.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        dispatch!(self, b => b.migrate().await)
+    }
+
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, b => b.ping().await)
+    }
+
+    /// Writes one batch atomically. See [`WriteBatch`].
+    pub async fn commit(&self, batch: WriteBatch) -> Result<Committed, StoreError> {
+        dispatch!(self, b => b.commit(batch).await)
+    }
+
+    /// Writes many batches, each atomic on its own, as few database transactions as the
+    /// backend can; results come back in order. The bulk path of imports and benchmarks.
+    pub async fn commit_many(
+        &self,
+        batches: Vec<WriteBatch>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+        dispatch!(self, b => b.commit_many(batches).await)
+    }
+
+    pub async fn balance(&self, account: &Account) -> Result<Fen, StoreError> {
+        dispatch!(self, b => b.balance(account).await)
+    }
+
+    /// Totals per account kind, over all owners.
+    pub async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
+        dispatch!(self, b => b.balances_by_kind().await)
+    }
+
+    /// The sum of all postings: zero in a sound ledger.
+    pub async fn trial_balance(&self) -> Result<i128, StoreError> {
+        dispatch!(self, b => b.trial_balance().await)
+    }
+
+    pub async fn ledger_transaction(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<LedgerTransaction>, StoreError> {
+        dispatch!(self, b => b.ledger_transaction(id).await)
+    }
+
+    /// Events with `seq > after`, oldest first.
+    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        dispatch!(self, b => b.events_after(after, limit).await)
+    }
+
+    /// Recomputes every event hash from the first and reports the first break, if any.
+    pub async fn verify_event_chain(&self) -> Result<ChainCheck, StoreError> {
+        let mut check = chain::ChainChecker::default();
+        let mut after = 0;
+        loop {
+            let page = self.events_after(after, 1_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in &page {
+                check.push(event);
+            }
+        }
+        Ok(check.finish())
+    }
+
+    pub async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
+        dispatch!(self, b => b.deadline(id).await)
+    }
+
+    /// Pending deadlines due at or before `now`, earliest first, that no other worker holds:
+    /// each is leased to `worker` until `now + lease`. Firing one is a [`WriteBatch`] with
+    /// its id in `fire`; a lease that runs out lets another worker claim it again.
+    pub async fn claim_due_deadlines(
+        &self,
+        now: Timestamp,
+        worker: &str,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        dispatch!(self, b => b.claim_due_deadlines(now, worker, lease, limit).await)
+    }
+
+    /// The earliest pending deadline's due time, if any.
+    pub async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        dispatch!(self, b => b.next_deadline_due().await)
+    }
+
+    pub async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        dispatch!(self, b => b.idempotency_record(scope, key).await)
+    }
+
+    pub async fn put_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        dispatch!(self, b => b.put_api_token(token).await)
+    }
+
+    pub async fn api_token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        dispatch!(self, b => b.api_token(hash).await)
+    }
+
+    /// Revokes a token; false if it did not exist or was already revoked.
+    pub async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.revoke_api_token(hash, at).await)
+    }
+
+    /// Whether any unrevoked, unexpired token has the given role.
+    pub async fn has_active_token_with_role(
+        &self,
+        role: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.has_active_token_with_role(role, now).await)
+    }
+
+    /// Finishes queued writes and stops the writer. Later calls fail with `Closed`.
+    pub async fn close(&self) {
+        dispatch!(self, b => b.close().await)
+    }
+}
+
+/// Microseconds since the Unix epoch: how instants are stored (BIGINT on both backends).
+pub(crate) fn to_micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
+}

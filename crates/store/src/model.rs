@@ -1,0 +1,172 @@
+//! What goes into and comes out of the store.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use yunshi_core::ledger::LedgerTransaction;
+
+/// One unit of work, written in one database transaction or not at all: the events that
+/// describe what happened, the ledger transactions it moved, the deadlines it schedules,
+/// fires or cancels, and the idempotency record that makes a retry return the first answer.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub idempotency: Option<IdempotencyClaim>,
+    pub events: Vec<NewEvent>,
+    pub transactions: Vec<LedgerTransaction>,
+    pub schedule: Vec<NewDeadline>,
+    /// Deadlines this batch fires. Each must still be pending, or the whole batch is refused:
+    /// that is what makes a deadline fire exactly once.
+    pub fire: Vec<FiredDeadline>,
+    /// Pending deadlines this batch makes moot (a complaint answered in time).
+    pub cancel: Vec<Uuid>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.idempotency.is_none()
+            && self.events.is_empty()
+            && self.transactions.is_empty()
+            && self.schedule.is_empty()
+            && self.fire.is_empty()
+            && self.cancel.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiredDeadline {
+    pub id: Uuid,
+    /// The clock's time when it fired.
+    pub at: Timestamp,
+}
+
+/// "If `key` was seen in `scope`, answer what was answered then; if it was seen with other
+/// parameters (`fingerprint`), refuse; else apply the batch and remember `response`."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub response: serde_json::Value,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub response: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: Uuid,
+    /// e.g. `provider.approved`, `order.paid`.
+    pub kind: String,
+    /// The business object, e.g. `order:0193…`.
+    pub subject: String,
+    pub at: Timestamp,
+    pub payload: serde_json::Value,
+}
+
+/// An event as stored: numbered, and chained to the one before by hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: String,
+    pub subject: String,
+    pub at: Timestamp,
+    pub payload: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeadline {
+    pub id: Uuid,
+    /// e.g. `guarantee_window_end`, `deposit_top_up_due`.
+    pub kind: String,
+    pub subject: String,
+    pub due_at: Timestamp,
+    pub payload: serde_json::Value,
+    /// At most one deadline ever per key (e.g. `order:…:window_end`): scheduling the same
+    /// thing twice is refused.
+    pub dedupe_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    Pending,
+    Fired,
+    Cancelled,
+}
+
+impl DeadlineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineState::Pending => "pending",
+            DeadlineState::Fired => "fired",
+            DeadlineState::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Fired, Self::Cancelled]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub id: Uuid,
+    pub kind: String,
+    pub subject: String,
+    pub due_at: Timestamp,
+    pub payload: serde_json::Value,
+    pub dedupe_key: Option<String>,
+    pub state: DeadlineState,
+    pub fired_at: Option<Timestamp>,
+}
+
+/// What a committed batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Applied now; the sequence numbers of its events.
+    Applied { event_seqs: Vec<i64> },
+    /// The idempotency key was seen before with the same parameters: nothing was applied
+    /// and this is the first answer.
+    Replayed { response: serde_json::Value },
+}
+
+/// A bearer token for machine clients and operator bootstrap. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Hex of the token's BLAKE3 hash.
+    pub hash: String,
+    /// Who it acts as, e.g. `operator-admin`, `setup`.
+    pub principal: String,
+    pub role: String,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiToken {
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// The result of walking the event hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainCheck {
+    pub events: u64,
+    /// The first event whose hash does not follow from its predecessor, if any.
+    pub broken_at: Option<i64>,
+    pub head: String,
+}

@@ -1,0 +1,683 @@
+//! The PostgreSQL backend (also the shape for Postgres-compatible distributed SQL).
+//!
+//! Each commit is one transaction at READ COMMITTED; correctness comes from constraints and
+//! conditional updates (a deadline fires only `WHERE state = 'pending'`, a reversal is
+//! unique per original, an idempotency key is a primary key), and the event chain is ordered
+//! by locking its single head row. Serialization failures and deadlocks are retried.
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use jiff::{SignedDuration, Timestamp};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+use yunshi_core::Fen;
+use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction, Posting};
+
+use crate::chain::{Hash, event_hash, hex};
+use crate::model::*;
+use crate::{StoreError, from_micros, to_micros};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+const RETRIES: u32 = 8;
+
+pub(crate) struct PgStore {
+    pool: Pool,
+}
+
+fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    let retryable = matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    );
+    let msg = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
+    if retryable {
+        StoreError::Busy(msg)
+    } else {
+        StoreError::Database(msg)
+    }
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_err(e),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// The UUID in a unique-violation detail such as `Key (reverses)=(0193…) already exists.`
+fn uuid_in_detail(e: &tokio_postgres::Error) -> Option<Uuid> {
+    let detail = e.as_db_error()?.detail()?;
+    let start = detail.find(")=(")? + 3;
+    let end = start + detail[start..].find(')')?;
+    detail[start..end].parse().ok()
+}
+
+fn constraint(e: &tokio_postgres::Error) -> Option<(&SqlState, &str)> {
+    let db = e.as_db_error()?;
+    Some((db.code(), db.constraint()?))
+}
+
+impl PgStore {
+    pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("database URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = Self { pool };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        // Two processes creating this table at once can collide in the catalog; the loser
+        // retries and finds it there.
+        let create = "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+        if client.batch_execute(create).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.batch_execute(create).await.map_err(pg_err)?;
+        }
+        for &(version, name, sql) in MIGRATIONS {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            // Claiming the version first makes a concurrent migrator wait here, then skip.
+            let claimed = tx
+                .execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (version) DO NOTHING",
+                    &[&version, &name, &to_micros(Timestamp::now())],
+                )
+                .await
+                .map_err(pg_err)?;
+            if claimed == 1 {
+                tx.batch_execute(sql)
+                    .await
+                    .map_err(|e| StoreError::Database(format!("migration {version} {name}: {}", pg_err(e))))?;
+            }
+            tx.commit().await.map_err(pg_err)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await.map_err(pg_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn commit(&self, batch: WriteBatch) -> Result<Committed, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let mut client = self.client().await?;
+            let result = async {
+                let tx = client.transaction().await.map_err(pg_err)?;
+                let outcome = apply_batch(&tx, &batch).await;
+                match outcome {
+                    Ok(done) => {
+                        tx.commit().await.map_err(pg_err)?;
+                        Ok(done)
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            .await;
+            match result {
+                Err(StoreError::Busy(_)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// All batches in one transaction, each in its own savepoint.
+    pub(crate) async fn commit_many(
+        &self,
+        batches: Vec<WriteBatch>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let mut client = self.client().await?;
+            let result = async {
+                let mut tx = client.transaction().await.map_err(pg_err)?;
+                let mut results = Vec::with_capacity(batches.len());
+                for batch in &batches {
+                    let sp = tx.savepoint("batch").await.map_err(pg_err)?;
+                    match apply_batch(&sp, batch).await {
+                        Ok(done) => {
+                            sp.commit().await.map_err(pg_err)?;
+                            results.push(Ok(done));
+                        }
+                        Err(e @ StoreError::Busy(_)) => return Err(e),
+                        Err(e) => {
+                            sp.rollback().await.map_err(pg_err)?;
+                            results.push(Err(e));
+                        }
+                    }
+                }
+                tx.commit().await.map_err(pg_err)?;
+                Ok(results)
+            }
+            .await;
+            match result {
+                Err(StoreError::Busy(_)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn balance(&self, account: &Account) -> Result<Fen, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_postings
+                 WHERE account_kind = $1 AND owner = $2",
+                &[&account.kind.as_str(), &account.owner],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(Fen::new(row.get(0)))
+    }
+
+    pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT account_kind, SUM(amount)::BIGINT FROM ledger_postings
+                 GROUP BY account_kind ORDER BY account_kind",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.get(0);
+                let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                Ok((kind, Fen::new(r.get(1))))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
+        let per_kind = self.balances_by_kind().await?;
+        Ok(per_kind.iter().map(|(_, f)| i128::from(f.fen())).sum())
+    }
+
+    pub(crate) async fn ledger_transaction(&self, id: Uuid) -> Result<Option<LedgerTransaction>, StoreError> {
+        let client = self.client().await?;
+        let Some(head) = client
+            .query_opt(
+                "SELECT kind, reference, reverses, at FROM ledger_transactions WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?
+        else {
+            return Ok(None);
+        };
+        let rows = client
+            .query(
+                "SELECT account_kind, owner, amount FROM ledger_postings WHERE tx_id = $1 ORDER BY idx",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?;
+        let postings = rows
+            .iter()
+            .map(|r| {
+                let kind: String = r.get(0);
+                let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                Ok(Posting {
+                    account: Account::new(kind, r.get::<_, String>(1)),
+                    amount: Fen::new(r.get(2)),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        LedgerTransaction::restore(
+            id,
+            head.get(0),
+            head.get(1),
+            head.get(2),
+            from_micros(head.get(3))?,
+            postings,
+        )
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("transaction {id}: {e}")))
+    }
+
+    pub(crate) async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT seq, id, kind, subject, at, payload, prev_hash, hash FROM events
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.get(0);
+                let payload: String = r.get(5);
+                let prev: Vec<u8> = r.get(6);
+                let hash: Vec<u8> = r.get(7);
+                Ok(StoredEvent {
+                    seq,
+                    id: r.get(1),
+                    kind: r.get(2),
+                    subject: r.get(3),
+                    at: from_micros(r.get(4))?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Corrupt(format!("event {seq} payload: {e}")))?,
+                    prev_hash: hex(&to_hash(&prev)?),
+                    hash: hex(&to_hash(&hash)?),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!("SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| parse_deadline(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn claim_due_deadlines(
+        &self,
+        now: Timestamp,
+        worker: &str,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        let until = to_micros(now.checked_add(lease).map_err(|e| StoreError::Database(e.to_string()))?);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE deadlines SET claimed_by = $1, claim_until = $2
+                     WHERE id IN (SELECT id FROM deadlines
+                                  WHERE state = 'pending' AND due_at <= $3
+                                    AND (claim_until IS NULL OR claim_until <= $3)
+                                  ORDER BY due_at, id LIMIT $4
+                                  FOR UPDATE SKIP LOCKED)
+                     RETURNING {DEADLINE_COLUMNS}"
+                ),
+                &[&worker, &until, &to_micros(now), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        let mut claimed = rows.iter().map(parse_deadline).collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
+        Ok(claimed)
+    }
+
+    pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'", &[])
+            .await
+            .map_err(pg_err)?;
+        row.get::<_, Option<i64>>(0).map(from_micros).transpose()
+    }
+
+    pub(crate) async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT fingerprint, response, created_at FROM idempotency_keys
+                 WHERE scope = $1 AND key = $2",
+                &[&scope, &key],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| {
+                let response: String = r.get(1);
+                Ok(IdempotencyRecord {
+                    scope: scope.to_string(),
+                    key: key.to_string(),
+                    fingerprint: r.get(0),
+                    response: serde_json::from_str(&response)
+                        .map_err(|e| StoreError::Corrupt(format!("idempotency response: {e}")))?,
+                    created_at: from_micros(r.get(2))?,
+                })
+            })
+            .transpose()
+    }
+
+    pub(crate) async fn put_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO api_tokens (hash, principal, role, label, created_at, expires_at, revoked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (hash) DO UPDATE SET principal = excluded.principal, role = excluded.role,
+                   label = excluded.label, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at",
+                &[
+                    &t.hash,
+                    &t.principal,
+                    &t.role,
+                    &t.label,
+                    &to_micros(t.created_at),
+                    &t.expires_at.map(to_micros),
+                    &t.revoked_at.map(to_micros),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn api_token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT hash, principal, role, label, created_at, expires_at, revoked_at
+                 FROM api_tokens WHERE hash = $1",
+                &[&hash],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| {
+                Ok(ApiToken {
+                    hash: r.get(0),
+                    principal: r.get(1),
+                    role: r.get(2),
+                    label: r.get(3),
+                    created_at: from_micros(r.get(4))?,
+                    expires_at: r.get::<_, Option<i64>>(5).map(from_micros).transpose()?,
+                    revoked_at: r.get::<_, Option<i64>>(6).map(from_micros).transpose()?,
+                })
+            })
+            .transpose()
+    }
+
+    pub(crate) async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL",
+                &[&hash, &to_micros(at)],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn has_active_token_with_role(&self, role: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE role = $1 AND revoked_at IS NULL
+                   AND (expires_at IS NULL OR expires_at > $2))",
+                &[&role, &to_micros(now)],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(row.get(0))
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close();
+    }
+}
+
+const DEADLINE_COLUMNS: &str = "id, kind, subject, due_at, payload, dedupe_key, state, fired_at";
+
+fn parse_deadline(r: &Row) -> Result<Deadline, StoreError> {
+    let payload: String = r.get(4);
+    let state: String = r.get(6);
+    Ok(Deadline {
+        id: r.get(0),
+        kind: r.get(1),
+        subject: r.get(2),
+        due_at: from_micros(r.get(3))?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("deadline payload: {e}")))?,
+        dedupe_key: r.get(5),
+        state: DeadlineState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("deadline state {state:?}")))?,
+        fired_at: r.get::<_, Option<i64>>(7).map(from_micros).transpose()?,
+    })
+}
+
+fn to_hash(b: &[u8]) -> Result<Hash, StoreError> {
+    b.try_into()
+        .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", b.len())))
+}
+
+async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Committed, StoreError> {
+    if let Some(claim) = &batch.idempotency {
+        let inserted = tx
+            .execute(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+                &[
+                    &claim.scope,
+                    &claim.key,
+                    &claim.fingerprint,
+                    &claim.response.to_string(),
+                    &to_micros(claim.at),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        if inserted == 0 {
+            let row = tx
+                .query_one(
+                    "SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                    &[&claim.scope, &claim.key],
+                )
+                .await
+                .map_err(pg_err)?;
+            let fingerprint: String = row.get(0);
+            if fingerprint != claim.fingerprint {
+                return Err(StoreError::IdempotencyMismatch { key: claim.key.clone() });
+            }
+            let response: String = row.get(1);
+            let response = serde_json::from_str(&response)
+                .map_err(|e| StoreError::Corrupt(format!("idempotency response: {e}")))?;
+            return Ok(Committed::Replayed { response });
+        }
+    }
+
+    for fired in &batch.fire {
+        let n = tx
+            .execute(
+                "UPDATE deadlines SET state = 'fired', fired_at = $2, claimed_by = NULL, claim_until = NULL
+                 WHERE id = $1 AND state = 'pending'",
+                &[&fired.id, &to_micros(fired.at)],
+            )
+            .await
+            .map_err(pg_err)?;
+        if n == 0 {
+            return Err(StoreError::DeadlineNotPending(fired.id));
+        }
+    }
+    for id in &batch.cancel {
+        let n = tx
+            .execute(
+                "UPDATE deadlines SET state = 'cancelled', claimed_by = NULL, claim_until = NULL
+                 WHERE id = $1 AND state = 'pending'",
+                &[id],
+            )
+            .await
+            .map_err(pg_err)?;
+        if n == 0 {
+            return Err(StoreError::DeadlineNotPending(*id));
+        }
+    }
+    for d in &batch.schedule {
+        tx.execute(
+            "INSERT INTO deadlines (id, kind, subject, due_at, payload, dedupe_key, state)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
+            &[&d.id, &d.kind, &d.subject, &to_micros(d.due_at), &d.payload.to_string(), &d.dedupe_key],
+        )
+        .await
+        .map_err(|e| match constraint(&e) {
+            Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => {
+                StoreError::DuplicateDeadline(d.dedupe_key.clone().unwrap_or_else(|| d.id.to_string()))
+            }
+            _ => pg_err(e),
+        })?;
+    }
+
+    if !batch.transactions.is_empty() {
+        insert_transactions(tx, &batch.transactions).await?;
+    }
+
+    let mut event_seqs = Vec::with_capacity(batch.events.len());
+    if !batch.events.is_empty() {
+        let head = tx
+            .query_one("SELECT seq, hash FROM event_chain_head FOR UPDATE", &[])
+            .await
+            .map_err(pg_err)?;
+        let (mut seq, mut prev): (i64, Hash) = (head.get(0), to_hash(&head.get::<_, Vec<u8>>(1))?);
+        let n = batch.events.len();
+        let (mut seqs, mut ids, mut kinds, mut subjects, mut ats, mut payloads, mut prevs, mut hashes) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for e in &batch.events {
+            seq += 1;
+            let payload = e.payload.to_string();
+            let at = to_micros(e.at);
+            let hash = event_hash(&prev, seq, e.id, &e.kind, &e.subject, at, &payload);
+            seqs.push(seq);
+            ids.push(e.id);
+            kinds.push(e.kind.as_str());
+            subjects.push(e.subject.as_str());
+            ats.push(at);
+            payloads.push(payload);
+            prevs.push(prev.to_vec());
+            hashes.push(hash.to_vec());
+            prev = hash;
+        }
+        tx.execute(
+            "INSERT INTO events (seq, id, kind, subject, at, payload, prev_hash, hash)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::UUID[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+                                  $6::TEXT[], $7::BYTEA[], $8::BYTEA[])",
+            &[&seqs, &ids, &kinds, &subjects, &ats, &payloads, &prevs, &hashes],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.execute(
+            "UPDATE event_chain_head SET seq = $1, hash = $2",
+            &[&seq, &prev.to_vec()],
+        )
+        .await
+        .map_err(pg_err)?;
+        event_seqs = seqs;
+    }
+    Ok(Committed::Applied { event_seqs })
+}
+
+/// Transactions and their postings as two multi-row inserts.
+async fn insert_transactions<C: GenericClient>(tx: &C, txs: &[LedgerTransaction]) -> Result<(), StoreError> {
+    for t in txs {
+        if let Some(original) = t.reverses() {
+            let exists = tx
+                .query_opt("SELECT 1 FROM ledger_transactions WHERE id = $1", &[&original])
+                .await
+                .map_err(pg_err)?;
+            if exists.is_none() {
+                return Err(StoreError::UnknownTransaction(original));
+            }
+        }
+    }
+    let ids: Vec<Uuid> = txs.iter().map(|t| t.id()).collect();
+    let kinds: Vec<&str> = txs.iter().map(|t| t.kind()).collect();
+    let refs: Vec<&str> = txs.iter().map(|t| t.reference()).collect();
+    let reverses: Vec<Option<Uuid>> = txs.iter().map(|t| t.reverses()).collect();
+    let ats: Vec<i64> = txs.iter().map(|t| to_micros(t.at())).collect();
+    tx.execute(
+        "INSERT INTO ledger_transactions (id, kind, reference, reverses, at)
+         SELECT * FROM UNNEST($1::UUID[], $2::TEXT[], $3::TEXT[], $4::UUID[], $5::BIGINT[])",
+        &[&ids, &kinds, &refs, &reverses, &ats],
+    )
+    .await
+    .map_err(|e| match constraint(&e) {
+        Some((code, name)) if *code == SqlState::UNIQUE_VIOLATION && name.contains("reverses") => {
+            StoreError::AlreadyReversed(uuid_in_detail(&e).unwrap_or_default())
+        }
+        Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => {
+            StoreError::DuplicateTransaction(uuid_in_detail(&e).unwrap_or_default())
+        }
+        _ => pg_err(e),
+    })?;
+
+    let n: usize = txs.iter().map(|t| t.postings().len()).sum();
+    let (mut tx_ids, mut idxs, mut accounts, mut owners, mut amounts) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for t in txs {
+        for (i, p) in t.postings().iter().enumerate() {
+            tx_ids.push(t.id());
+            idxs.push(i32::try_from(i).map_err(|_| StoreError::Database("too many postings".into()))?);
+            accounts.push(p.account.kind.as_str());
+            owners.push(p.account.owner.as_str());
+            amounts.push(p.amount.fen());
+        }
+    }
+    tx.execute(
+        "INSERT INTO ledger_postings (tx_id, idx, account_kind, owner, amount)
+         SELECT * FROM UNNEST($1::UUID[], $2::INT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[])",
+        &[&tx_ids, &idxs, &accounts, &owners, &amounts],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}

@@ -1,0 +1,973 @@
+//! The embedded SQLite backend.
+//!
+//! One writer thread owns the only write connection. Writes queue on a channel; the writer
+//! takes everything queued, opens one `BEGIN IMMEDIATE` transaction, applies each request
+//! inside its own savepoint (so one refused request does not undo its neighbours), commits
+//! once and answers everybody: group commit, one fsync-equivalent for many requests. Reads
+//! run on a small pool of connections in `spawn_blocking`; WAL lets them proceed while the
+//! writer writes.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+use yunshi_core::Fen;
+use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction, Posting};
+
+use crate::chain::{GENESIS, Hash, event_hash, hex};
+use crate::model::*;
+use crate::{StoreError, from_micros, to_micros};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+
+/// How many queued requests one group commit takes at most.
+const GROUP_LIMIT: usize = 512;
+/// How often a transaction that meets another process's lock is retried.
+const BUSY_RETRIES: u32 = 8;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Job {
+    Migrate(Reply<()>),
+    Commit(Vec<WriteBatch>, Reply<Vec<Result<Committed, StoreError>>>),
+    Claim {
+        now: Timestamp,
+        worker: String,
+        lease: SignedDuration,
+        limit: u32,
+        reply: Reply<Vec<Deadline>>,
+    },
+    PutToken(ApiToken, Reply<()>),
+    RevokeToken(String, Timestamp, Reply<bool>),
+}
+
+pub(crate) struct SqliteStore {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<ReaderPool>,
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    if is_busy(&e) {
+        StoreError::Busy(e.to_string())
+    } else {
+        StoreError::Database(e.to_string())
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(db_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub(crate) fn open(path: &str) -> Result<Self, StoreError> {
+        let path = Path::new(path).to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
+        }
+        let conn = open_connection(&path)?;
+        let (tx, rx) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("yunshi-sqlite-writer".into())
+            .spawn(move || Writer { conn, head: None }.run(rx))
+            .map_err(|e| StoreError::Database(format!("starting the writer: {e}")))?;
+        Ok(Self {
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Arc::new(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn send<T>(&self, make: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        self.send(Job::Migrate).await
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+            .await
+    }
+
+    pub(crate) async fn commit(&self, batch: WriteBatch) -> Result<Committed, StoreError> {
+        let mut results = self.send(|r| Job::Commit(vec![batch], r)).await?;
+        results.pop().unwrap_or(Err(StoreError::Closed))
+    }
+
+    pub(crate) async fn commit_many(
+        &self,
+        batches: Vec<WriteBatch>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+        self.send(|r| Job::Commit(batches, r)).await
+    }
+
+    pub(crate) async fn claim_due_deadlines(
+        &self,
+        now: Timestamp,
+        worker: &str,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        let worker = worker.to_string();
+        self.send(|reply| Job::Claim {
+            now,
+            worker,
+            lease,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) async fn put_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.send(|r| Job::PutToken(token, r)).await
+    }
+
+    pub(crate) async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let hash = hash.to_string();
+        self.send(|r| Job::RevokeToken(hash, at, r)).await
+    }
+
+    pub(crate) async fn close(&self) {
+        let sender = self.jobs.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(sender); // the writer drains what is queued, then stops
+        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = f(&conn);
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("reader task failed: {e}")))?
+    }
+
+    pub(crate) async fn balance(&self, account: &Account) -> Result<Fen, StoreError> {
+        let (kind, owner) = (account.kind.as_str(), account.owner.clone());
+        self.read(move |c| {
+            let sum: i64 = c
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings
+                     WHERE account_kind = ?1 AND owner = ?2",
+                )
+                .and_then(|mut s| s.query_row(params![kind, owner], |r| r.get(0)))
+                .map_err(db_err)?;
+            Ok(Fen::new(sum))
+        })
+        .await
+    }
+
+    pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT account_kind, SUM(amount) FROM ledger_postings
+                     GROUP BY account_kind ORDER BY account_kind",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?;
+            rows.map(|row| {
+                let (kind, sum) = row.map_err(db_err)?;
+                let kind = kind
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                Ok((kind, Fen::new(sum)))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
+        // Summed per account kind in SQL, then in i128 here: no overflow on the way.
+        let per_kind = self.balances_by_kind().await?;
+        Ok(per_kind.iter().map(|(_, f)| i128::from(f.fen())).sum())
+    }
+
+    pub(crate) async fn ledger_transaction(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<LedgerTransaction>, StoreError> {
+        self.read(move |c| {
+            let head = c
+                .query_row(
+                    "SELECT kind, reference, reverses, at FROM ledger_transactions WHERE id = ?1",
+                    params![id.as_bytes()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<Vec<u8>>>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some((kind, reference, reverses, at)) = head else {
+                return Ok(None);
+            };
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT account_kind, owner, amount FROM ledger_postings
+                     WHERE tx_id = ?1 ORDER BY idx",
+                )
+                .map_err(db_err)?;
+            let postings = stmt
+                .query_map(params![id.as_bytes()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db_err)?
+                .map(|row| {
+                    let (kind, owner, amount) = row.map_err(db_err)?;
+                    let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                    Ok(Posting {
+                        account: Account::new(kind, owner),
+                        amount: Fen::new(amount),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let reverses = reverses.map(|b| uuid_from_blob(&b)).transpose()?;
+            LedgerTransaction::restore(id, kind, reference, reverses, from_micros(at)?, postings)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("transaction {id}: {e}")))
+        })
+        .await
+    }
+
+    pub(crate) async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT seq, id, kind, subject, at, payload, prev_hash, hash FROM events
+                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![after, limit], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                        r.get::<_, Vec<u8>>(7)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            rows.map(|row| {
+                let (seq, id, kind, subject, at, payload, prev, hash) = row.map_err(db_err)?;
+                Ok(StoredEvent {
+                    seq,
+                    id: uuid_from_blob(&id)?,
+                    kind,
+                    subject,
+                    at: from_micros(at)?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Corrupt(format!("event {seq} payload: {e}")))?,
+                    prev_hash: hex(&hash_from_blob(&prev)?),
+                    hash: hex(&hash_from_blob(&hash)?),
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE id = ?1"),
+                params![id.as_bytes()],
+                deadline_row,
+            )
+            .optional()
+            .map_err(db_err)?
+            .map(parse_deadline)
+            .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(db_err)?
+            .map(from_micros)
+            .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT fingerprint, response, created_at FROM idempotency_keys
+                     WHERE scope = ?1 AND key = ?2",
+                    params![scope, key],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            row.map(|(fingerprint, response, at)| {
+                Ok(IdempotencyRecord {
+                    scope,
+                    key,
+                    fingerprint,
+                    response: serde_json::from_str(&response)
+                        .map_err(|e| StoreError::Corrupt(format!("idempotency response: {e}")))?,
+                    created_at: from_micros(at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn api_token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let hash = hash.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT hash, principal, role, label, created_at, expires_at, revoked_at
+                 FROM api_tokens WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?
+            .map(|(hash, principal, role, label, created, expires, revoked)| {
+                Ok(ApiToken {
+                    hash,
+                    principal,
+                    role,
+                    label,
+                    created_at: from_micros(created)?,
+                    expires_at: expires.map(from_micros).transpose()?,
+                    revoked_at: revoked.map(from_micros).transpose()?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn has_active_token_with_role(
+        &self,
+        role: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let role = role.to_string();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE role = ?1 AND revoked_at IS NULL
+                   AND (expires_at IS NULL OR expires_at > ?2))",
+                params![role, to_micros(now)],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(db_err)
+        })
+        .await
+    }
+}
+
+struct ReaderPool {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn take(&self) -> Result<Connection, StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = open_connection(&self.path)?;
+                conn.execute_batch("PRAGMA query_only = ON;").map_err(db_err)?;
+                Ok(conn)
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+    }
+}
+
+const DEADLINE_COLUMNS: &str = "id, kind, subject, due_at, payload, dedupe_key, state, fired_at";
+
+type DeadlineRow = (Vec<u8>, String, String, i64, String, Option<String>, String, Option<i64>);
+
+fn deadline_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadlineRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn parse_deadline(row: DeadlineRow) -> Result<Deadline, StoreError> {
+    let (id, kind, subject, due_at, payload, dedupe_key, state, fired_at) = row;
+    Ok(Deadline {
+        id: uuid_from_blob(&id)?,
+        kind,
+        subject,
+        due_at: from_micros(due_at)?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("deadline payload: {e}")))?,
+        dedupe_key,
+        state: DeadlineState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("deadline state {state:?}")))?,
+        fired_at: fired_at.map(from_micros).transpose()?,
+    })
+}
+
+fn uuid_from_blob(b: &[u8]) -> Result<Uuid, StoreError> {
+    Uuid::from_slice(b).map_err(|e| StoreError::Corrupt(format!("uuid: {e}")))
+}
+
+fn hash_from_blob(b: &[u8]) -> Result<Hash, StoreError> {
+    b.try_into()
+        .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", b.len())))
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+/// What a constraint failure means for the request that caused it.
+fn constraint_error(e: rusqlite::Error, tx: Option<&LedgerTransaction>, dedupe: Option<&str>) -> StoreError {
+    if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+        let msg = e.to_string();
+        if let Some(tx) = tx {
+            if msg.contains("ledger_transactions.reverses") {
+                return StoreError::AlreadyReversed(tx.reverses().unwrap_or_default());
+            }
+            if msg.contains("ledger_transactions.id") {
+                return StoreError::DuplicateTransaction(tx.id());
+            }
+        }
+        if let Some(key) = dedupe {
+            if msg.contains("deadlines.") {
+                return StoreError::DuplicateDeadline(key.to_string());
+            }
+        }
+    }
+    db_err(e)
+}
+
+struct Writer {
+    conn: Connection,
+    /// The chain head (last seq, last hash), loaded lazily after migration.
+    head: Option<(i64, Hash)>,
+}
+
+impl Writer {
+    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut group = vec![first];
+            while group.len() < GROUP_LIMIT {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            let (migrations, rest): (Vec<_>, Vec<_>) =
+                group.into_iter().partition(|j| matches!(j, Job::Migrate(_)));
+            for job in migrations {
+                if let Job::Migrate(reply) = job {
+                    let _ = reply.send(self.migrate());
+                }
+            }
+            if !rest.is_empty() {
+                self.run_group(rest);
+            }
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+            )
+            .map_err(db_err)?;
+        for &(version, name, sql) in MIGRATIONS {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let applied: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                    [version],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if !applied {
+                tx.execute_batch(sql)
+                    .map_err(|e| StoreError::Database(format!("migration {version} {name}: {e}")))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![version, name, to_micros(Timestamp::now())],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)?;
+        }
+        self.head = None;
+        Ok(())
+    }
+
+    fn load_head(&mut self) -> Result<(i64, Hash), StoreError> {
+        if let Some(head) = self.head {
+            return Ok(head);
+        }
+        let row = self
+            .conn
+            .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+            .map_err(db_err)?;
+        let head = match row {
+            Some((seq, hash)) => (seq, hash_from_blob(&hash)?),
+            None => (0, GENESIS),
+        };
+        self.head = Some(head);
+        Ok(head)
+    }
+
+    /// Runs a group of requests in one transaction, retrying the whole group while another
+    /// process holds the database lock.
+    fn run_group(&mut self, group: Vec<Job>) {
+        let mut attempt = 0;
+        let outcome = loop {
+            match self.try_group(&group) {
+                Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    self.head = None;
+                    std::thread::sleep(Duration::from_millis(5 << attempt));
+                }
+                other => break other,
+            }
+        };
+        match outcome {
+            Ok(results) => {
+                for (job, result) in group.into_iter().zip(results) {
+                    job.answer(result);
+                }
+            }
+            Err(e) => {
+                self.head = None;
+                let msg = e.to_string();
+                for job in group {
+                    job.fail(StoreError::Database(msg.clone()));
+                }
+            }
+        }
+    }
+
+    fn try_group(&mut self, group: &[Job]) -> Result<Vec<JobResult>, rusqlite::Error> {
+        let start_head = self.head;
+        let head = match self.load_head() {
+            Ok(h) => h,
+            Err(e) => {
+                let msg = e.to_string();
+                return Ok(group.iter().map(|_| JobResult::Failed(StoreError::Database(msg.clone()))).collect());
+            }
+        };
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut head = head;
+        let mut results = Vec::with_capacity(group.len());
+        for job in group {
+            results.push(run_job(&mut tx, &mut head, job)?);
+        }
+        match tx.commit() {
+            Ok(()) => {
+                self.head = Some(head);
+                Ok(results)
+            }
+            Err(e) => {
+                self.head = start_head;
+                Err(e)
+            }
+        }
+    }
+}
+
+enum JobResult {
+    Commit(Vec<Result<Committed, StoreError>>),
+    Claim(Result<Vec<Deadline>, StoreError>),
+    Unit(Result<(), StoreError>),
+    Bool(Result<bool, StoreError>),
+    Failed(StoreError),
+}
+
+impl Job {
+    fn answer(self, result: JobResult) {
+        match (self, result) {
+            (Job::Commit(_, reply), JobResult::Commit(r)) => {
+                let _ = reply.send(Ok(r));
+            }
+            (Job::Claim { reply, .. }, JobResult::Claim(r)) => {
+                let _ = reply.send(r);
+            }
+            (Job::PutToken(_, reply), JobResult::Unit(r)) => {
+                let _ = reply.send(r);
+            }
+            (Job::RevokeToken(_, _, reply), JobResult::Bool(r)) => {
+                let _ = reply.send(r);
+            }
+            (job, JobResult::Failed(e)) => job.fail(e),
+            (job, _) => job.fail(StoreError::Database("writer answered the wrong request".into())),
+        }
+    }
+
+    fn fail(self, e: StoreError) {
+        match self {
+            Job::Migrate(r) | Job::PutToken(_, r) => {
+                let _ = r.send(Err(e));
+            }
+            Job::Commit(_, r) => {
+                let _ = r.send(Err(e));
+            }
+            Job::Claim { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Job::RevokeToken(_, _, r) => {
+                let _ = r.send(Err(e));
+            }
+        }
+    }
+}
+
+/// Runs one request inside the group transaction. A request-level failure (a conflict, bad
+/// data) is rolled back to its savepoint and returned as that request's result; an error
+/// that fails the whole transaction (busy, I/O) is returned as `Err`.
+fn run_job(tx: &mut Transaction<'_>, head: &mut (i64, Hash), job: &Job) -> Result<JobResult, rusqlite::Error> {
+    Ok(match job {
+        Job::Migrate(_) => JobResult::Failed(StoreError::Database("migration in a group".into())),
+        Job::Commit(batches, _) => {
+            let mut results = Vec::with_capacity(batches.len());
+            for batch in batches {
+                results.push(in_savepoint(tx, head, |sp, head| apply_batch(sp, head, batch))?);
+            }
+            JobResult::Commit(results)
+        }
+        Job::Claim {
+            now,
+            worker,
+            lease,
+            limit,
+            ..
+        } => JobResult::Claim(in_savepoint(tx, head, |sp, _| claim(sp, *now, worker, *lease, *limit))?),
+        Job::PutToken(token, _) => JobResult::Unit(in_savepoint(tx, head, |sp, _| {
+            sp.execute(
+                "INSERT INTO api_tokens (hash, principal, role, label, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (hash) DO UPDATE SET principal = excluded.principal, role = excluded.role,
+                   label = excluded.label, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at",
+                params![
+                    token.hash,
+                    token.principal,
+                    token.role,
+                    token.label,
+                    to_micros(token.created_at),
+                    token.expires_at.map(to_micros),
+                    token.revoked_at.map(to_micros)
+                ],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })?),
+        Job::RevokeToken(hash, at, _) => JobResult::Bool(in_savepoint(tx, head, |sp, _| {
+            let n = sp
+                .execute(
+                    "UPDATE api_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+                    params![hash, to_micros(*at)],
+                )
+                .map_err(db_err)?;
+            Ok(n > 0)
+        })?),
+    })
+}
+
+/// Runs `f` in a savepoint: its writes stay only if it succeeds. Busy errors escape so the
+/// whole group is retried.
+fn in_savepoint<T>(
+    tx: &mut Transaction<'_>,
+    head: &mut (i64, Hash),
+    f: impl FnOnce(&Connection, &mut (i64, Hash)) -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, rusqlite::Error> {
+    let before = *head;
+    let sp = tx.savepoint()?;
+    let result = f(&sp, head);
+    match result {
+        Ok(v) => {
+            sp.commit()?;
+            Ok(Ok(v))
+        }
+        Err(StoreError::Busy(msg)) => {
+            *head = before;
+            drop(sp);
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some(msg),
+            ))
+        }
+        Err(e) => {
+            *head = before;
+            drop(sp); // rolls back to the savepoint
+            Ok(Err(e))
+        }
+    }
+}
+
+fn apply_batch(tx: &Connection, head: &mut (i64, Hash), batch: &WriteBatch) -> Result<Committed, StoreError> {
+    if let Some(claim) = &batch.idempotency {
+        let seen = tx
+            .prepare_cached("SELECT fingerprint, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![claim.scope, claim.key], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()
+            })
+            .map_err(db_err)?;
+        if let Some((fingerprint, response)) = seen {
+            if fingerprint != claim.fingerprint {
+                return Err(StoreError::IdempotencyMismatch { key: claim.key.clone() });
+            }
+            let response = serde_json::from_str(&response)
+                .map_err(|e| StoreError::Corrupt(format!("idempotency response: {e}")))?;
+            return Ok(Committed::Replayed { response });
+        }
+        tx.prepare_cached(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                claim.scope,
+                claim.key,
+                claim.fingerprint,
+                claim.response.to_string(),
+                to_micros(claim.at)
+            ])
+        })
+        .map_err(db_err)?;
+    }
+
+    for fired in &batch.fire {
+        let n = tx
+            .prepare_cached(
+                "UPDATE deadlines SET state = 'fired', fired_at = ?2, claimed_by = NULL, claim_until = NULL
+                 WHERE id = ?1 AND state = 'pending'",
+            )
+            .and_then(|mut s| s.execute(params![fired.id.as_bytes(), to_micros(fired.at)]))
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::DeadlineNotPending(fired.id));
+        }
+    }
+    for id in &batch.cancel {
+        let n = tx
+            .prepare_cached(
+                "UPDATE deadlines SET state = 'cancelled', claimed_by = NULL, claim_until = NULL
+                 WHERE id = ?1 AND state = 'pending'",
+            )
+            .and_then(|mut s| s.execute(params![id.as_bytes()]))
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::DeadlineNotPending(*id));
+        }
+    }
+    for d in &batch.schedule {
+        tx.prepare_cached(
+            "INSERT INTO deadlines (id, kind, subject, due_at, payload, dedupe_key, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                d.id.as_bytes(),
+                d.kind,
+                d.subject,
+                to_micros(d.due_at),
+                d.payload.to_string(),
+                d.dedupe_key
+            ])
+        })
+        .map_err(|e| {
+            let key = d.dedupe_key.clone().unwrap_or_else(|| d.id.to_string());
+            constraint_error(e, None, Some(&key))
+        })?;
+    }
+
+    for t in &batch.transactions {
+        if let Some(original) = t.reverses() {
+            let exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?1)")
+                .and_then(|mut s| s.query_row(params![original.as_bytes()], |r| r.get(0)))
+                .map_err(db_err)?;
+            if !exists {
+                return Err(StoreError::UnknownTransaction(original));
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO ledger_transactions (id, kind, reference, reverses, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t.id().as_bytes(),
+                t.kind(),
+                t.reference(),
+                t.reverses().map(|r| r.into_bytes()),
+                to_micros(t.at())
+            ])
+        })
+        .map_err(|e| constraint_error(e, Some(t), None))?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO ledger_postings (tx_id, idx, account_kind, owner, amount)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(db_err)?;
+        for (idx, p) in t.postings().iter().enumerate() {
+            insert
+                .execute(params![
+                    t.id().as_bytes(),
+                    idx as i64,
+                    p.account.kind.as_str(),
+                    p.account.owner,
+                    p.amount.fen()
+                ])
+                .map_err(db_err)?;
+        }
+    }
+
+    let mut event_seqs = Vec::with_capacity(batch.events.len());
+    for e in &batch.events {
+        let (prev_seq, prev_hash) = *head;
+        let seq = prev_seq + 1;
+        let payload = e.payload.to_string();
+        let at = to_micros(e.at);
+        let hash = event_hash(&prev_hash, seq, e.id, &e.kind, &e.subject, at, &payload);
+        tx.prepare_cached(
+            "INSERT INTO events (seq, id, kind, subject, at, payload, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![seq, e.id.as_bytes(), e.kind, e.subject, at, payload, &prev_hash[..], &hash[..]])
+        })
+        .map_err(db_err)?;
+        *head = (seq, hash);
+        event_seqs.push(seq);
+    }
+    Ok(Committed::Applied { event_seqs })
+}
+
+fn claim(
+    tx: &Connection,
+    now: Timestamp,
+    worker: &str,
+    lease: SignedDuration,
+    limit: u32,
+) -> Result<Vec<Deadline>, StoreError> {
+    let now_us = to_micros(now);
+    let until = to_micros(now.checked_add(lease).map_err(|e| StoreError::Database(e.to_string()))?);
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE deadlines SET claimed_by = ?1, claim_until = ?2
+             WHERE id IN (SELECT id FROM deadlines
+                          WHERE state = 'pending' AND due_at <= ?3
+                            AND (claim_until IS NULL OR claim_until <= ?3)
+                          ORDER BY due_at, id LIMIT ?4)
+             RETURNING {DEADLINE_COLUMNS}"
+        ))
+        .map_err(db_err)?;
+    let mut claimed = stmt
+        .query_map(params![worker, until, now_us, limit], deadline_row)
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(parse_deadline))
+        .collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
+    Ok(claimed)
+}
