@@ -173,7 +173,11 @@ impl Store {
     }
 
     /// Events with `seq > after`, oldest first.
-    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         dispatch!(self, b => b.events_after(after, limit).await)
     }
 

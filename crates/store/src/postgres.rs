@@ -116,9 +116,9 @@ impl PgStore {
                 .await
                 .map_err(pg_err)?;
             if claimed == 1 {
-                tx.batch_execute(sql)
-                    .await
-                    .map_err(|e| StoreError::Database(format!("migration {version} {name}: {}", pg_err(e))))?;
+                tx.batch_execute(sql).await.map_err(|e| {
+                    StoreError::Database(format!("migration {version} {name}: {}", pg_err(e)))
+                })?;
             }
             tx.commit().await.map_err(pg_err)?;
         }
@@ -225,7 +225,9 @@ impl PgStore {
         rows.iter()
             .map(|r| {
                 let kind: String = r.get(0);
-                let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                let kind = kind
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
                 Ok((kind, Fen::new(r.get(1))))
             })
             .collect()
@@ -236,7 +238,10 @@ impl PgStore {
         Ok(per_kind.iter().map(|(_, f)| i128::from(f.fen())).sum())
     }
 
-    pub(crate) async fn ledger_transaction(&self, id: Uuid) -> Result<Option<LedgerTransaction>, StoreError> {
+    pub(crate) async fn ledger_transaction(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<LedgerTransaction>, StoreError> {
         let client = self.client().await?;
         let Some(head) = client
             .query_opt(
@@ -259,7 +264,9 @@ impl PgStore {
             .iter()
             .map(|r| {
                 let kind: String = r.get(0);
-                let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                let kind = kind
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
                 Ok(Posting {
                     account: Account::new(kind, r.get::<_, String>(1)),
                     amount: Fen::new(r.get(2)),
@@ -278,7 +285,11 @@ impl PgStore {
         .map_err(|e| StoreError::Corrupt(format!("transaction {id}: {e}")))
     }
 
-    pub(crate) async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    pub(crate) async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -329,7 +340,10 @@ impl PgStore {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<Deadline>, StoreError> {
-        let until = to_micros(now.checked_add(lease).map_err(|e| StoreError::Database(e.to_string()))?);
+        let until = to_micros(
+            now.checked_add(lease)
+                .map_err(|e| StoreError::Database(e.to_string()))?,
+        );
         let client = self.client().await?;
         let rows = client
             .query(
@@ -346,7 +360,10 @@ impl PgStore {
             )
             .await
             .map_err(pg_err)?;
-        let mut claimed = rows.iter().map(parse_deadline).collect::<Result<Vec<_>, _>>()?;
+        let mut claimed = rows
+            .iter()
+            .map(parse_deadline)
+            .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
         Ok(claimed)
     }
@@ -354,7 +371,10 @@ impl PgStore {
     pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'", &[])
+            .query_one(
+                "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         row.get::<_, Option<i64>>(0).map(from_micros).transpose()
@@ -435,7 +455,11 @@ impl PgStore {
             .transpose()
     }
 
-    pub(crate) async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+    pub(crate) async fn revoke_api_token(
+        &self,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let n = client
             .execute(
@@ -447,7 +471,11 @@ impl PgStore {
         Ok(n > 0)
     }
 
-    pub(crate) async fn has_active_token_with_role(&self, role: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub(crate) async fn has_active_token_with_role(
+        &self,
+        role: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -489,7 +517,10 @@ fn to_hash(b: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", b.len())))
 }
 
-async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Committed, StoreError> {
+async fn apply_batch<C: GenericClient>(
+    tx: &C,
+    batch: &WriteBatch,
+) -> Result<Committed, StoreError> {
     if let Some(claim) = &batch.idempotency {
         let inserted = tx
             .execute(
@@ -515,7 +546,9 @@ async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Com
                 .map_err(pg_err)?;
             let fingerprint: String = row.get(0);
             if fingerprint != claim.fingerprint {
-                return Err(StoreError::IdempotencyMismatch { key: claim.key.clone() });
+                return Err(StoreError::IdempotencyMismatch {
+                    key: claim.key.clone(),
+                });
             }
             let response: String = row.get(1);
             let response = serde_json::from_str(&response)
@@ -554,12 +587,21 @@ async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Com
         tx.execute(
             "INSERT INTO deadlines (id, kind, subject, due_at, payload, dedupe_key, state)
              VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
-            &[&d.id, &d.kind, &d.subject, &to_micros(d.due_at), &d.payload.to_string(), &d.dedupe_key],
+            &[
+                &d.id,
+                &d.kind,
+                &d.subject,
+                &to_micros(d.due_at),
+                &d.payload.to_string(),
+                &d.dedupe_key,
+            ],
         )
         .await
         .map_err(|e| match constraint(&e) {
             Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => {
-                StoreError::DuplicateDeadline(d.dedupe_key.clone().unwrap_or_else(|| d.id.to_string()))
+                StoreError::DuplicateDeadline(
+                    d.dedupe_key.clone().unwrap_or_else(|| d.id.to_string()),
+                )
             }
             _ => pg_err(e),
         })?;
@@ -577,7 +619,16 @@ async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Com
             .map_err(pg_err)?;
         let (mut seq, mut prev): (i64, Hash) = (head.get(0), to_hash(&head.get::<_, Vec<u8>>(1))?);
         let n = batch.events.len();
-        let (mut seqs, mut ids, mut kinds, mut subjects, mut ats, mut payloads, mut prevs, mut hashes) = (
+        let (
+            mut seqs,
+            mut ids,
+            mut kinds,
+            mut subjects,
+            mut ats,
+            mut payloads,
+            mut prevs,
+            mut hashes,
+        ) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -606,7 +657,9 @@ async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Com
             "INSERT INTO events (seq, id, kind, subject, at, payload, prev_hash, hash)
              SELECT * FROM UNNEST($1::BIGINT[], $2::UUID[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
                                   $6::TEXT[], $7::BYTEA[], $8::BYTEA[])",
-            &[&seqs, &ids, &kinds, &subjects, &ats, &payloads, &prevs, &hashes],
+            &[
+                &seqs, &ids, &kinds, &subjects, &ats, &payloads, &prevs, &hashes,
+            ],
         )
         .await
         .map_err(pg_err)?;
@@ -622,15 +675,32 @@ async fn apply_batch<C: GenericClient>(tx: &C, batch: &WriteBatch) -> Result<Com
 }
 
 /// Transactions and their postings as two multi-row inserts.
-async fn insert_transactions<C: GenericClient>(tx: &C, txs: &[LedgerTransaction]) -> Result<(), StoreError> {
+async fn insert_transactions<C: GenericClient>(
+    tx: &C,
+    txs: &[LedgerTransaction],
+) -> Result<(), StoreError> {
     for t in txs {
         if let Some(original) = t.reverses() {
             let exists = tx
-                .query_opt("SELECT 1 FROM ledger_transactions WHERE id = $1", &[&original])
+                .query_opt(
+                    "SELECT 1 FROM ledger_transactions WHERE id = $1",
+                    &[&original],
+                )
                 .await
                 .map_err(pg_err)?;
             if exists.is_none() {
                 return Err(StoreError::UnknownTransaction(original));
+            }
+            // A repeated reversal trips both unique keys; the repeat is the truer answer.
+            let repeated = tx
+                .query_opt(
+                    "SELECT 1 FROM ledger_transactions WHERE id = $1",
+                    &[&t.id()],
+                )
+                .await
+                .map_err(pg_err)?;
+            if repeated.is_some() {
+                return Err(StoreError::DuplicateTransaction(t.id()));
             }
         }
     }
@@ -666,7 +736,9 @@ async fn insert_transactions<C: GenericClient>(tx: &C, txs: &[LedgerTransaction]
     for t in txs {
         for (i, p) in t.postings().iter().enumerate() {
             tx_ids.push(t.id());
-            idxs.push(i32::try_from(i).map_err(|_| StoreError::Database("too many postings".into()))?);
+            idxs.push(
+                i32::try_from(i).map_err(|_| StoreError::Database("too many postings".into()))?,
+            );
             accounts.push(p.account.kind.as_str());
             owners.push(p.account.owner.as_str());
             amounts.push(p.amount.fen());

@@ -157,15 +157,27 @@ impl SqliteStore {
         self.send(|r| Job::PutToken(token, r)).await
     }
 
-    pub(crate) async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
+    pub(crate) async fn revoke_api_token(
+        &self,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let hash = hash.to_string();
         self.send(|r| Job::RevokeToken(hash, at, r)).await
     }
 
     pub(crate) async fn close(&self) {
-        let sender = self.jobs.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         drop(sender); // the writer drains what is queued, then stops
-        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
@@ -261,12 +273,18 @@ impl SqliteStore {
                 .map_err(db_err)?;
             let postings = stmt
                 .query_map(params![id.as_bytes()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })
                 .map_err(db_err)?
                 .map(|row| {
                     let (kind, owner, amount) = row.map_err(db_err)?;
-                    let kind = kind.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                    let kind = kind
+                        .parse()
+                        .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
                     Ok(Posting {
                         account: Account::new(kind, owner),
                         amount: Fen::new(amount),
@@ -281,7 +299,11 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    pub(crate) async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
@@ -363,7 +385,13 @@ impl SqliteStore {
                     "SELECT fingerprint, response, created_at FROM idempotency_keys
                      WHERE scope = ?1 AND key = ?2",
                     params![scope, key],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(db_err)?;
@@ -403,17 +431,19 @@ impl SqliteStore {
             )
             .optional()
             .map_err(db_err)?
-            .map(|(hash, principal, role, label, created, expires, revoked)| {
-                Ok(ApiToken {
-                    hash,
-                    principal,
-                    role,
-                    label,
-                    created_at: from_micros(created)?,
-                    expires_at: expires.map(from_micros).transpose()?,
-                    revoked_at: revoked.map(from_micros).transpose()?,
-                })
-            })
+            .map(
+                |(hash, principal, role, label, created, expires, revoked)| {
+                    Ok(ApiToken {
+                        hash,
+                        principal,
+                        role,
+                        label,
+                        created_at: from_micros(created)?,
+                        expires_at: expires.map(from_micros).transpose()?,
+                        revoked_at: revoked.map(from_micros).transpose()?,
+                    })
+                },
+            )
             .transpose()
         })
         .await
@@ -445,12 +475,17 @@ struct ReaderPool {
 
 impl ReaderPool {
     fn take(&self) -> Result<Connection, StoreError> {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         match idle {
             Some(conn) => Ok(conn),
             None => {
                 let conn = open_connection(&self.path)?;
-                conn.execute_batch("PRAGMA query_only = ON;").map_err(db_err)?;
+                conn.execute_batch("PRAGMA query_only = ON;")
+                    .map_err(db_err)?;
                 Ok(conn)
             }
         }
@@ -466,7 +501,16 @@ impl ReaderPool {
 
 const DEADLINE_COLUMNS: &str = "id, kind, subject, due_at, payload, dedupe_key, state, fired_at";
 
-type DeadlineRow = (Vec<u8>, String, String, i64, String, Option<String>, String, Option<i64>);
+type DeadlineRow = (
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+);
 
 fn deadline_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadlineRow> {
     Ok((
@@ -507,11 +551,18 @@ fn hash_from_blob(b: &[u8]) -> Result<Hash, StoreError> {
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// What a constraint failure means for the request that caused it.
-fn constraint_error(e: rusqlite::Error, tx: Option<&LedgerTransaction>, dedupe: Option<&str>) -> StoreError {
+fn constraint_error(
+    e: rusqlite::Error,
+    tx: Option<&LedgerTransaction>,
+    dedupe: Option<&str>,
+) -> StoreError {
     if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
         let msg = e.to_string();
         if let Some(tx) = tx {
@@ -522,10 +573,10 @@ fn constraint_error(e: rusqlite::Error, tx: Option<&LedgerTransaction>, dedupe: 
                 return StoreError::DuplicateTransaction(tx.id());
             }
         }
-        if let Some(key) = dedupe {
-            if msg.contains("deadlines.") {
-                return StoreError::DuplicateDeadline(key.to_string());
-            }
+        if let Some(key) = dedupe
+            && msg.contains("deadlines.")
+        {
+            return StoreError::DuplicateDeadline(key.to_string());
         }
     }
     db_err(e)
@@ -547,8 +598,9 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let (migrations, rest): (Vec<_>, Vec<_>) =
-                group.into_iter().partition(|j| matches!(j, Job::Migrate(_)));
+            let (migrations, rest): (Vec<_>, Vec<_>) = group
+                .into_iter()
+                .partition(|j| matches!(j, Job::Migrate(_)));
             for job in migrations {
                 if let Job::Migrate(reply) = job {
                     let _ = reply.send(self.migrate());
@@ -580,8 +632,9 @@ impl Writer {
                 )
                 .map_err(db_err)?;
             if !applied {
-                tx.execute_batch(sql)
-                    .map_err(|e| StoreError::Database(format!("migration {version} {name}: {e}")))?;
+                tx.execute_batch(sql).map_err(|e| {
+                    StoreError::Database(format!("migration {version} {name}: {e}"))
+                })?;
                 tx.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                     params![version, name, to_micros(Timestamp::now())],
@@ -600,9 +653,11 @@ impl Writer {
         }
         let row = self
             .conn
-            .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
             .optional()
             .map_err(db_err)?;
         let head = match row {
@@ -649,7 +704,10 @@ impl Writer {
             Ok(h) => h,
             Err(e) => {
                 let msg = e.to_string();
-                return Ok(group.iter().map(|_| JobResult::Failed(StoreError::Database(msg.clone()))).collect());
+                return Ok(group
+                    .iter()
+                    .map(|_| JobResult::Failed(StoreError::Database(msg.clone())))
+                    .collect());
             }
         };
         let mut tx = self
@@ -697,7 +755,9 @@ impl Job {
                 let _ = reply.send(r);
             }
             (job, JobResult::Failed(e)) => job.fail(e),
-            (job, _) => job.fail(StoreError::Database("writer answered the wrong request".into())),
+            (job, _) => job.fail(StoreError::Database(
+                "writer answered the wrong request".into(),
+            )),
         }
     }
 
@@ -722,13 +782,19 @@ impl Job {
 /// Runs one request inside the group transaction. A request-level failure (a conflict, bad
 /// data) is rolled back to its savepoint and returned as that request's result; an error
 /// that fails the whole transaction (busy, I/O) is returned as `Err`.
-fn run_job(tx: &mut Transaction<'_>, head: &mut (i64, Hash), job: &Job) -> Result<JobResult, rusqlite::Error> {
+fn run_job(
+    tx: &mut Transaction<'_>,
+    head: &mut (i64, Hash),
+    job: &Job,
+) -> Result<JobResult, rusqlite::Error> {
     Ok(match job {
         Job::Migrate(_) => JobResult::Failed(StoreError::Database("migration in a group".into())),
         Job::Commit(batches, _) => {
             let mut results = Vec::with_capacity(batches.len());
             for batch in batches {
-                results.push(in_savepoint(tx, head, |sp, head| apply_batch(sp, head, batch))?);
+                results.push(in_savepoint(tx, head, |sp, head| {
+                    apply_batch(sp, head, batch)
+                })?);
             }
             JobResult::Commit(results)
         }
@@ -738,7 +804,9 @@ fn run_job(tx: &mut Transaction<'_>, head: &mut (i64, Hash), job: &Job) -> Resul
             lease,
             limit,
             ..
-        } => JobResult::Claim(in_savepoint(tx, head, |sp, _| claim(sp, *now, worker, *lease, *limit))?),
+        } => JobResult::Claim(in_savepoint(tx, head, |sp, _| {
+            claim(sp, *now, worker, *lease, *limit)
+        })?),
         Job::PutToken(token, _) => JobResult::Unit(in_savepoint(tx, head, |sp, _| {
             sp.execute(
                 "INSERT INTO api_tokens (hash, principal, role, label, created_at, expires_at, revoked_at)
@@ -801,10 +869,16 @@ fn in_savepoint<T>(
     }
 }
 
-fn apply_batch(tx: &Connection, head: &mut (i64, Hash), batch: &WriteBatch) -> Result<Committed, StoreError> {
+fn apply_batch(
+    tx: &Connection,
+    head: &mut (i64, Hash),
+    batch: &WriteBatch,
+) -> Result<Committed, StoreError> {
     if let Some(claim) = &batch.idempotency {
         let seen = tx
-            .prepare_cached("SELECT fingerprint, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2")
+            .prepare_cached(
+                "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+            )
             .and_then(|mut s| {
                 s.query_row(params![claim.scope, claim.key], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -814,7 +888,9 @@ fn apply_batch(tx: &Connection, head: &mut (i64, Hash), batch: &WriteBatch) -> R
             .map_err(db_err)?;
         if let Some((fingerprint, response)) = seen {
             if fingerprint != claim.fingerprint {
-                return Err(StoreError::IdempotencyMismatch { key: claim.key.clone() });
+                return Err(StoreError::IdempotencyMismatch {
+                    key: claim.key.clone(),
+                });
             }
             let response = serde_json::from_str(&response)
                 .map_err(|e| StoreError::Corrupt(format!("idempotency response: {e}")))?;
@@ -890,6 +966,14 @@ fn apply_batch(tx: &Connection, head: &mut (i64, Hash), batch: &WriteBatch) -> R
             if !exists {
                 return Err(StoreError::UnknownTransaction(original));
             }
+            // A repeated reversal trips both unique keys; the repeat is the truer answer.
+            let repeated: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?1)")
+                .and_then(|mut s| s.query_row(params![t.id().as_bytes()], |r| r.get(0)))
+                .map_err(db_err)?;
+            if repeated {
+                return Err(StoreError::DuplicateTransaction(t.id()));
+            }
         }
         tx.prepare_cached(
             "INSERT INTO ledger_transactions (id, kind, reference, reverses, at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -935,7 +1019,16 @@ fn apply_batch(tx: &Connection, head: &mut (i64, Hash), batch: &WriteBatch) -> R
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .and_then(|mut s| {
-            s.execute(params![seq, e.id.as_bytes(), e.kind, e.subject, at, payload, &prev_hash[..], &hash[..]])
+            s.execute(params![
+                seq,
+                e.id.as_bytes(),
+                e.kind,
+                e.subject,
+                at,
+                payload,
+                &prev_hash[..],
+                &hash[..]
+            ])
         })
         .map_err(db_err)?;
         *head = (seq, hash);
@@ -952,7 +1045,10 @@ fn claim(
     limit: u32,
 ) -> Result<Vec<Deadline>, StoreError> {
     let now_us = to_micros(now);
-    let until = to_micros(now.checked_add(lease).map_err(|e| StoreError::Database(e.to_string()))?);
+    let until = to_micros(
+        now.checked_add(lease)
+            .map_err(|e| StoreError::Database(e.to_string()))?,
+    );
     let mut stmt = tx
         .prepare_cached(&format!(
             "UPDATE deadlines SET claimed_by = ?1, claim_until = ?2

@@ -4,5 +4,9 @@
 //! a fresh database, dropped at the end. Without it the PostgreSQL tests say SKIPPED — unless
 //! `YUNSHI_REQUIRE_PG=1` (CI), where a missing server fails them.
 
+// A test binary: failing loudly is its job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod backend;
+mod ledger_property;
 mod stories;

@@ -102,11 +102,20 @@ async fn balanced_transaction_is_stored_and_read_back(db: &TestDb) {
     );
     assert_eq!(seqs, vec![1]);
     assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::new(12_345));
-    assert_eq!(db.store.balance(&escrow("o1")).await.unwrap(), Fen::new(-12_345));
+    assert_eq!(
+        db.store.balance(&escrow("o1")).await.unwrap(),
+        Fen::new(-12_345)
+    );
     assert_eq!(db.store.balance(&escrow("o2")).await.unwrap(), Fen::ZERO);
     assert_eq!(db.store.trial_balance().await.unwrap(), 0);
-    assert_eq!(db.store.ledger_transaction(tx.id()).await.unwrap(), Some(tx));
-    assert_eq!(db.store.ledger_transaction(Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(
+        db.store.ledger_transaction(tx.id()).await.unwrap(),
+        Some(tx)
+    );
+    assert_eq!(
+        db.store.ledger_transaction(Uuid::now_v7()).await.unwrap(),
+        None
+    );
     let events = db.store.events_after(0, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].payload, json!({"note": "测试", "n": 1}));
@@ -132,7 +141,10 @@ async fn a_refused_batch_writes_nothing(db: &TestDb) {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::DuplicateTransaction(id) if id == tx.id()), "{err}");
+    assert!(
+        matches!(err, StoreError::DuplicateTransaction(id) if id == tx.id()),
+        "{err}"
+    );
     assert!(db.store.events_after(0, 10).await.unwrap().is_empty());
     assert_eq!(db.store.balance(&escrow("o2")).await.unwrap(), Fen::ZERO);
     assert_eq!(db.store.next_deadline_due().await.unwrap(), None);
@@ -151,7 +163,10 @@ async fn reversal_by_reference_happens_at_most_once(db: &TestDb) {
     assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::ZERO);
     let again = tx.reversal(Uuid::now_v7(), t0()).unwrap();
     let err = db.store.commit(commit(again)).await.unwrap_err();
-    assert!(matches!(err, StoreError::AlreadyReversed(id) if id == tx.id()), "{err}");
+    assert!(
+        matches!(err, StoreError::AlreadyReversed(id) if id == tx.id()),
+        "{err}"
+    );
     let orphan = payment("o9", 1).reversal(Uuid::now_v7(), t0()).unwrap();
     let err = db.store.commit(commit(orphan)).await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownTransaction(_)), "{err}");
@@ -186,7 +201,12 @@ async fn idempotent_replay_returns_the_first_answer_and_moves_no_money(db: &Test
         })
         .await
         .unwrap();
-    assert_eq!(replay, Committed::Replayed { response: json!({"paid": "100.00"}) });
+    assert_eq!(
+        replay,
+        Committed::Replayed {
+            response: json!({"paid": "100.00"})
+        }
+    );
     let err = db
         .store
         .commit(WriteBatch {
@@ -196,15 +216,27 @@ async fn idempotent_replay_returns_the_first_answer_and_moves_no_money(db: &Test
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::IdempotencyMismatch { .. }),
+        "{err}"
+    );
     assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::new(10_000));
-    let record = db.store.idempotency_record("buyer:b1", "pay-o1").await.unwrap().unwrap();
+    let record = db
+        .store
+        .idempotency_record("buyer:b1", "pay-o1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.fingerprint, "fp-a");
 }
 
 async fn deadline_fires_exactly_once(db: &TestDb) {
     let due = deadline("guarantee_window_end", t0(), Some("order:o1:window"));
-    let later = deadline("guarantee_window_end", t0() + SignedDuration::from_hours(24), None);
+    let later = deadline(
+        "guarantee_window_end",
+        t0() + SignedDuration::from_hours(24),
+        None,
+    );
     db.store
         .commit(WriteBatch {
             schedule: vec![later.clone(), due.clone()],
@@ -215,7 +247,11 @@ async fn deadline_fires_exactly_once(db: &TestDb) {
     let dup = db
         .store
         .commit(WriteBatch {
-            schedule: vec![deadline("guarantee_window_end", t0(), Some("order:o1:window"))],
+            schedule: vec![deadline(
+                "guarantee_window_end",
+                t0(),
+                Some("order:o1:window"),
+            )],
             ..Default::default()
         })
         .await
@@ -228,8 +264,14 @@ async fn deadline_fires_exactly_once(db: &TestDb) {
         .claim_due_deadlines(t0(), "w1", SignedDuration::from_secs(30), 10)
         .await
         .unwrap();
-    assert_eq!(claimed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![due.id]);
-    let fire = FiredDeadline { id: due.id, at: t0() };
+    assert_eq!(
+        claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![due.id]
+    );
+    let fire = FiredDeadline {
+        id: due.id,
+        at: t0(),
+    };
     db.store
         .commit(WriteBatch {
             fire: vec![fire],
@@ -250,31 +292,61 @@ async fn deadline_fires_exactly_once(db: &TestDb) {
     assert!(matches!(twice, StoreError::DeadlineNotPending(id) if id == due.id));
     assert_eq!(db.store.events_after(0, 10).await.unwrap().len(), 1);
     let stored = db.store.deadline(due.id).await.unwrap().unwrap();
-    assert_eq!((stored.state, stored.fired_at), (DeadlineState::Fired, Some(t0())));
+    assert_eq!(
+        (stored.state, stored.fired_at),
+        (DeadlineState::Fired, Some(t0()))
+    );
     // Fired deadlines are never claimed again; the later one only once due.
     let after = t0() + SignedDuration::from_hours(1);
-    assert!(db.store.claim_due_deadlines(after, "w1", SignedDuration::from_secs(30), 10).await.unwrap().is_empty());
-    assert_eq!(db.store.next_deadline_due().await.unwrap(), Some(later.due_at));
+    assert!(
+        db.store
+            .claim_due_deadlines(after, "w1", SignedDuration::from_secs(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.store.next_deadline_due().await.unwrap(),
+        Some(later.due_at)
+    );
 }
 
 async fn cancelled_deadline_never_fires(db: &TestDb) {
     let d = deadline("complaint_response_due", t0(), None);
     db.store
-        .commit(WriteBatch { schedule: vec![d.clone()], ..Default::default() })
+        .commit(WriteBatch {
+            schedule: vec![d.clone()],
+            ..Default::default()
+        })
         .await
         .unwrap();
     db.store
-        .commit(WriteBatch { cancel: vec![d.id], ..Default::default() })
+        .commit(WriteBatch {
+            cancel: vec![d.id],
+            ..Default::default()
+        })
         .await
         .unwrap();
     let err = db
         .store
-        .commit(WriteBatch { fire: vec![FiredDeadline { id: d.id, at: t0() }], ..Default::default() })
+        .commit(WriteBatch {
+            fire: vec![FiredDeadline { id: d.id, at: t0() }],
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::DeadlineNotPending(_)));
-    assert!(db.store.claim_due_deadlines(t0(), "w", SignedDuration::from_secs(5), 10).await.unwrap().is_empty());
-    assert_eq!(db.store.deadline(d.id).await.unwrap().unwrap().state, DeadlineState::Cancelled);
+    assert!(
+        db.store
+            .claim_due_deadlines(t0(), "w", SignedDuration::from_secs(5), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.store.deadline(d.id).await.unwrap().unwrap().state,
+        DeadlineState::Cancelled
+    );
 }
 
 async fn claims_are_leased_and_never_shared(db: &TestDb) {
@@ -282,7 +354,10 @@ async fn claims_are_leased_and_never_shared(db: &TestDb) {
         .map(|i| deadline("x", t0() - SignedDuration::from_secs(i), None))
         .collect();
     db.store
-        .commit(WriteBatch { schedule: ds.clone(), ..Default::default() })
+        .commit(WriteBatch {
+            schedule: ds.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let lease = SignedDuration::from_secs(60);
@@ -298,9 +373,22 @@ async fn claims_are_leased_and_never_shared(db: &TestDb) {
     // Earliest first within a claim.
     assert!(a.windows(2).all(|w| w[0].due_at <= w[1].due_at));
     // Nothing is claimable while leased; after the lease runs out, all of it is again.
-    assert!(db.store.claim_due_deadlines(t0(), "c", lease, 100).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .claim_due_deadlines(t0(), "c", lease, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let expired = t0() + SignedDuration::from_secs(61);
-    assert_eq!(db.store.claim_due_deadlines(expired, "c", lease, 100).await.unwrap().len(), 40);
+    assert_eq!(
+        db.store
+            .claim_due_deadlines(expired, "c", lease, 100)
+            .await
+            .unwrap()
+            .len(),
+        40
+    );
 }
 
 async fn event_chain_verifies_and_detects_tampering(db: &TestDb) {
@@ -316,7 +404,10 @@ async fn event_chain_verifies_and_detects_tampering(db: &TestDb) {
     let check = db.store.verify_event_chain().await.unwrap();
     assert_eq!((check.events, check.broken_at), (10, None));
     let events = db.store.events_after(0, 100).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
     assert!(events.windows(2).all(|w| w[1].prev_hash == w[0].hash));
 
     let tamper = if db.is_postgres() {
@@ -394,7 +485,10 @@ async fn commit_many_isolates_a_bad_batch(db: &TestDb) {
         .await
         .unwrap();
     assert!(results[0].is_ok());
-    assert!(matches!(results[1], Err(StoreError::DuplicateTransaction(_))));
+    assert!(matches!(
+        results[1],
+        Err(StoreError::DuplicateTransaction(_))
+    ));
     assert!(results[2].is_ok());
     assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::new(18));
     let check = db.store.verify_event_chain().await.unwrap();
@@ -406,9 +500,13 @@ async fn commit_many_isolates_a_bad_batch(db: &TestDb) {
         assert!(matches!(r, Committed::Applied { .. }));
     }
     for id in [dup.id()] {
-        book.apply(&db.store.ledger_transaction(id).await.unwrap().unwrap()).unwrap();
+        book.apply(&db.store.ledger_transaction(id).await.unwrap().unwrap())
+            .unwrap();
     }
-    assert_eq!(book.balance(&escrow("o1")), db.store.balance(&escrow("o1")).await.unwrap());
+    assert_eq!(
+        book.balance(&escrow("o1")),
+        db.store.balance(&escrow("o1")).await.unwrap()
+    );
 }
 
 async fn api_tokens_are_stored_by_hash_and_revocable(db: &TestDb) {
@@ -421,14 +519,32 @@ async fn api_tokens_are_stored_by_hash_and_revocable(db: &TestDb) {
         expires_at: None,
         revoked_at: None,
     };
-    assert!(!db.store.has_active_token_with_role("operator_admin", t0()).await.unwrap());
+    assert!(
+        !db.store
+            .has_active_token_with_role("operator_admin", t0())
+            .await
+            .unwrap()
+    );
     db.store.put_api_token(&token).await.unwrap();
     db.store.put_api_token(&token).await.unwrap();
-    assert_eq!(db.store.api_token(&token.hash).await.unwrap(), Some(token.clone()));
-    assert!(db.store.has_active_token_with_role("operator_admin", t0()).await.unwrap());
+    assert_eq!(
+        db.store.api_token(&token.hash).await.unwrap(),
+        Some(token.clone())
+    );
+    assert!(
+        db.store
+            .has_active_token_with_role("operator_admin", t0())
+            .await
+            .unwrap()
+    );
     assert!(db.store.revoke_api_token(&token.hash, t0()).await.unwrap());
     assert!(!db.store.revoke_api_token(&token.hash, t0()).await.unwrap());
-    assert!(!db.store.has_active_token_with_role("operator_admin", t0()).await.unwrap());
+    assert!(
+        !db.store
+            .has_active_token_with_role("operator_admin", t0())
+            .await
+            .unwrap()
+    );
     let stored = db.store.api_token(&token.hash).await.unwrap().unwrap();
     assert!(!stored.is_active(t0()));
 }
