@@ -9,4 +9,5 @@
 
 mod backend;
 mod ledger_property;
+mod sqlite_only;
 mod stories;
