@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn one_hundred_yuan_in_three_equal_parts_sums_exactly() {
         let parts = allocate(Fen::new(10_000), &[1, 1, 1]).unwrap();
-        assert_eq!(parts, vec![Fen::new(3_334), Fen::new(3_333), Fen::new(3_333)]);
+        assert_eq!(
+            parts,
+            vec![Fen::new(3_334), Fen::new(3_333), Fen::new(3_333)]
+        );
     }
 
     #[test]
@@ -93,7 +96,10 @@ mod tests {
         let periods: Vec<_> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
         assert_eq!(periods.len(), 13);
         let parts = allocate_by_days(Fen::new(120_000), &periods).unwrap();
-        assert_eq!(Fen::checked_sum(parts.iter().copied()), Ok(Fen::new(120_000)));
+        assert_eq!(
+            Fen::checked_sum(parts.iter().copied()),
+            Ok(Fen::new(120_000))
+        );
         // 17 of 365 days fall in March 2026.
         assert_eq!(parts[0], Fen::new(5_589));
     }
@@ -109,7 +115,10 @@ mod tests {
     #[test]
     fn zero_weights_and_reversed_periods_are_errors() {
         assert_eq!(allocate(Fen::new(1), &[]), Err(AllocationError::NoWeight));
-        assert_eq!(allocate(Fen::new(1), &[0, 0]), Err(AllocationError::NoWeight));
+        assert_eq!(
+            allocate(Fen::new(1), &[0, 0]),
+            Err(AllocationError::NoWeight)
+        );
         assert_eq!(
             allocate_by_days(Fen::new(1), &[(date(2026, 2, 1), date(2026, 1, 1))]),
             Err(AllocationError::ReversedPeriod { index: 0 })

@@ -15,10 +15,22 @@ use crate::time::{beijing_date, beijing_datetime, beijing_instant, start_of_day}
 
 /// The calendar files shipped with Yunshi (see `calendars/README.md`).
 const BUILTIN: &[(&str, &str)] = &[
-    ("calendars/cn-2024.toml", include_str!("../../../calendars/cn-2024.toml")),
-    ("calendars/cn-2025.toml", include_str!("../../../calendars/cn-2025.toml")),
-    ("calendars/cn-2026.toml", include_str!("../../../calendars/cn-2026.toml")),
-    ("calendars/cn-2027.toml", include_str!("../../../calendars/cn-2027.toml")),
+    (
+        "calendars/cn-2024.toml",
+        include_str!("../../../calendars/cn-2024.toml"),
+    ),
+    (
+        "calendars/cn-2025.toml",
+        include_str!("../../../calendars/cn-2025.toml"),
+    ),
+    (
+        "calendars/cn-2026.toml",
+        include_str!("../../../calendars/cn-2026.toml"),
+    ),
+    (
+        "calendars/cn-2027.toml",
+        include_str!("../../../calendars/cn-2027.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +94,9 @@ impl CalendarYear {
             let at = KeyPath::root().key("holiday").index(i);
             let (from, to) = (h.from.0, h.to.0);
             if to < from {
-                return Err(source.error_at(&at.key("to"), "holiday ends before it starts").into());
+                return Err(source
+                    .error_at(&at.key("to"), "holiday ends before it starts")
+                    .into());
             }
             if !in_year(from) || !in_year(to) {
                 return Err(source
@@ -99,15 +113,22 @@ impl CalendarYear {
         for (i, &TomlDate(d)) in raw.working_days.iter().enumerate() {
             let at = KeyPath::root().key("working_days").index(i);
             if !in_year(d) {
-                return Err(source.error_at(&at, format!("{d} is outside {}", raw.year)).into());
+                return Err(source
+                    .error_at(&at, format!("{d} is outside {}", raw.year))
+                    .into());
             }
             if !is_weekend(d) {
                 return Err(source
-                    .error_at(&at, format!("{d} is a weekday; adjusted working days are weekend days"))
+                    .error_at(
+                        &at,
+                        format!("{d} is a weekday; adjusted working days are weekend days"),
+                    )
                     .into());
             }
             if holidays.contains_key(&d) {
-                return Err(source.error_at(&at, format!("{d} is also listed as a holiday")).into());
+                return Err(source
+                    .error_at(&at, format!("{d} is also listed as a holiday"))
+                    .into());
             }
             working_weekends.insert(d);
         }
@@ -122,7 +143,9 @@ impl CalendarYear {
 
     /// The holiday's name (zh-CN, en) if `date` is a public holiday day.
     pub fn holiday(&self, date: Date) -> Option<(&str, &str)> {
-        self.holidays.get(&date).map(|(zh, en)| (zh.as_str(), en.as_str()))
+        self.holidays
+            .get(&date)
+            .map(|(zh, en)| (zh.as_str(), en.as_str()))
     }
 }
 
@@ -194,7 +217,11 @@ impl WorkingCalendar {
 
     /// The deadline "within `n` working days" of a notice at `from`: the end (Beijing
     /// 24:00) of the `n`th working day after the notice's date.
-    pub fn working_days_deadline(&self, from: Timestamp, n: u32) -> Result<Timestamp, CalendarError> {
+    pub fn working_days_deadline(
+        &self,
+        from: Timestamp,
+        n: u32,
+    ) -> Result<Timestamp, CalendarError> {
         let last = self.add_working_days(beijing_date(from), n)?;
         let next = last.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
         start_of_day(next).map_err(|_| CalendarError::OutOfRange)
@@ -218,16 +245,26 @@ pub enum SupportDays {
 #[serde(deny_unknown_fields)]
 pub struct SupportHours {
     pub days: SupportDays,
-    #[serde(deserialize_with = "hh_mm")]
+    #[serde(with = "hh_mm")]
     pub open: Time,
-    #[serde(deserialize_with = "hh_mm")]
+    #[serde(with = "hh_mm")]
     pub close: Time,
 }
 
-fn hh_mm<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
-    let s = String::deserialize(d)?;
-    Time::strptime("%H:%M", &s)
-        .map_err(|_| serde::de::Error::custom(format!("expected HH:MM, got {s:?}")))
+/// Times of day as written in rulebooks: "09:00".
+mod hh_mm {
+    use jiff::civil::Time;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Time, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:02}:{:02}", t.hour(), t.minute()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
+        let s = String::deserialize(d)?;
+        Time::strptime("%H:%M", &s)
+            .map_err(|_| serde::de::Error::custom(format!("expected HH:MM, got {s:?}")))
+    }
 }
 
 impl SupportHours {
@@ -277,7 +314,7 @@ impl SupportHours {
 }
 
 /// Where a rule year starts: "04-01" for ALI's fiscal year, "01-01" for the calendar year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YearStart {
     pub month: i8,
     pub day: i8,
@@ -297,7 +334,15 @@ impl FromStr for YearStart {
 
 impl<'de> Deserialize<'de> for YearStart {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for YearStart {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -352,13 +397,28 @@ mod tests {
     fn spring_festival_2026_and_its_adjusted_working_saturdays() {
         let c = cal();
         for d in 15..=23 {
-            assert!(!c.is_working_day(date(2026, 2, d)).unwrap(), "2026-02-{d} is a holiday");
+            assert!(
+                !c.is_working_day(date(2026, 2, d)).unwrap(),
+                "2026-02-{d} is a holiday"
+            );
         }
-        assert!(c.is_working_day(date(2026, 2, 14)).unwrap(), "Sat 14 Feb is 调休");
-        assert!(c.is_working_day(date(2026, 2, 28)).unwrap(), "Sat 28 Feb is 调休");
+        assert!(
+            c.is_working_day(date(2026, 2, 14)).unwrap(),
+            "Sat 14 Feb is 调休"
+        );
+        assert!(
+            c.is_working_day(date(2026, 2, 28)).unwrap(),
+            "Sat 28 Feb is 调休"
+        );
         assert!(c.is_working_day(date(2026, 2, 24)).unwrap());
-        assert!(!c.is_working_day(date(2026, 2, 7)).unwrap(), "an ordinary Saturday");
-        assert_eq!(c.year(2026).unwrap().holiday(date(2026, 2, 17)), Some(("春节", "Spring Festival")));
+        assert!(
+            !c.is_working_day(date(2026, 2, 7)).unwrap(),
+            "an ordinary Saturday"
+        );
+        assert_eq!(
+            c.year(2026).unwrap().holiday(date(2026, 2, 17)),
+            Some(("春节", "Spring Festival"))
+        );
     }
 
     #[test]
@@ -367,22 +427,37 @@ mod tests {
         for d in 1..=7 {
             assert!(!c.is_working_day(date(2026, 10, d)).unwrap());
         }
-        assert!(c.is_working_day(date(2026, 9, 20)).unwrap(), "Sun 20 Sep is 调休");
-        assert!(c.is_working_day(date(2026, 10, 10)).unwrap(), "Sat 10 Oct is 调休");
+        assert!(
+            c.is_working_day(date(2026, 9, 20)).unwrap(),
+            "Sun 20 Sep is 调休"
+        );
+        assert!(
+            c.is_working_day(date(2026, 10, 10)).unwrap(),
+            "Sat 10 Oct is 调休"
+        );
         assert!(c.is_working_day(date(2026, 10, 8)).unwrap());
     }
 
     #[test]
     fn three_working_days_after_the_friday_before_spring_festival_2026() {
         // Fri 13 Feb → Sat 14 (调休) is day 1, then the holiday week, Tue 24 is day 2, Wed 25 day 3.
-        assert_eq!(cal().add_working_days(date(2026, 2, 13), 3).unwrap(), date(2026, 2, 25));
+        assert_eq!(
+            cal().add_working_days(date(2026, 2, 13), 3).unwrap(),
+            date(2026, 2, 25)
+        );
     }
 
     #[test]
     fn three_working_days_after_the_friday_before_national_day_2026() {
         // Fri 25 Sep is Mid-Autumn; from Wed 30 Sep: 8, 9, 10 (Sat 调休) October.
-        assert_eq!(cal().add_working_days(date(2026, 9, 30), 3).unwrap(), date(2026, 10, 10));
-        assert_eq!(cal().add_working_days(date(2026, 9, 24), 1).unwrap(), date(2026, 9, 28));
+        assert_eq!(
+            cal().add_working_days(date(2026, 9, 30), 3).unwrap(),
+            date(2026, 10, 10)
+        );
+        assert_eq!(
+            cal().add_working_days(date(2026, 9, 24), 1).unwrap(),
+            date(2026, 9, 28)
+        );
     }
 
     #[test]
@@ -418,19 +493,34 @@ mod tests {
 
     #[test]
     fn calendar_files_are_validated_with_line_and_key() {
-        let weekday = "year = 2026\nsource = \"x\"\nstatus = \"official\"\nworking_days = [2026-03-04]\n";
-        let err = CalendarYear::parse("bad.toml", weekday).unwrap_err().to_string();
+        let weekday =
+            "year = 2026\nsource = \"x\"\nstatus = \"official\"\nworking_days = [2026-03-04]\n";
+        let err = CalendarYear::parse("bad.toml", weekday)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("bad.toml:4: working_days[0]:"), "{err}");
         let typo = "year = 2026\nsource = \"x\"\nstatus = \"official\"\nworkdays = []\n";
-        let err = CalendarYear::parse("bad.toml", typo).unwrap_err().to_string();
-        assert!(err.contains("bad.toml:4") && err.contains("workdays"), "{err}");
+        let err = CalendarYear::parse("bad.toml", typo)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.toml:4") && err.contains("workdays"),
+            "{err}"
+        );
     }
 
     #[test]
     fn support_hours_count_only_open_time() {
         let c = cal();
-        let five_by_eight = SupportHours { days: SupportDays::WorkingDays, open: time(9, 0, 0, 0), close: time(18, 0, 0, 0) };
-        let seven_by_eight = SupportHours { days: SupportDays::MonSun, ..five_by_eight };
+        let five_by_eight = SupportHours {
+            days: SupportDays::WorkingDays,
+            open: time(9, 0, 0, 0),
+            close: time(18, 0, 0, 0),
+        };
+        let seven_by_eight = SupportHours {
+            days: SupportDays::MonSun,
+            ..five_by_eight
+        };
         // Friday 17:00 before Spring Festival 2026 + 2 h: 1 h Friday, 1 h on Sat 14 (调休).
         let fri = beijing_instant(date(2026, 2, 13), time(17, 0, 0, 0)).unwrap();
         let two_h = SignedDuration::from_hours(2);
@@ -449,8 +539,22 @@ mod tests {
             seven_by_eight.add_open_time(&c, sat, two_h).unwrap(),
             beijing_instant(date(2026, 2, 15), time(10, 30, 0, 0)).unwrap()
         );
-        assert!(!five_by_eight.is_open(&c, beijing_instant(date(2026, 2, 16), time(10, 0, 0, 0)).unwrap()).unwrap());
-        assert!(seven_by_eight.is_open(&c, beijing_instant(date(2026, 2, 16), time(10, 0, 0, 0)).unwrap()).unwrap());
+        assert!(
+            !five_by_eight
+                .is_open(
+                    &c,
+                    beijing_instant(date(2026, 2, 16), time(10, 0, 0, 0)).unwrap()
+                )
+                .unwrap()
+        );
+        assert!(
+            seven_by_eight
+                .is_open(
+                    &c,
+                    beijing_instant(date(2026, 2, 16), time(10, 0, 0, 0)).unwrap()
+                )
+                .unwrap()
+        );
     }
 
     #[test]

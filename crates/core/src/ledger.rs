@@ -71,7 +71,9 @@ impl AccountKind {
     pub fn is_debit_normal(self) -> bool {
         matches!(
             self,
-            AccountKind::OperatorCash | AccountKind::PenaltiesReceivable | AccountKind::ProviderDebt
+            AccountKind::OperatorCash
+                | AccountKind::PenaltiesReceivable
+                | AccountKind::ProviderDebt
         )
     }
 }
@@ -262,7 +264,9 @@ fn check_balanced(postings: &[Posting]) -> Result<(), LedgerError> {
     // Sum in i128 so that a huge debit and credit that cancel are not called overflow.
     let sum: i128 = postings.iter().map(|p| i128::from(p.amount.fen())).sum();
     if sum != 0 {
-        let shown = i64::try_from(sum).map(Fen::new).unwrap_or(Fen::new(i64::MAX));
+        let shown = i64::try_from(sum)
+            .map(Fen::new)
+            .unwrap_or(Fen::new(i64::MAX));
         return Err(LedgerError::Unbalanced(shown));
     }
     Ok(())
@@ -323,8 +327,15 @@ mod tests {
 
     fn pay(order: &str, amount: i64) -> Vec<Posting> {
         vec![
-            Posting::debit(Account::operator(AccountKind::OperatorCash), Fen::new(amount)),
-            Posting::credit(Account::new(AccountKind::BuyerEscrow, order), Fen::new(amount)).unwrap(),
+            Posting::debit(
+                Account::operator(AccountKind::OperatorCash),
+                Fen::new(amount),
+            ),
+            Posting::credit(
+                Account::new(AccountKind::BuyerEscrow, order),
+                Fen::new(amount),
+            )
+            .unwrap(),
         ]
     }
 
@@ -340,7 +351,10 @@ mod tests {
 
     #[test]
     fn transaction_needs_two_non_zero_postings() {
-        let one = vec![Posting::debit(Account::operator(AccountKind::OperatorCash), Fen::new(1))];
+        let one = vec![Posting::debit(
+            Account::operator(AccountKind::OperatorCash),
+            Fen::new(1),
+        )];
         assert_eq!(
             LedgerTransaction::new(id(1), "x", "r", at(), one),
             Err(LedgerError::TooFewPostings(1))
@@ -358,30 +372,49 @@ mod tests {
     #[test]
     fn escrow_release_splits_into_payable_and_fee() {
         let mut book = Balances::default();
-        let paid = LedgerTransaction::new(id(1), "order_paid", "o1", at(), pay("o1", 10_000)).unwrap();
+        let paid =
+            LedgerTransaction::new(id(1), "order_paid", "o1", at(), pay("o1", 10_000)).unwrap();
         let release = LedgerTransaction::new(
             id(2),
             "escrow_released",
             "o1",
             at(),
             vec![
-                Posting::debit(Account::new(AccountKind::BuyerEscrow, "o1"), Fen::new(10_000)),
-                Posting::credit(Account::new(AccountKind::ProviderPayable, "p1"), Fen::new(9_000)).unwrap(),
-                Posting::credit(Account::operator(AccountKind::PlatformFeeRevenue), Fen::new(1_000)).unwrap(),
+                Posting::debit(
+                    Account::new(AccountKind::BuyerEscrow, "o1"),
+                    Fen::new(10_000),
+                ),
+                Posting::credit(
+                    Account::new(AccountKind::ProviderPayable, "p1"),
+                    Fen::new(9_000),
+                )
+                .unwrap(),
+                Posting::credit(
+                    Account::operator(AccountKind::PlatformFeeRevenue),
+                    Fen::new(1_000),
+                )
+                .unwrap(),
             ],
         )
         .unwrap();
         book.apply(&paid).unwrap();
         book.apply(&release).unwrap();
-        assert_eq!(book.balance(&Account::new(AccountKind::BuyerEscrow, "o1")), Fen::ZERO);
-        assert_eq!(book.balance(&Account::new(AccountKind::ProviderPayable, "p1")), Fen::new(-9_000));
+        assert_eq!(
+            book.balance(&Account::new(AccountKind::BuyerEscrow, "o1")),
+            Fen::ZERO
+        );
+        assert_eq!(
+            book.balance(&Account::new(AccountKind::ProviderPayable, "p1")),
+            Fen::new(-9_000)
+        );
         assert_eq!(book.trial_balance(), 0);
     }
 
     #[test]
     fn reversal_by_reference_restores_every_balance() {
         let mut book = Balances::default();
-        let paid = LedgerTransaction::new(id(1), "order_paid", "o1", at(), pay("o1", 12_345)).unwrap();
+        let paid =
+            LedgerTransaction::new(id(1), "order_paid", "o1", at(), pay("o1", 12_345)).unwrap();
         book.apply(&paid).unwrap();
         let undo = paid.reversal(id(2), at()).unwrap();
         assert_eq!(undo.reverses(), Some(id(1)));
@@ -397,8 +430,14 @@ mod tests {
         book.apply(&big).unwrap();
         let before = book.balance(&Account::operator(AccountKind::OperatorCash));
         assert!(book.apply(&big).is_err());
-        assert_eq!(book.balance(&Account::operator(AccountKind::OperatorCash)), before);
-        assert_eq!(book.balance(&Account::new(AccountKind::BuyerEscrow, "o1")), Fen::new(-i64::MAX));
+        assert_eq!(
+            book.balance(&Account::operator(AccountKind::OperatorCash)),
+            before
+        );
+        assert_eq!(
+            book.balance(&Account::new(AccountKind::BuyerEscrow, "o1")),
+            Fen::new(-i64::MAX)
+        );
     }
 
     #[derive(Debug, Clone)]
@@ -416,7 +455,11 @@ mod tests {
             (0u8..8, 0u16..=10_000).prop_map(|(order, fee_bp)| Op::Release { order, fee_bp }),
             (0u8..8, 1i64..10_000_000).prop_map(|(order, amount)| Op::Refund { order, amount }),
             (0usize..64).prop_map(|which| Op::Reverse { which }),
-            (0u8..8, 1i64..1_000, 1i64..100).prop_map(|(order, amount, skew)| Op::Unbalanced { order, amount, skew }),
+            (0u8..8, 1i64..1_000, 1i64..100).prop_map(|(order, amount, skew)| Op::Unbalanced {
+                order,
+                amount,
+                skew
+            }),
         ]
     }
 

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod ledger;
 pub mod money;
 pub mod rate;
+pub mod rulebook;
 pub mod source;
 pub mod time;
 

@@ -45,15 +45,24 @@ impl Fen {
     }
 
     pub fn checked_add(self, other: Fen) -> Result<Fen, MoneyError> {
-        self.0.checked_add(other.0).map(Fen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_sub(self, other: Fen) -> Result<Fen, MoneyError> {
-        self.0.checked_sub(other.0).map(Fen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_mul(self, factor: i64) -> Result<Fen, MoneyError> {
-        self.0.checked_mul(factor).map(Fen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_mul(factor)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_neg(self) -> Result<Fen, MoneyError> {

@@ -65,7 +65,7 @@ impl fmt::Display for KeyPath {
     }
 }
 
-/// A civil date written as a TOML local date (`2026-02-17`, unquoted) or a string.
+/// A civil date written as a TOML local date (`2026-02-17`, unquoted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TomlDate(pub jiff::civil::Date);
 
@@ -200,12 +200,15 @@ mod tests {
         days: u32,
     }
 
-    const TEXT: &str = "name = \"x\"\n\n[[rule]]\ncode = \"A\"\ndays = 5\n\n[[rule]]\ncode = \"B\"\ndays = 7\n";
+    const TEXT: &str =
+        "name = \"x\"\n\n[[rule]]\ncode = \"A\"\ndays = 5\n\n[[rule]]\ncode = \"B\"\ndays = 7\n";
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
         let text = TEXT.replace("days = 7", "dayz = 7");
-        let err = TomlSource::new("x.toml", &text).deserialize::<Doc>().unwrap_err();
+        let err = TomlSource::new("x.toml", &text)
+            .deserialize::<Doc>()
+            .unwrap_err();
         assert_eq!(err.file, "x.toml");
         assert_eq!(err.line, 9);
         assert!(err.key.starts_with("rule[1]"), "{err}");
@@ -215,14 +218,19 @@ mod tests {
     #[test]
     fn negative_value_in_unsigned_field_names_the_key() {
         let text = TEXT.replace("days = 5", "days = -5");
-        let err = TomlSource::new("x.toml", &text).deserialize::<Doc>().unwrap_err();
+        let err = TomlSource::new("x.toml", &text)
+            .deserialize::<Doc>()
+            .unwrap_err();
         assert_eq!((err.line, err.key.as_str()), (5, "rule[0].days"), "{err}");
     }
 
     #[test]
     fn validation_errors_point_at_the_value() {
         let source = TomlSource::new("x.toml", TEXT);
-        let err = source.error_at(&KeyPath::root().key("rule").index(1).key("days"), "too long");
+        let err = source.error_at(
+            &KeyPath::root().key("rule").index(1).key("days"),
+            "too long",
+        );
         assert_eq!(err.to_string(), "x.toml:9: rule[1].days: too long");
     }
 }

@@ -99,7 +99,9 @@ mod tests {
         assert_eq!(beijing_date(just_before), date(2026, 3, 30));
         assert_eq!(beijing_date(midnight), date(2026, 3, 31));
         assert_eq!(
-            beijing_instant(date(2026, 7, 1), time(9, 0, 0, 0)).unwrap().to_string(),
+            beijing_instant(date(2026, 7, 1), time(9, 0, 0, 0))
+                .unwrap()
+                .to_string(),
             "2026-07-01T01:00:00Z"
         );
     }
@@ -111,7 +113,10 @@ mod tests {
         let shared = clock.clone();
         clock.advance(SignedDuration::from_hours(2)).unwrap();
         assert_eq!(shared.now(), start + SignedDuration::from_hours(2));
-        assert!(matches!(clock.set(start), Err(ClockError::Backwards { .. })));
+        assert!(matches!(
+            clock.set(start),
+            Err(ClockError::Backwards { .. })
+        ));
         assert_eq!(
             clock.advance(SignedDuration::from_secs(-1)),
             Err(ClockError::NegativeDuration)
