@@ -1,1 +1,353 @@
-//! stub
+//! Yunshi's HTTP server: the REST API with its OpenAPI description, health, readiness and
+//! metrics endpoints, bearer-token authentication and the first-administrator bootstrap.
+//!
+//! The server is an imperative shell: it loads state from the [`Store`], reads "now" from the
+//! one [`Clock`], calls the pure core and persists what the core decides.
+//!
+//! [`Server::bind`] does everything that can fail at start-up (listen, open and migrate the
+//! database, bootstrap the administrator); [`Server::run_until`] serves until the shutdown
+//! future completes, lets in-flight requests finish, then closes the store.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod docs;
+pub mod metrics;
+pub mod problem;
+pub mod rulebooks;
+pub mod setup;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use jiff::Timestamp;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use yunshi_core::calendar::WorkingCalendar;
+use yunshi_core::time::Clock;
+use yunshi_store::{Store, StoreError};
+
+pub use crate::auth::{Bootstrap, Principal};
+pub use crate::clock::SystemClock;
+pub use crate::config::{ClockMode, Config, ConfigError, ConfigOverrides, Settings};
+pub use crate::problem::{ApiJson, ErrorCode, Problem};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub clock_mode: ClockMode,
+    pub calendar: Arc<WorkingCalendar>,
+    pub rulebooks: rulebooks::Rulebooks,
+    pub metrics: PrometheusHandle,
+    /// The OpenAPI document, rendered once.
+    pub openapi: Bytes,
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        clock_mode: ClockMode,
+        calendar: WorkingCalendar,
+        rulebooks: rulebooks::Rulebooks,
+    ) -> Self {
+        Self(Arc::new(AppInner {
+            store,
+            clock,
+            clock_mode,
+            calendar: Arc::new(calendar),
+            rulebooks,
+            metrics: metrics::prometheus(),
+            openapi: Bytes::from(docs::openapi_bytes()),
+        }))
+    }
+}
+
+/// Every route of the API, without middleware or state.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/api/docs", get(docs::docs_page))
+        .route("/api/docs/assets/{file}", get(docs::docs_asset))
+        .route("/api/v1/clock", get(api::clock))
+        .route("/api/v1/whoami", get(api::whoami))
+        .route("/api/v1/rulebook", get(api::rulebook))
+        .route("/api/v1/setup", axum::routing::post(setup::submit_json))
+        .route("/setup", get(setup::page).post(setup::submit_form))
+}
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub request_timeout: std::time::Duration,
+    pub body_limit: usize,
+}
+
+/// The routes with the middleware stack: request ids, tracing, metrics, problem documents
+/// for every error, timeout, body limit and panic catching (outermost first).
+pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    routes
+        .fallback(not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(DefaultBodyLimit::max(limits.body_limit))
+        .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(problem::normalize))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id,
+            )
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn not_found(req: Request) -> Problem {
+    Problem::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {url}: {source}")]
+    Open { url: String, source: StoreError },
+    #[error("database migration failed: {0}")]
+    Migrate(StoreError),
+    #[error("administrator bootstrap failed: {0}")]
+    Bootstrap(#[from] auth::BootstrapError),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The one-time link that opens `/setup`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupLink {
+    pub url: String,
+    pub expires_at: Timestamp,
+}
+
+/// A server that has bound its port, opened and migrated its database and bootstrapped its
+/// administrator, ready to [`run`](Server::run_until).
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    local_addr: SocketAddr,
+    bootstrap: Bootstrap,
+    setup_link: Option<SetupLink>,
+}
+
+impl Server {
+    pub async fn bind(settings: Settings) -> Result<Server, ServeError> {
+        Self::bind_with(settings, Router::new()).await
+    }
+
+    /// Like [`Server::bind`], with `extra` routes served beside the API's (and behind the same
+    /// middleware).
+    pub async fn bind_with(
+        settings: Settings,
+        extra: Router<AppState>,
+    ) -> Result<Server, ServeError> {
+        for year in &settings.provisional_years {
+            tracing::warn!(
+                year,
+                "the working-day calendar for {year} is provisional (statutory holidays only, \
+                 no adjusted working days); load the official one with --calendar when published"
+            );
+        }
+        tokio::fs::create_dir_all(&settings.data_dir)
+            .await
+            .map_err(|source| ServeError::DataDir {
+                path: settings.data_dir.clone(),
+                source,
+            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr()?;
+        let redacted = config::redact_url(&settings.database_url);
+        let store = Store::open(&settings.database_url)
+            .await
+            .map_err(|source| ServeError::Open {
+                url: redacted.clone(),
+                source,
+            })?;
+        match Self::prepare(&store, &settings, local_addr).await {
+            Ok((bootstrap, setup_link)) => {
+                tracing::info!(
+                    database = %redacted,
+                    backend = store.kind().as_str(),
+                    rulebook = %settings.rulebooks.marketplace,
+                    partner_rulebook = settings.rulebooks.partner.as_deref().unwrap_or("-"),
+                    clock = settings.clock_mode.as_str(),
+                    "database ready"
+                );
+                let state = AppState::new(
+                    store.clone(),
+                    settings.clock.clone(),
+                    settings.clock_mode,
+                    settings.calendar.clone(),
+                    settings.rulebooks.clone(),
+                );
+                let limits = Limits {
+                    request_timeout: settings.request_timeout,
+                    body_limit: settings.body_limit,
+                };
+                Ok(Server {
+                    listener,
+                    router: app(routes().merge(extra), state, limits),
+                    store,
+                    local_addr,
+                    bootstrap,
+                    setup_link,
+                })
+            }
+            Err(e) => {
+                store.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn prepare(
+        store: &Store,
+        settings: &Settings,
+        local_addr: SocketAddr,
+    ) -> Result<(Bootstrap, Option<SetupLink>), ServeError> {
+        store.migrate().await.map_err(ServeError::Migrate)?;
+        let now = settings.clock.now();
+        let bootstrap = auth::bootstrap(store, now, settings.admin_token.as_deref()).await?;
+        let setup_link = match &bootstrap {
+            Bootstrap::SetupSecret { secret, expires_at } => Some(SetupLink {
+                url: format!("http://{}/setup?token={secret}", reachable(local_addr)),
+                expires_at: *expires_at,
+            }),
+            _ => None,
+        };
+        Ok((bootstrap, setup_link))
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// The one-time setup link, when no administrator exists yet.
+    pub fn setup_link(&self) -> Option<&SetupLink> {
+        self.setup_link.as_ref()
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, lets in-flight requests
+    /// finish, and closes the store (flushing queued writes).
+    pub async fn run_until<F>(self, shutdown: F) -> Result<(), ServeError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tracing::info!(addr = %self.local_addr, "listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        served.map_err(ServeError::Io)
+    }
+}
+
+/// An address a browser on this machine can reach: a wildcard bind becomes loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_binds_are_linked_as_loopback() {
+        assert_eq!(
+            reachable("0.0.0.0:8080".parse().unwrap()).to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            reachable("[::]:80".parse().unwrap()).to_string(),
+            "[::1]:80"
+        );
+        assert_eq!(
+            reachable("10.0.0.5:80".parse().unwrap()).to_string(),
+            "10.0.0.5:80"
+        );
+    }
+}

@@ -118,6 +118,14 @@ impl SqliteStore {
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        if self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+        {
+            return Err(StoreError::Closed);
+        }
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
             .await
     }

@@ -1,0 +1,222 @@
+//! The OpenAPI 3.1 document and the API docs page (Swagger UI, vendored: every asset is
+//! compiled into the binary and served from `/api/docs/assets/`).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::AppState;
+use crate::problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Yunshi API",
+        description = "云市 — cloud-marketplace operations platform. Errors are RFC 9457 \
+            `application/problem+json` documents with a stable `code` member.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        crate::api::healthz,
+        crate::api::readyz,
+        crate::api::metrics,
+        crate::api::clock,
+        crate::api::whoami,
+        crate::api::rulebook,
+        crate::setup::page,
+        crate::setup::submit_form,
+        crate::setup::submit_json,
+        openapi_json,
+        docs_page,
+        docs_asset,
+    ),
+    components(schemas(crate::problem::Problem, crate::problem::ErrorCode)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Liveness, readiness, metrics"),
+        (name = "system", description = "Clock, rulebooks and identity"),
+        (name = "setup", description = "First operator administrator"),
+        (name = "docs", description = "This API description"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The OpenAPI document, serialized once.
+pub fn openapi_bytes() -> Vec<u8> {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .map(String::into_bytes)
+        .unwrap_or_default()
+}
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "docs",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    let mut res = state.openapi.clone().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+const DOCS_HTML: &str = r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>云市 API · Yunshi API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/init.js"></script>
+</body>
+</html>
+"#;
+
+/// Nothing on the docs page may come from another host.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The API docs page (Swagger UI).
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "docs",
+    responses((status = 200, description = "Swagger UI", content_type = "text/html"))
+)]
+pub async fn docs_page() -> Response {
+    let mut res = Html(DOCS_HTML).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CSP),
+    );
+    res
+}
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    },
+    Asset {
+        name: "swagger-ui.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../assets/swagger-ui/swagger-ui.css"),
+    },
+    Asset {
+        name: "init.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/api-docs-init.js"),
+    },
+    Asset {
+        name: "LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        bytes: include_bytes!("../assets/swagger-ui/LICENSE"),
+    },
+];
+
+/// A static asset of the docs page.
+#[utoipa::path(
+    get,
+    path = "/api/docs/assets/{file}",
+    tag = "docs",
+    params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css`, `init.js` or `LICENSE`")),
+    responses(
+        (status = 200, description = "The asset"),
+        (status = 404, description = "No such asset", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn docs_asset(Path(file): Path<String>) -> Result<Response, Problem> {
+    let asset = ASSETS
+        .iter()
+        .find(|a| a.name == file)
+        .ok_or_else(|| Problem::not_found(format!("no docs asset named {file:?}")))?;
+    let mut res = asset.bytes.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_is_3_1_and_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_slice(&openapi_bytes()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/api/v1/clock",
+            "/api/v1/whoami",
+            "/api/v1/rulebook",
+            "/api/v1/setup",
+            "/setup",
+            "/api/v1/openapi.json",
+            "/api/docs",
+            "/api/docs/assets/{file}",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} missing");
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn docs_page_uses_only_local_assets() {
+        assert!(!DOCS_HTML.contains("http://") && !DOCS_HTML.contains("https://"));
+        for asset in ["swagger-ui.css", "swagger-ui-bundle.js", "init.js"] {
+            assert!(DOCS_HTML.contains(&format!("/api/docs/assets/{asset}")));
+            assert!(
+                ASSETS
+                    .iter()
+                    .any(|a| a.name == asset && !a.bytes.is_empty())
+            );
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! Errors over HTTP: RFC 9457 `application/problem+json`, with a stable machine-readable
+//! `code` and the title in English and Chinese.
+//!
+//! Handlers return [`Problem`]. The [`normalize`] middleware then fills in `instance` (the
+//! request path) and `request_id`, and turns every other error response — a 405 from the
+//! router, a 413 from the body limit, a rejection from an extractor, a timeout — into a
+//! problem document too, so a client never sees an error in any other shape.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+use yunshi_store::StoreError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Stable error codes. Clients branch on these, never on titles or details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Timeout,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The problem `type`: `urn:yunshi:problem:<code>`.
+    pub fn type_uri(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "urn:yunshi:problem:invalid_request",
+            ErrorCode::Unauthorized => "urn:yunshi:problem:unauthorized",
+            ErrorCode::Forbidden => "urn:yunshi:problem:forbidden",
+            ErrorCode::NotFound => "urn:yunshi:problem:not_found",
+            ErrorCode::MethodNotAllowed => "urn:yunshi:problem:method_not_allowed",
+            ErrorCode::Conflict => "urn:yunshi:problem:conflict",
+            ErrorCode::PayloadTooLarge => "urn:yunshi:problem:payload_too_large",
+            ErrorCode::UnsupportedMediaType => "urn:yunshi:problem:unsupported_media_type",
+            ErrorCode::Timeout => "urn:yunshi:problem:timeout",
+            ErrorCode::Unavailable => "urn:yunshi:problem:unavailable",
+            ErrorCode::Internal => "urn:yunshi:problem:internal",
+        }
+    }
+
+    /// The status a problem with this code has unless stated otherwise.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "Invalid request",
+            ErrorCode::Unauthorized => "Authentication required",
+            ErrorCode::Forbidden => "Not allowed",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::Conflict => "Conflict with the current state",
+            ErrorCode::PayloadTooLarge => "Request body too large",
+            ErrorCode::UnsupportedMediaType => "Unsupported media type",
+            ErrorCode::Timeout => "Request timed out",
+            ErrorCode::Unavailable => "Service unavailable",
+            ErrorCode::Internal => "Internal server error",
+        }
+    }
+
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "请求无效",
+            ErrorCode::Unauthorized => "需要身份验证",
+            ErrorCode::Forbidden => "无权执行此操作",
+            ErrorCode::NotFound => "未找到",
+            ErrorCode::MethodNotAllowed => "不支持该请求方法",
+            ErrorCode::Conflict => "与当前状态冲突",
+            ErrorCode::PayloadTooLarge => "请求体过大",
+            ErrorCode::UnsupportedMediaType => "不支持的媒体类型",
+            ErrorCode::Timeout => "请求超时",
+            ErrorCode::Unavailable => "服务暂不可用",
+            ErrorCode::Internal => "服务器内部错误",
+        }
+    }
+
+    /// The code for an error status produced outside our handlers.
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        match status {
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            s if s.is_client_error() => ErrorCode::InvalidRequest,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:yunshi:problem:not_found",
+    "title": "Not found",
+    "title_zh": "未找到",
+    "status": 404,
+    "detail": "no route for GET /api/v1/nope",
+    "instance": "/api/v1/nope",
+    "code": "not_found",
+    "request_id": "0193c0de-…"
+}))]
+pub struct Problem {
+    /// `urn:yunshi:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: &'static str,
+    /// Short summary in English.
+    pub title: &'static str,
+    /// Short summary in Chinese (zh-CN).
+    pub title_zh: &'static str,
+    pub status: u16,
+    /// What went wrong with this request, in English.
+    #[schema(value_type = String)]
+    pub detail: Box<str>,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub instance: Option<Box<str>>,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// The `x-request-id` of the request, for support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub request_id: Option<Box<str>>,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::with_status(code, code.status(), detail)
+    }
+
+    pub fn with_status(code: ErrorCode, status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            type_uri: code.type_uri(),
+            title: code.title(),
+            title_zh: code.title_zh(),
+            status: status.as_u16(),
+            detail: detail.into().into_boxed_str(),
+            instance: None,
+            code,
+            request_id: None,
+        }
+    }
+
+    pub fn invalid_request(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, detail)
+    }
+    /// A server-side failure. The cause is logged here and never shown to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            "the server failed to handle this request",
+        )
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn render(&self, headers: &mut HeaderMap) -> Body {
+        let body = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.remove(header::CONTENT_LENGTH);
+        if self.code == ErrorCode::Unauthorized {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"yunshi\""),
+            );
+        }
+        Body::from(body)
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        if e.is_conflict() {
+            Problem::conflict(e.to_string())
+        } else {
+            match e {
+                StoreError::Closed | StoreError::Database(_) => {
+                    tracing::error!(error = %e, "database unavailable");
+                    Problem::unavailable("the database is unavailable; try again later")
+                }
+                other => Problem::internal(other),
+            }
+        }
+    }
+}
+
+/// Marks an error response that is deliberately not a problem document — an HTML page for a
+/// browser that asked for one — so [`normalize`] leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct HtmlErrorPage;
+
+/// Carries the problem to [`normalize`], which renders it with the request's details.
+#[derive(Clone)]
+struct PendingProblem(Problem);
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = self.status_code();
+        *res.body_mut() = self.render(res.headers_mut());
+        res.extensions_mut().insert(PendingProblem(self));
+        res
+    }
+}
+
+/// Middleware: every error response leaves as a complete problem document.
+pub async fn normalize(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || res.extensions().get::<HtmlErrorPage>().is_some()
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let mut problem = match parts.extensions.remove::<PendingProblem>() {
+        Some(PendingProblem(p)) => p,
+        None => {
+            let code = ErrorCode::for_status(status);
+            let is_text = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/plain"));
+            // Rejections from axum's extractors explain the client's mistake in plain text;
+            // anything else (and any server-side error) gets a fixed detail.
+            let text = if status.is_client_error() && is_text {
+                axum::body::to_bytes(body, 4096)
+                    .await
+                    .ok()
+                    .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                    .filter(|s| !s.trim().is_empty())
+            } else {
+                None
+            };
+            let detail = text.unwrap_or_else(|| match code {
+                ErrorCode::NotFound => format!("no route for {method} {path}"),
+                ErrorCode::MethodNotAllowed => format!("{method} is not allowed on {path}"),
+                ErrorCode::Timeout => "the request took too long".to_owned(),
+                ErrorCode::PayloadTooLarge => "the request body is too large".to_owned(),
+                ErrorCode::Internal => "the server failed to handle this request".to_owned(),
+                _ => code.title().to_owned(),
+            });
+            Problem::with_status(code, status, detail)
+        }
+    };
+    problem.instance = Some(path.into_boxed_str());
+    problem.request_id = request_id.map(String::into_boxed_str);
+    let body = problem.render(&mut parts.headers);
+    Response::from_parts(parts, body)
+}
+
+/// The answer to a panic in a handler: a bare 500, the panic message only in the log.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let message = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("<non-string panic payload>");
+    tracing::error!(panic = message, "handler panicked");
+    Problem::new(
+        ErrorCode::Internal,
+        "the server failed to handle this request",
+    )
+    .into_response()
+}
+
+/// `axum::Json` whose rejections are problem documents: malformed JSON is 400, JSON of the
+/// wrong shape 422, a missing `Content-Type: application/json` 415.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Problem {
+    let status = rejection.status();
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonSyntaxError(_) => {
+            Problem::with_status(ErrorCode::InvalidRequest, StatusCode::BAD_REQUEST, detail)
+        }
+        JsonRejection::JsonDataError(_) => Problem::with_status(
+            ErrorCode::InvalidRequest,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            detail,
+        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            Problem::new(ErrorCode::UnsupportedMediaType, detail)
+        }
+        _ => Problem::with_status(ErrorCode::for_status(status), status, detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_serializes_with_rfc9457_members_and_code() {
+        let p = Problem::not_found("no such thing");
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["type"], "urn:yunshi:problem:not_found");
+        assert_eq!(v["title"], "Not found");
+        assert_eq!(v["title_zh"], "未找到");
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["detail"], "no such thing");
+        assert_eq!(v["code"], "not_found");
+    }
+
+    #[test]
+    fn every_code_has_distinct_titles_and_a_status_mapping_back() {
+        use ErrorCode::*;
+        for code in [
+            InvalidRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            Timeout,
+            Unavailable,
+            Internal,
+        ] {
+            assert_eq!(ErrorCode::for_status(code.status()), code);
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
+            assert!(!code.title_zh().is_ascii());
+            assert_eq!(
+                code.type_uri(),
+                format!("urn:yunshi:problem:{}", code.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn store_failures_are_503_and_conflicts_409() {
+        assert_eq!(Problem::from(StoreError::Closed).status, 503);
+        assert_eq!(
+            Problem::from(StoreError::DuplicateDeadline("k".into())).status,
+            409
+        );
+        let corrupt = Problem::from(StoreError::Corrupt("secret detail".into()));
+        assert_eq!(corrupt.status, 500);
+        assert!(!corrupt.detail.contains("secret"));
+    }
+}

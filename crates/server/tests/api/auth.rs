@@ -1,0 +1,196 @@
+use axum::Router;
+
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, test_config};
+
+async fn whoami(server: &TestServer, token: Option<&str>) -> reqwest::Response {
+    let mut req = server.client.get(server.url("/api/v1/whoami"));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn bootstrap_admin_token_acts_as_operator_admin() {
+    let server = TestServer::start().await;
+    assert!(
+        server.setup_link.is_none(),
+        "no setup link when YUNSHI_ADMIN_TOKEN is given"
+    );
+    let res = whoami(&server, Some(ADMIN_TOKEN)).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["role"], "operator_admin");
+    assert_eq!(body["principal"], "bootstrap-admin");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn whoami_without_a_valid_token_is_401_problem() {
+    let server = TestServer::start().await;
+    let res = whoami(&server, None).await;
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"yunshi\"");
+    assert_problem(res, 401, "unauthorized").await;
+    assert_problem(
+        whoami(&server, Some("not-the-token")).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let res = server
+        .client
+        .get(server.url("/api/v1/whoami"))
+        .header("authorization", format!("Basic {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401, "unauthorized").await;
+    server.stop().await;
+}
+
+fn token_from_html(html: &str) -> String {
+    let start = html.find("<pre id=\"token\">").expect("token shown") + "<pre id=\"token\">".len();
+    let end = start + html[start..].find("</pre>").unwrap();
+    html[start..end].to_owned()
+}
+
+fn secret_of(link: &str) -> &str {
+    link.split("token=").nth(1).unwrap()
+}
+
+#[tokio::test]
+async fn setup_link_works_once_and_then_an_admin_exists() {
+    let server = TestServer::start_with(|_| {}, Router::new()).await;
+    let link = server
+        .setup_link
+        .clone()
+        .expect("setup link on first start");
+    assert!(
+        link.url
+            .starts_with(&format!("http://{}/setup?token=", server.addr)),
+        "{}",
+        link.url
+    );
+    let secret = secret_of(&link.url).to_owned();
+    assert_eq!(secret.len(), 64);
+
+    // The setup secret opens the page but is no API credential.
+    let page = server.client.get(&link.url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("运营管理员") && html.contains("operator"),
+        "bilingual page"
+    );
+    assert!(html.contains("<form method=\"post\" action=\"/setup\">"));
+    assert_problem(whoami(&server, Some(&secret)).await, 401, "unauthorized").await;
+
+    // Redeem it through the form.
+    let res = server
+        .client
+        .post(server.url("/setup"))
+        .form(&[("token", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let admin = token_from_html(&res.text().await.unwrap());
+    assert_eq!(admin.len(), 64);
+    let me: serde_json::Value = whoami(&server, Some(&admin)).await.json().await.unwrap();
+    assert_eq!(me["role"], "operator_admin");
+    assert_eq!(me["principal"], "operator-admin");
+
+    // A second use is refused, on every route.
+    let again = server
+        .client
+        .post(server.url("/setup"))
+        .form(&[("token", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(again, 403, "forbidden").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
+    let json_again = server
+        .client
+        .post(server.url("/api/v1/setup"))
+        .json(&serde_json::json!({ "token": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(json_again, 403, "forbidden").await;
+    assert_problem(
+        server.client.get(&link.url).send().await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    // A browser is told so in a page, in both languages.
+    let html = server
+        .client
+        .get(&link.url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 403);
+    let html = html.text().await.unwrap();
+    assert!(html.contains("设置链接不可用") && html.contains("Setup link unavailable"));
+
+    // The next start finds the administrator and prints no link.
+    let dir = server.stop().await;
+    let config = test_config(&dir);
+    let restarted = TestServer::start_in(dir, config, Router::new()).await;
+    assert!(restarted.setup_link.is_none());
+    let me = whoami(&restarted, Some(&admin)).await;
+    assert_eq!(me.status(), 200);
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn setup_over_json_issues_an_admin_token_once() {
+    let server = TestServer::start_with(|_| {}, Router::new()).await;
+    let link = server.setup_link.clone().unwrap();
+    let secret = secret_of(&link.url);
+    let res = server
+        .client
+        .post(server.url("/api/v1/setup"))
+        .json(&serde_json::json!({ "token": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let issued: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(issued["role"], "operator_admin");
+    let admin = issued["token"].as_str().unwrap();
+    assert_eq!(whoami(&server, Some(admin)).await.status(), 200);
+
+    let res = server
+        .client
+        .post(server.url("/api/v1/setup"))
+        .json(&serde_json::json!({ "token": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let res = server
+        .client
+        .post(server.url("/api/v1/setup"))
+        .json(&serde_json::json!({ "token": "made-up" }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn setup_page_without_or_with_a_bad_token_is_refused() {
+    let server = TestServer::start_with(|_| {}, Router::new()).await;
+    assert_problem(server.get("/setup").await, 400, "invalid_request").await;
+    assert_problem(server.get("/setup?token=nope").await, 403, "forbidden").await;
+    server.stop().await;
+}

@@ -1,0 +1,132 @@
+use std::net::SocketAddr;
+
+use axum::Router;
+use reqwest::header::CONTENT_TYPE;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use yunshi_server::{AppState, Config, ServeError, Server, SetupLink};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub setup_link: Option<SetupLink>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServeError>>>,
+    pub dir: tempfile::TempDir,
+}
+
+/// A configuration on a fresh SQLite database in a temporary directory, port chosen by the OS.
+pub fn test_config(dir: &tempfile::TempDir) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    /// A server whose bootstrap admin token is [`ADMIN_TOKEN`].
+    pub async fn start() -> TestServer {
+        Self::start_with(|c| c.admin_token = Some(ADMIN_TOKEN.into()), Router::new()).await
+    }
+
+    pub async fn start_with(
+        configure: impl FnOnce(&mut Config),
+        extra: Router<AppState>,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&dir);
+        configure(&mut config);
+        Self::start_in(dir, config, extra).await
+    }
+
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        config: Config,
+        extra: Router<AppState>,
+    ) -> TestServer {
+        let settings = config.resolve().unwrap();
+        let server = Server::bind_with(settings, extra).await.unwrap();
+        let addr = server.local_addr();
+        let setup_link = server.setup_link().cloned();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server.run_until(async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            client: reqwest::Client::new(),
+            setup_link,
+            shutdown: Some(tx),
+            task: Some(task),
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Triggers shutdown and waits for the server to finish; returns the temp dir so a
+    /// test can start again on the same data.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// Asks for shutdown without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub async fn finished(mut self) -> Result<(), ServeError> {
+        self.task.take().unwrap().await.unwrap()
+    }
+}
+
+/// Asserts an RFC 9457 problem response with `status` and `code`; returns its body.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let content_type = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], format!("urn:yunshi:problem:{code}"), "{body}");
+    for member in ["title", "title_zh", "detail", "instance"] {
+        assert!(
+            body[member].as_str().is_some_and(|s| !s.is_empty()),
+            "{member} missing in {body}"
+        );
+    }
+    assert!(
+        body["instance"].as_str().unwrap().starts_with('/'),
+        "{body}"
+    );
+    assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "{body}");
+    body
+}

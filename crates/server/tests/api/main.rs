@@ -1,0 +1,16 @@
+//! The server over real HTTP, on a real database (SQLite in a temporary directory; PostgreSQL
+//! when `YUNSHI_TEST_PG` names one).
+
+// Test code: a failed unwrap is a failed test. (clippy.toml's allow-*-in-tests covers only
+// `#[test]` functions, not the helpers they share.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod clock;
+mod docs;
+mod health;
+mod lifecycle;
+mod postgres;
+mod problems;
