@@ -4,6 +4,8 @@ mod bench;
 mod rulebook_cmd;
 mod serve;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -32,14 +34,24 @@ enum Commands {
     Bench(bench::BenchCommand),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Commands::Serve(args) => serve::serve(args),
         Commands::Migrate(args) => serve::migrate(args),
         Commands::Rulebook(cmd) => rulebook_cmd::run(cmd),
-        Commands::Bench(cmd) => tokio::runtime::Runtime::new()?.block_on(bench::run(cmd)),
+        Commands::Bench(cmd) => tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(bench::run(cmd))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The message and its causes, for people; no backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
