@@ -3,6 +3,8 @@
 
 pub mod allocation;
 pub mod calendar;
+pub mod decision;
+pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod rate;

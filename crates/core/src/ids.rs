@@ -1,0 +1,73 @@
+//! Typed identifiers. Every id is a UUIDv7 (time-ordered, made by the shell and passed in);
+//! the type says what it names, so a product id cannot be passed where an order id belongs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! define_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+            pub const fn uuid(self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    )*};
+}
+
+define_id!(
+    /// A member account (会员): any verified cloud account; buyers are members.
+    MemberId,
+    /// A provider organisation (服务商).
+    ProviderId,
+    /// A provider's onboarding application (入驻申请).
+    ApplicationId,
+    /// A store (店铺).
+    StoreId,
+    /// A product (商品).
+    ProductId,
+    /// One reviewed version of a product's listing.
+    ListingVersionId,
+    /// An order (订单).
+    OrderId,
+    /// A refund request (退款).
+    RefundId,
+    /// A staff user: of a provider or of the operator.
+    UserId,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_text_and_json() {
+        let id = OrderId(Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001));
+        assert_eq!(id.to_string().parse::<OrderId>().unwrap(), id);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+    }
+}
