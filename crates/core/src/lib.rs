@@ -3,13 +3,18 @@
 
 pub mod allocation;
 pub mod calendar;
+pub mod catalog;
 pub mod decision;
 pub mod ids;
 pub mod ledger;
+pub mod listing;
 pub mod money;
+pub mod order;
+pub mod provider;
 pub mod rate;
 pub mod rulebook;
 pub mod source;
+pub mod storefront;
 pub mod time;
 
 pub use money::{Fen, MoneyError};
