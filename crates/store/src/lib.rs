@@ -36,6 +36,14 @@ pub enum StoreError {
     DeadlineNotPending(Uuid),
     #[error("a deadline with key {0:?} already exists")]
     DuplicateDeadline(String),
+    #[error("{kind} {id} changed since it was read (expected version {expected:?})")]
+    VersionConflict {
+        kind: String,
+        id: Uuid,
+        expected: Option<i64>,
+    },
+    #[error("{scope} {key:?} is already taken")]
+    DuplicateKey { scope: String, key: String },
     #[error("unsupported database URL {0:?}: use a file path, sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored data is invalid: {0}")]
@@ -59,6 +67,8 @@ impl StoreError {
                 | StoreError::AlreadyReversed(_)
                 | StoreError::DeadlineNotPending(_)
                 | StoreError::DuplicateDeadline(_)
+                | StoreError::VersionConflict { .. }
+                | StoreError::DuplicateKey { .. }
         )
     }
 }
@@ -216,6 +226,28 @@ impl Store {
     /// The earliest pending deadline's due time, if any.
     pub async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
         dispatch!(self, b => b.next_deadline_due().await)
+    }
+
+    pub async fn aggregate(
+        &self,
+        kind: &str,
+        id: Uuid,
+    ) -> Result<Option<StoredAggregate>, StoreError> {
+        dispatch!(self, b => b.aggregate(kind, id).await)
+    }
+
+    /// Aggregates of a kind, filtered by owner and/or status, in id order (UUIDv7: creation
+    /// order), one page after the cursor.
+    pub async fn aggregates(
+        &self,
+        query: &AggregateQuery,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        dispatch!(self, b => b.aggregates(query).await)
+    }
+
+    /// The aggregate that holds a unique key, if any.
+    pub async fn unique_key(&self, scope: &str, key: &str) -> Result<Option<Uuid>, StoreError> {
+        dispatch!(self, b => b.unique_key(scope, key).await)
     }
 
     pub async fn idempotency_record(

@@ -19,6 +19,10 @@ pub struct WriteBatch {
     pub fire: Vec<FiredDeadline>,
     /// Pending deadlines this batch makes moot (a complaint answered in time).
     pub cancel: Vec<Uuid>,
+    /// New versions of aggregates, each conditional on the version it was decided from.
+    pub aggregates: Vec<AggregateWrite>,
+    /// Unique business keys this batch claims.
+    pub unique_keys: Vec<UniqueKey>,
 }
 
 impl WriteBatch {
@@ -29,6 +33,8 @@ impl WriteBatch {
             && self.schedule.is_empty()
             && self.fire.is_empty()
             && self.cancel.is_empty()
+            && self.aggregates.is_empty()
+            && self.unique_keys.is_empty()
     }
 }
 
@@ -169,4 +175,53 @@ pub struct ChainCheck {
     /// The first event whose hash does not follow from its predecessor, if any.
     pub broken_at: Option<i64>,
     pub head: String,
+}
+
+/// The new state of one aggregate. `expected_version` is the version the decision was made
+/// from (`None`: the aggregate must not exist yet); the write succeeds only if it still is,
+/// and stores version `expected + 1` (or 1). A lost race is `StoreError::VersionConflict`:
+/// reload and decide again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateWrite {
+    /// e.g. `provider`, `order`.
+    pub kind: String,
+    pub id: Uuid,
+    pub expected_version: Option<i64>,
+    /// Who it belongs to, for isolation and listing (a provider id, a buyer id; "" if none).
+    pub owner: String,
+    /// Its lifecycle state, for listing by status.
+    pub status: String,
+    pub state: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// An aggregate as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAggregate {
+    pub kind: String,
+    pub id: Uuid,
+    pub version: i64,
+    pub owner: String,
+    pub status: String,
+    pub state: serde_json::Value,
+    pub updated_at: Timestamp,
+}
+
+/// A unique business key: at most one aggregate ever holds `key` in `scope`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueKey {
+    pub scope: String,
+    pub key: String,
+    pub id: Uuid,
+}
+
+/// Which aggregates of a kind to list, oldest id first, after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateQuery {
+    pub kind: String,
+    pub owner: Option<String>,
+    pub status: Option<String>,
+    /// Only ids greater than this (keyset pagination).
+    pub after: Option<Uuid>,
+    pub limit: u32,
 }

@@ -19,11 +19,18 @@ use crate::chain::{Hash, event_hash, hex};
 use crate::model::*;
 use crate::{StoreError, from_micros, to_micros};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "aggregates",
+        include_str!("../migrations/postgres/0002_aggregates.sql"),
+    ),
+];
 
 const RETRIES: u32 = 8;
 
@@ -380,6 +387,59 @@ impl PgStore {
         row.get::<_, Option<i64>>(0).map(from_micros).transpose()
     }
 
+    pub(crate) async fn aggregate(
+        &self,
+        kind: &str,
+        id: Uuid,
+    ) -> Result<Option<StoredAggregate>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!("SELECT {AGGREGATE_COLUMNS} FROM aggregates WHERE kind = $1 AND id = $2"),
+                &[&kind, &id],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| parse_aggregate(&r))
+            .transpose()
+    }
+
+    pub(crate) async fn aggregates(
+        &self,
+        q: &AggregateQuery,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates
+                     WHERE kind = $1 AND ($2::TEXT IS NULL OR owner = $2)
+                       AND ($3::TEXT IS NULL OR status = $3) AND ($4::UUID IS NULL OR id > $4)
+                     ORDER BY id LIMIT $5"
+                ),
+                &[&q.kind, &q.owner, &q.status, &q.after, &i64::from(q.limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(parse_aggregate).collect()
+    }
+
+    pub(crate) async fn unique_key(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT id FROM unique_keys WHERE scope = $1 AND key = $2",
+                &[&scope, &key],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     pub(crate) async fn idempotency_record(
         &self,
         scope: &str,
@@ -607,6 +667,24 @@ async fn apply_batch<C: GenericClient>(
         })?;
     }
 
+    for a in &batch.aggregates {
+        write_aggregate(tx, a).await?;
+    }
+    for k in &batch.unique_keys {
+        tx.execute(
+            "INSERT INTO unique_keys (scope, key, id) VALUES ($1, $2, $3)",
+            &[&k.scope, &k.key, &k.id],
+        )
+        .await
+        .map_err(|e| match constraint(&e) {
+            Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => StoreError::DuplicateKey {
+                scope: k.scope.clone(),
+                key: k.key.clone(),
+            },
+            _ => pg_err(e),
+        })?;
+    }
+
     if !batch.transactions.is_empty() {
         insert_transactions(tx, &batch.transactions).await?;
     }
@@ -672,6 +750,57 @@ async fn apply_batch<C: GenericClient>(
         event_seqs = seqs;
     }
     Ok(Committed::Applied { event_seqs })
+}
+
+/// Inserts a new aggregate or updates it if still at the expected version.
+async fn write_aggregate<C: GenericClient>(tx: &C, a: &AggregateWrite) -> Result<(), StoreError> {
+    let conflict = || StoreError::VersionConflict {
+        kind: a.kind.clone(),
+        id: a.id,
+        expected: a.expected_version,
+    };
+    let state = a.state.to_string();
+    let at = to_micros(a.at);
+    let n = match a.expected_version {
+        None => tx
+            .execute(
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
+                 VALUES ($1, $2, 1, $3, $4, $5, $6) ON CONFLICT (kind, id) DO NOTHING",
+                &[&a.kind, &a.id, &a.owner, &a.status, &state, &at],
+            )
+            .await
+            .map_err(pg_err)?,
+        Some(expected) => tx
+            .execute(
+                "UPDATE aggregates SET version = version + 1, owner = $4, status = $5,
+                   state = $6, updated_at = $7
+                 WHERE kind = $1 AND id = $2 AND version = $3",
+                &[&a.kind, &a.id, &expected, &a.owner, &a.status, &state, &at],
+            )
+            .await
+            .map_err(pg_err)?,
+    };
+    if n == 0 {
+        return Err(conflict());
+    }
+    Ok(())
+}
+
+const AGGREGATE_COLUMNS: &str = "kind, id, version, owner, status, state, updated_at";
+
+fn parse_aggregate(r: &Row) -> Result<StoredAggregate, StoreError> {
+    let kind: String = r.get(0);
+    let state: String = r.get(5);
+    Ok(StoredAggregate {
+        state: serde_json::from_str(&state)
+            .map_err(|e| StoreError::Corrupt(format!("{kind} state: {e}")))?,
+        kind,
+        id: r.get(1),
+        version: r.get(2),
+        owner: r.get(3),
+        status: r.get(4),
+        updated_at: from_micros(r.get(6))?,
+    })
 }
 
 /// Transactions and their postings as two multi-row inserts.

@@ -24,11 +24,18 @@ use crate::chain::{GENESIS, Hash, event_hash, hex};
 use crate::model::*;
 use crate::{StoreError, from_micros, to_micros};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "aggregates",
+        include_str!("../migrations/sqlite/0002_aggregates.sql"),
+    ),
+];
 
 /// How many queued requests one group commit takes at most.
 const GROUP_LIMIT: usize = 512;
@@ -377,6 +384,78 @@ impl SqliteStore {
             .map_err(db_err)?
             .map(from_micros)
             .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn aggregate(
+        &self,
+        kind: &str,
+        id: Uuid,
+    ) -> Result<Option<StoredAggregate>, StoreError> {
+        let kind = kind.to_string();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {AGGREGATE_COLUMNS} FROM aggregates WHERE kind = ?1 AND id = ?2"
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![kind, id.as_bytes()], aggregate_row)
+                    .optional()
+            })
+            .map_err(db_err)?
+            .map(parse_aggregate)
+            .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn aggregates(
+        &self,
+        q: &AggregateQuery,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut sql = format!("SELECT {AGGREGATE_COLUMNS} FROM aggregates WHERE kind = ?");
+            let mut args: Vec<rusqlite::types::Value> = vec![q.kind.clone().into()];
+            if let Some(owner) = &q.owner {
+                sql.push_str(" AND owner = ?");
+                args.push(owner.clone().into());
+            }
+            if let Some(status) = &q.status {
+                sql.push_str(" AND status = ?");
+                args.push(status.clone().into());
+            }
+            if let Some(after) = q.after {
+                sql.push_str(" AND id > ?");
+                args.push(after.as_bytes().to_vec().into());
+            }
+            sql.push_str(" ORDER BY id LIMIT ?");
+            args.push(i64::from(q.limit).into());
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args), aggregate_row)
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err).and_then(parse_aggregate))
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn unique_key(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.read(move |c| {
+            c.prepare_cached("SELECT id FROM unique_keys WHERE scope = ?1 AND key = ?2")
+                .and_then(|mut s| {
+                    s.query_row(params![scope, key], |r| r.get::<_, Vec<u8>>(0))
+                        .optional()
+                })
+                .map_err(db_err)?
+                .map(|b| uuid_from_blob(&b))
+                .transpose()
         })
         .await
     }
@@ -965,6 +1044,24 @@ fn apply_batch(
         })?;
     }
 
+    for a in &batch.aggregates {
+        write_aggregate(tx, a)?;
+    }
+    for k in &batch.unique_keys {
+        tx.prepare_cached("INSERT INTO unique_keys (scope, key, id) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![k.scope, k.key, k.id.as_bytes()]))
+            .map_err(|e| {
+                if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                    StoreError::DuplicateKey {
+                        scope: k.scope.clone(),
+                        key: k.key.clone(),
+                    }
+                } else {
+                    db_err(e)
+                }
+            })?;
+    }
+
     for t in &batch.transactions {
         if let Some(original) = t.reverses() {
             let exists: bool = tx
@@ -1043,6 +1140,105 @@ fn apply_batch(
         event_seqs.push(seq);
     }
     Ok(Committed::Applied { event_seqs })
+}
+
+/// Inserts a new aggregate or updates it if still at the expected version.
+fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError> {
+    let conflict = || StoreError::VersionConflict {
+        kind: a.kind.clone(),
+        id: a.id,
+        expected: a.expected_version,
+    };
+    let state = a.state.to_string();
+    let at = to_micros(a.at);
+    match a.expected_version {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    a.kind,
+                    a.id.as_bytes(),
+                    a.owner,
+                    a.status,
+                    state,
+                    at
+                ])
+            })
+            .map_err(|e| {
+                if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                    conflict()
+                } else {
+                    db_err(e)
+                }
+            })?;
+        }
+        Some(expected) => {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE aggregates SET version = version + 1, owner = ?4, status = ?5,
+                       state = ?6, updated_at = ?7
+                     WHERE kind = ?1 AND id = ?2 AND version = ?3",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        a.kind,
+                        a.id.as_bytes(),
+                        expected,
+                        a.owner,
+                        a.status,
+                        state,
+                        at
+                    ])
+                })
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(conflict());
+            }
+        }
+    }
+    Ok(())
+}
+
+const AGGREGATE_COLUMNS: &str = "kind, id, version, owner, status, state, updated_at";
+
+fn aggregate_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, Vec<u8>, i64, String, String, String, i64)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn parse_aggregate(
+    (kind, id, version, owner, status, state, updated_at): (
+        String,
+        Vec<u8>,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+    ),
+) -> Result<StoredAggregate, StoreError> {
+    Ok(StoredAggregate {
+        state: serde_json::from_str(&state)
+            .map_err(|e| StoreError::Corrupt(format!("{kind} state: {e}")))?,
+        kind,
+        id: uuid_from_blob(&id)?,
+        version,
+        owner,
+        status,
+        updated_at: from_micros(updated_at)?,
+    })
 }
 
 fn claim(

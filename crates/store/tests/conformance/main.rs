@@ -7,6 +7,7 @@
 // A test binary: failing loudly is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod aggregates;
 mod backend;
 mod ledger_property;
 mod sqlite_only;
