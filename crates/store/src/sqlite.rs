@@ -1204,9 +1204,9 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
 
 const AGGREGATE_COLUMNS: &str = "kind, id, version, owner, status, state, updated_at";
 
-fn aggregate_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, Vec<u8>, i64, String, String, String, i64)> {
+type AggregateRow = (String, Vec<u8>, i64, String, String, String, i64);
+
+fn aggregate_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AggregateRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -1219,15 +1219,7 @@ fn aggregate_row(
 }
 
 fn parse_aggregate(
-    (kind, id, version, owner, status, state, updated_at): (
-        String,
-        Vec<u8>,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-    ),
+    (kind, id, version, owner, status, state, updated_at): AggregateRow,
 ) -> Result<StoredAggregate, StoreError> {
     Ok(StoredAggregate {
         state: serde_json::from_str(&state)
