@@ -47,8 +47,12 @@ pub fn allocate(total: Fen, weights: &[u64]) -> Result<Vec<Fen>, AllocationError
     parts
         .into_iter()
         .map(|p| {
-            let p = i64::try_from(p).map_err(|_| MoneyError::Overflow)?;
-            Ok(Fen::new(if total.is_negative() { -p } else { p }))
+            // Signed in i128 first: a part of i64::MIN's magnitude only fits once negated.
+            let p = i128::try_from(p).map_err(|_| MoneyError::Overflow)?;
+            let signed = if total.is_negative() { -p } else { p };
+            Ok(Fen::new(
+                i64::try_from(signed).map_err(|_| MoneyError::Overflow)?,
+            ))
         })
         .collect()
 }
@@ -110,6 +114,12 @@ mod tests {
         let neg = allocate(Fen::new(-100), &[1, 2, 3]).unwrap();
         let mirrored: Vec<_> = pos.iter().map(|p| Fen::new(-p.fen())).collect();
         assert_eq!(neg, mirrored);
+    }
+
+    #[test]
+    fn the_most_negative_amount_still_allocates() {
+        let parts = allocate(Fen::new(i64::MIN), &[1]).unwrap();
+        assert_eq!(parts, vec![Fen::new(i64::MIN)]);
     }
 
     #[test]

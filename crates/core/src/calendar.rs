@@ -41,6 +41,8 @@ pub enum CalendarError {
     Source(#[from] SourceError),
     #[error("date arithmetic out of range")]
     OutOfRange,
+    #[error("a support-time budget cannot be negative")]
+    NegativeDuration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -290,6 +292,9 @@ impl SupportHours {
         budget: SignedDuration,
     ) -> Result<Timestamp, CalendarError> {
         let oor = |_| CalendarError::OutOfRange;
+        if budget.is_negative() {
+            return Err(CalendarError::NegativeDuration);
+        }
         let mut left = budget;
         let mut date = beijing_date(from);
         let mut cursor = from;
@@ -448,8 +453,9 @@ mod tests {
     }
 
     #[test]
-    fn three_working_days_after_the_friday_before_national_day_2026() {
-        // Fri 25 Sep is Mid-Autumn; from Wed 30 Sep: 8, 9, 10 (Sat 调休) October.
+    fn three_working_days_after_the_eve_of_national_day_2026() {
+        // Fri 25 Sep is Mid-Autumn, so the last working day before the holiday week is Wed
+        // 30 Sep: 8, 9, 10 (Sat 调休) October.
         assert_eq!(
             cal().add_working_days(date(2026, 9, 30), 3).unwrap(),
             date(2026, 10, 10)
@@ -477,6 +483,34 @@ mod tests {
         assert_eq!(
             c.add_working_days(date(2027, 12, 30), 3),
             Err(CalendarError::YearNotLoaded { year: 2028 })
+        );
+    }
+
+    #[test]
+    fn rebate_days_falling_on_a_holiday_move_to_the_next_working_day() {
+        let c = cal();
+        // 10 Oct 2026 is a 调休 Saturday: a working day, kept.
+        assert_eq!(
+            c.on_or_after(date(2026, 10, 10)).unwrap(),
+            date(2026, 10, 10)
+        );
+        // 15 Feb 2026 falls in Spring Festival: postponed to Tue 24 Feb.
+        assert_eq!(c.on_or_after(date(2026, 2, 15)).unwrap(), date(2026, 2, 24));
+        // 25 Apr 2026 is an ordinary Saturday: Monday 27.
+        assert_eq!(c.on_or_after(date(2026, 4, 25)).unwrap(), date(2026, 4, 27));
+    }
+
+    #[test]
+    fn a_negative_support_budget_is_refused() {
+        let hours = SupportHours {
+            days: SupportDays::MonSun,
+            open: time(9, 0, 0, 0),
+            close: time(18, 0, 0, 0),
+        };
+        let at = beijing_instant(date(2026, 3, 2), time(10, 0, 0, 0)).unwrap();
+        assert_eq!(
+            hours.add_open_time(&cal(), at, SignedDuration::from_secs(-1)),
+            Err(CalendarError::NegativeDuration)
         );
     }
 

@@ -159,9 +159,12 @@ pub enum LedgerError {
     Money(#[from] MoneyError),
 }
 
-/// A balanced transaction. Its fields are readable; it can only be made through
-/// [`LedgerTransaction::new`] or [`LedgerTransaction::reversal`], which check the balance.
+/// A balanced transaction. Every way to make one — [`LedgerTransaction::new`],
+/// [`LedgerTransaction::reversal`], [`LedgerTransaction::restore`] and deserialisation —
+/// checks the balance. (That a reversal negates its original is checked by the store, which
+/// holds the original.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedTransaction")]
 pub struct LedgerTransaction {
     id: Uuid,
     /// What happened, e.g. `order_paid`, `escrow_released`, `refund`.
@@ -192,7 +195,8 @@ impl LedgerTransaction {
         })
     }
 
-    /// Rebuilds a transaction read back from storage, re-checking that it balances.
+    /// Rebuilds a transaction read back from storage, re-checking that it balances. Only the
+    /// store should name `reverses` here; it checks the lines mirror the original.
     pub fn restore(
         id: Uuid,
         kind: String,
@@ -251,6 +255,24 @@ impl LedgerTransaction {
     }
     pub fn postings(&self) -> &[Posting] {
         &self.postings
+    }
+}
+
+/// The wire shape of a transaction, before its balance is checked.
+#[derive(Deserialize)]
+struct UncheckedTransaction {
+    id: Uuid,
+    kind: String,
+    reference: String,
+    reverses: Option<Uuid>,
+    at: Timestamp,
+    postings: Vec<Posting>,
+}
+
+impl TryFrom<UncheckedTransaction> for LedgerTransaction {
+    type Error = LedgerError;
+    fn try_from(t: UncheckedTransaction) -> Result<Self, Self::Error> {
+        Self::restore(t.id, t.kind, t.reference, t.reverses, t.at, t.postings)
     }
 }
 
@@ -347,6 +369,17 @@ mod tests {
             LedgerTransaction::new(id(1), "order_paid", "o1", at(), postings),
             Err(LedgerError::Unbalanced(Fen::new(1)))
         );
+    }
+
+    #[test]
+    fn deserialising_an_unbalanced_transaction_fails() {
+        let mut tx = serde_json::to_value(
+            LedgerTransaction::new(id(1), "order_paid", "o1", at(), pay("o1", 100)).unwrap(),
+        )
+        .unwrap();
+        tx["postings"][0]["amount"] = serde_json::json!("2.00");
+        let err = serde_json::from_value::<LedgerTransaction>(tx).unwrap_err();
+        assert!(err.to_string().contains("do not balance"), "{err}");
     }
 
     #[test]

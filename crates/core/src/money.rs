@@ -150,17 +150,21 @@ impl FromStr for Fen {
         if !int_digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        let yuan: i64 = int_digits.parse().map_err(|_| MoneyError::Overflow)?;
-        let frac_fen: i64 = match frac.len() {
+        // In i128 so that i64::MIN, whose magnitude i64 cannot hold, still parses.
+        let yuan: i128 = int_digits.parse().map_err(|_| MoneyError::Overflow)?;
+        let frac_fen: i128 = match frac.len() {
             0 => 0,
-            1 => i64::from(frac.as_bytes()[0] - b'0') * 10,
+            1 => i128::from(frac.as_bytes()[0] - b'0') * 10,
             _ => frac.parse().map_err(|_| bad())?,
         };
         let magnitude = yuan
             .checked_mul(100)
             .and_then(|v| v.checked_add(frac_fen))
             .ok_or(MoneyError::Overflow)?;
-        Ok(Fen(if negative { -magnitude } else { magnitude }))
+        let signed = if negative { -magnitude } else { magnitude };
+        i64::try_from(signed)
+            .map(Fen)
+            .map_err(|_| MoneyError::Overflow)
     }
 }
 
@@ -213,6 +217,11 @@ mod tests {
         assert_eq!(Fen(123_456_789).to_cny_display(), "¥1,234,567.89");
         assert_eq!(Fen(-100).to_cny_display(), "-¥1.00");
         assert_eq!(Fen(i64::MIN).to_string(), "-92233720368547758.08");
+        assert_eq!("-92233720368547758.08".parse::<Fen>(), Ok(Fen(i64::MIN)));
+        assert_eq!(
+            "92233720368547758.08".parse::<Fen>(),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

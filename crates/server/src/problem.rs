@@ -248,6 +248,10 @@ impl From<StoreError> for Problem {
                     tracing::error!(error = %e, "database unavailable");
                     Problem::unavailable("the database is unavailable; try again later")
                 }
+                StoreError::Busy(_) => {
+                    tracing::warn!(error = %e, "database stayed busy after retries");
+                    Problem::unavailable("the database is busy; try again shortly")
+                }
                 other => Problem::internal(other),
             }
         }

@@ -81,10 +81,20 @@ impl ChainChecker {
         self.expected_seq = e.seq + 1;
     }
 
-    pub(crate) fn finish(self) -> ChainCheck {
+    /// The result; `recorded_head` is the (seq, hash) the backend recorded as the chain's
+    /// end, if it keeps one.
+    pub(crate) fn finish(self, recorded_head: Option<(i64, Hash)>) -> ChainCheck {
+        let last_seq = self.expected_seq - 1;
+        let broken_at = match (self.broken_at, recorded_head) {
+            (Some(at), _) => Some(at),
+            (None, Some((seq, hash))) if seq != last_seq || hash != self.prev => {
+                Some(last_seq.min(seq) + 1)
+            }
+            _ => None,
+        };
         ChainCheck {
             events: self.events,
-            broken_at: self.broken_at,
+            broken_at,
             head: hex(&self.prev),
         }
     }

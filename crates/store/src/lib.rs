@@ -32,7 +32,11 @@ pub enum StoreError {
     UnknownTransaction(Uuid),
     #[error("ledger transaction {0} was already reversed")]
     AlreadyReversed(Uuid),
-    #[error("deadline {0} is not pending (already fired or cancelled, or unknown)")]
+    #[error("ledger transaction {0} claims to reverse another but does not negate its lines")]
+    NotAMirror(Uuid),
+    #[error(
+        "deadline {0} is not pending and due (already fired or cancelled, not yet due, or unknown)"
+    )]
     DeadlineNotPending(Uuid),
     #[error("a deadline with key {0:?} already exists")]
     DuplicateDeadline(String),
@@ -65,6 +69,7 @@ impl StoreError {
                 | StoreError::DuplicateTransaction(_)
                 | StoreError::UnknownTransaction(_)
                 | StoreError::AlreadyReversed(_)
+                | StoreError::NotAMirror(_)
                 | StoreError::DeadlineNotPending(_)
                 | StoreError::DuplicateDeadline(_)
                 | StoreError::VersionConflict { .. }
@@ -203,7 +208,9 @@ impl Store {
                 check.push(event);
             }
         }
-        Ok(check.finish())
+        // Where the backend records the head separately, events cut off the end show too.
+        let head = dispatch!(self, b => b.chain_head().await)?;
+        Ok(check.finish(head))
     }
 
     pub async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
@@ -283,6 +290,22 @@ impl Store {
     /// Finishes queued writes and stops the writer. Later calls fail with `Closed`.
     pub async fn close(&self) {
         dispatch!(self, b => b.close().await)
+    }
+}
+
+/// A reversal must negate its original line by line.
+pub(crate) fn check_reversal(
+    reversal: &LedgerTransaction,
+    original: &[yunshi_core::ledger::Posting],
+) -> Result<(), StoreError> {
+    let mirrors = reversal.postings().len() == original.len()
+        && reversal.postings().iter().zip(original).all(|(r, o)| {
+            r.account == o.account && i128::from(r.amount.fen()) == -i128::from(o.amount.fen())
+        });
+    if mirrors {
+        Ok(())
+    } else {
+        Err(StoreError::NotAMirror(reversal.id()))
     }
 }
 

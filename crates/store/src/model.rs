@@ -17,25 +17,16 @@ pub struct WriteBatch {
     /// Deadlines this batch fires. Each must still be pending, or the whole batch is refused:
     /// that is what makes a deadline fire exactly once.
     pub fire: Vec<FiredDeadline>,
-    /// Pending deadlines this batch makes moot (a complaint answered in time).
+    /// Pending deadlines this batch makes moot (a complaint answered in time); each must
+    /// still be pending.
     pub cancel: Vec<Uuid>,
+    /// Deadlines, by dedupe key, this batch makes moot if they are still pending (the core
+    /// names deadlines by key; one already fired or cancelled is left as it is).
+    pub cancel_keys: Vec<String>,
     /// New versions of aggregates, each conditional on the version it was decided from.
     pub aggregates: Vec<AggregateWrite>,
     /// Unique business keys this batch claims.
     pub unique_keys: Vec<UniqueKey>,
-}
-
-impl WriteBatch {
-    pub fn is_empty(&self) -> bool {
-        self.idempotency.is_none()
-            && self.events.is_empty()
-            && self.transactions.is_empty()
-            && self.schedule.is_empty()
-            && self.fire.is_empty()
-            && self.cancel.is_empty()
-            && self.aggregates.is_empty()
-            && self.unique_keys.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

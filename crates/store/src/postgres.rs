@@ -327,6 +327,15 @@ impl PgStore {
             .collect()
     }
 
+    pub(crate) async fn chain_head(&self) -> Result<Option<(i64, Hash)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT seq, hash FROM event_chain_head", &[])
+            .await
+            .map_err(pg_err)?;
+        Ok(Some((row.get(0), to_hash(&row.get::<_, Vec<u8>>(1))?)))
+    }
+
     pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
         let client = self.client().await?;
         client
@@ -621,7 +630,7 @@ async fn apply_batch<C: GenericClient>(
         let n = tx
             .execute(
                 "UPDATE deadlines SET state = 'fired', fired_at = $2, claimed_by = NULL, claim_until = NULL
-                 WHERE id = $1 AND state = 'pending'",
+                 WHERE id = $1 AND state = 'pending' AND due_at <= $2",
                 &[&fired.id, &to_micros(fired.at)],
             )
             .await
@@ -642,6 +651,15 @@ async fn apply_batch<C: GenericClient>(
         if n == 0 {
             return Err(StoreError::DeadlineNotPending(*id));
         }
+    }
+    for key in &batch.cancel_keys {
+        tx.execute(
+            "UPDATE deadlines SET state = 'cancelled', claimed_by = NULL, claim_until = NULL
+             WHERE dedupe_key = $1 AND state = 'pending'",
+            &[key],
+        )
+        .await
+        .map_err(pg_err)?;
     }
     for d in &batch.schedule {
         tx.execute(
@@ -803,34 +821,49 @@ fn parse_aggregate(r: &Row) -> Result<StoredAggregate, StoreError> {
     })
 }
 
+/// The postings of a stored transaction, in order; empty if it does not exist.
+async fn stored_postings<C: GenericClient>(tx: &C, id: Uuid) -> Result<Vec<Posting>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT account_kind, owner, amount FROM ledger_postings WHERE tx_id = $1 ORDER BY idx",
+            &[&id],
+        )
+        .await
+        .map_err(pg_err)?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.get(0);
+            let kind = kind
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+            Ok(Posting {
+                account: Account::new(kind, r.get::<_, String>(1)),
+                amount: Fen::new(r.get(2)),
+            })
+        })
+        .collect()
+}
+
 /// Transactions and their postings as two multi-row inserts.
 async fn insert_transactions<C: GenericClient>(
     tx: &C,
     txs: &[LedgerTransaction],
 ) -> Result<(), StoreError> {
-    for t in txs {
+    for (i, t) in txs.iter().enumerate() {
         if let Some(original) = t.reverses() {
-            let exists = tx
-                .query_opt(
-                    "SELECT 1 FROM ledger_transactions WHERE id = $1",
-                    &[&original],
-                )
-                .await
-                .map_err(pg_err)?;
-            if exists.is_none() {
+            // The original may stand earlier in this very batch.
+            let lines = match txs[..i].iter().find(|o| o.id() == original) {
+                Some(o) => o.postings().to_vec(),
+                None => stored_postings(tx, original).await?,
+            };
+            if lines.is_empty() {
                 return Err(StoreError::UnknownTransaction(original));
             }
             // A repeated reversal trips both unique keys; the repeat is the truer answer.
-            let repeated = tx
-                .query_opt(
-                    "SELECT 1 FROM ledger_transactions WHERE id = $1",
-                    &[&t.id()],
-                )
-                .await
-                .map_err(pg_err)?;
-            if repeated.is_some() {
+            if !stored_postings(tx, t.id()).await?.is_empty() {
                 return Err(StoreError::DuplicateTransaction(t.id()));
             }
+            crate::check_reversal(t, &lines)?;
         }
     }
     let ids: Vec<Uuid> = txs.iter().map(|t| t.id()).collect();

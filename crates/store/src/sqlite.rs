@@ -98,7 +98,7 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("yunshi-sqlite-writer".into())
-            .spawn(move || Writer { conn, head: None }.run(rx))
+            .spawn(move || Writer { conn }.run(rx))
             .map_err(|e| StoreError::Database(format!("starting the writer: {e}")))?;
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
@@ -357,6 +357,11 @@ impl SqliteStore {
             .collect()
         })
         .await
+    }
+
+    /// SQLite keeps no separate head: the chain ends at its last event.
+    pub(crate) async fn chain_head(&self) -> Result<Option<(i64, Hash)>, StoreError> {
+        Ok(None)
     }
 
     pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
@@ -671,8 +676,6 @@ fn constraint_error(
 
 struct Writer {
     conn: Connection,
-    /// The chain head (last seq, last hash), loaded lazily after migration.
-    head: Option<(i64, Hash)>,
 }
 
 impl Writer {
@@ -730,29 +733,29 @@ impl Writer {
             }
             tx.commit().map_err(db_err)?;
         }
-        self.head = None;
         Ok(())
     }
 
-    fn load_head(&mut self) -> Result<(i64, Hash), StoreError> {
-        if let Some(head) = self.head {
-            return Ok(head);
+    /// The chain head, read inside the write transaction: another process may have appended
+    /// events since this one last wrote.
+    fn read_head(conn: &Connection) -> Result<(i64, Hash), rusqlite::Error> {
+        let row = conn
+            .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .optional()?;
+        match row {
+            Some((seq, hash)) => {
+                let hash = hash.as_slice().try_into().map_err(|_| {
+                    rusqlite::Error::InvalidColumnType(
+                        1,
+                        "hash".into(),
+                        rusqlite::types::Type::Blob,
+                    )
+                })?;
+                Ok((seq, hash))
+            }
+            None => Ok((0, GENESIS)),
         }
-        let row = self
-            .conn
-            .query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let head = match row {
-            Some((seq, hash)) => (seq, hash_from_blob(&hash)?),
-            None => (0, GENESIS),
-        };
-        self.head = Some(head);
-        Ok(head)
     }
 
     /// Runs a group of requests in one transaction, retrying the whole group while another
@@ -763,7 +766,6 @@ impl Writer {
             match self.try_group(&group) {
                 Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
                     attempt += 1;
-                    self.head = None;
                     std::thread::sleep(Duration::from_millis(5 << attempt));
                 }
                 other => break other,
@@ -776,7 +778,6 @@ impl Writer {
                 }
             }
             Err(e) => {
-                self.head = None;
                 let msg = e.to_string();
                 for job in group {
                     job.fail(StoreError::Database(msg.clone()));
@@ -786,35 +787,16 @@ impl Writer {
     }
 
     fn try_group(&mut self, group: &[Job]) -> Result<Vec<JobResult>, rusqlite::Error> {
-        let start_head = self.head;
-        let head = match self.load_head() {
-            Ok(h) => h,
-            Err(e) => {
-                let msg = e.to_string();
-                return Ok(group
-                    .iter()
-                    .map(|_| JobResult::Failed(StoreError::Database(msg.clone())))
-                    .collect());
-            }
-        };
         let mut tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut head = head;
+        let mut head = Self::read_head(&tx)?;
         let mut results = Vec::with_capacity(group.len());
         for job in group {
             results.push(run_job(&mut tx, &mut head, job)?);
         }
-        match tx.commit() {
-            Ok(()) => {
-                self.head = Some(head);
-                Ok(results)
-            }
-            Err(e) => {
-                self.head = start_head;
-                Err(e)
-            }
-        }
+        tx.commit()?;
+        Ok(results)
     }
 }
 
@@ -951,6 +933,14 @@ fn in_savepoint<T>(
         Err(e) => {
             *head = before;
             drop(sp); // rolls back to the savepoint
+            if tx.is_autocommit() {
+                // SQLite already rolled back the whole transaction (disk full, I/O error):
+                // nothing of the group may be reported as written.
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some(format!("transaction rolled back: {e}")),
+                ));
+            }
             Ok(Err(e))
         }
     }
@@ -1003,7 +993,7 @@ fn apply_batch(
         let n = tx
             .prepare_cached(
                 "UPDATE deadlines SET state = 'fired', fired_at = ?2, claimed_by = NULL, claim_until = NULL
-                 WHERE id = ?1 AND state = 'pending'",
+                 WHERE id = ?1 AND state = 'pending' AND due_at <= ?2",
             )
             .and_then(|mut s| s.execute(params![fired.id.as_bytes(), to_micros(fired.at)]))
             .map_err(db_err)?;
@@ -1022,6 +1012,14 @@ fn apply_batch(
         if n == 0 {
             return Err(StoreError::DeadlineNotPending(*id));
         }
+    }
+    for key in &batch.cancel_keys {
+        tx.prepare_cached(
+            "UPDATE deadlines SET state = 'cancelled', claimed_by = NULL, claim_until = NULL
+             WHERE dedupe_key = ?1 AND state = 'pending'",
+        )
+        .and_then(|mut s| s.execute(params![key]))
+        .map_err(db_err)?;
     }
     for d in &batch.schedule {
         tx.prepare_cached(
@@ -1064,21 +1062,15 @@ fn apply_batch(
 
     for t in &batch.transactions {
         if let Some(original) = t.reverses() {
-            let exists: bool = tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?1)")
-                .and_then(|mut s| s.query_row(params![original.as_bytes()], |r| r.get(0)))
-                .map_err(db_err)?;
-            if !exists {
+            let lines = stored_postings(tx, original)?;
+            if lines.is_empty() {
                 return Err(StoreError::UnknownTransaction(original));
             }
             // A repeated reversal trips both unique keys; the repeat is the truer answer.
-            let repeated: bool = tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?1)")
-                .and_then(|mut s| s.query_row(params![t.id().as_bytes()], |r| r.get(0)))
-                .map_err(db_err)?;
-            if repeated {
+            if !stored_postings(tx, t.id())?.is_empty() {
                 return Err(StoreError::DuplicateTransaction(t.id()));
             }
+            crate::check_reversal(t, &lines)?;
         }
         tx.prepare_cached(
             "INSERT INTO ledger_transactions (id, kind, reference, reverses, at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1140,6 +1132,35 @@ fn apply_batch(
         event_seqs.push(seq);
     }
     Ok(Committed::Applied { event_seqs })
+}
+
+/// The postings of a stored transaction, in order; empty if it does not exist.
+fn stored_postings(tx: &Connection, id: Uuid) -> Result<Vec<Posting>, StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT account_kind, owner, amount FROM ledger_postings WHERE tx_id = ?1 ORDER BY idx",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![id.as_bytes()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(db_err)?;
+    rows.map(|row| {
+        let (kind, owner, amount) = row.map_err(db_err)?;
+        let kind = kind
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+        Ok(Posting {
+            account: Account::new(kind, owner),
+            amount: Fen::new(amount),
+        })
+    })
+    .collect()
 }
 
 /// Inserts a new aggregate or updates it if still at the expected version.

@@ -1,6 +1,6 @@
-//! Property: any sequence of valid ledger operations, committed through the store (some in
-//! one batch, some refused), leaves the stored ledger equal to the in-memory one, with a
-//! zero trial balance and not a fen created or lost.
+//! Property: any sequence of ledger operations, committed through the store one batch each
+//! (repeats and second reversals refused), leaves the stored ledger equal to the in-memory
+//! one, with a zero trial balance and not a fen created or lost.
 
 use jiff::Timestamp;
 use proptest::prelude::*;

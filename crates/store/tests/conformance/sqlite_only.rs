@@ -54,6 +54,43 @@ async fn two_writers_on_one_file_retry_busy_and_lose_nothing() {
     db.finish().await;
 }
 
+/// Two processes appending events to one file keep one unbroken chain: each writer reads
+/// the chain's head inside its own write transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_appending_events_keep_one_chain() {
+    let db = crate::backend::sqlite().await;
+    let other = Store::open(&db.url).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit(WriteBatch {
+                    events: vec![yunshi_store::NewEvent {
+                        id: Uuid::now_v7(),
+                        kind: "x".into(),
+                        subject: format!("s{i}"),
+                        at: "2026-03-01T00:00:00Z".parse().unwrap(),
+                        payload: serde_json::json!({ "i": i }),
+                    }],
+                    ..Default::default()
+                })
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let check = other.verify_event_chain().await.unwrap();
+    assert_eq!((check.events, check.broken_at), (100, None));
+    other.close().await;
+    db.finish().await;
+}
+
 /// What was committed survives the store being dropped without `close` (a crash of the
 /// process's writer) and is there when the file is opened again.
 #[tokio::test]

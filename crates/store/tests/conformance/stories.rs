@@ -21,10 +21,15 @@ crate::conformance!(
     cancelled_deadline_never_fires,
     claims_are_leased_and_never_shared,
     event_chain_verifies_and_detects_tampering,
+    truncated_chain_is_detected_where_the_head_is_recorded,
     postings_and_events_are_append_only,
     concurrent_commits_all_land_and_balance,
     commit_many_isolates_a_bad_batch,
     api_tokens_are_stored_by_hash_and_revocable,
+    a_reversal_may_follow_its_original_in_the_same_batch,
+    a_reversal_must_negate_its_original_line_by_line,
+    a_deadline_cannot_fire_before_it_is_due,
+    deadlines_cancelled_by_key_only_while_pending,
 );
 
 fn t0() -> Timestamp {
@@ -421,6 +426,30 @@ async fn event_chain_verifies_and_detects_tampering(db: &TestDb) {
     assert_eq!(check.broken_at, Some(4));
 }
 
+/// Cutting events off the end leaves a chain that verifies on its own; where the backend
+/// records the head (PostgreSQL), the cut shows.
+async fn truncated_chain_is_detected_where_the_head_is_recorded(db: &TestDb) {
+    for i in 0..3 {
+        db.store
+            .commit(WriteBatch {
+                events: vec![event("a", &format!("s{i}"))],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    if !db.is_postgres() {
+        return;
+    }
+    db.raw_execute(
+        "ALTER TABLE events DISABLE TRIGGER events_append_only; DELETE FROM events WHERE seq = 3;",
+    )
+    .await
+    .unwrap();
+    let check = db.store.verify_event_chain().await.unwrap();
+    assert_eq!((check.events, check.broken_at), (2, Some(3)));
+}
+
 async fn postings_and_events_are_append_only(db: &TestDb) {
     db.store
         .commit(WriteBatch {
@@ -547,4 +576,132 @@ async fn api_tokens_are_stored_by_hash_and_revocable(db: &TestDb) {
     );
     let stored = db.store.api_token(&token.hash).await.unwrap().unwrap();
     assert!(!stored.is_active(t0()));
+}
+
+async fn a_reversal_may_follow_its_original_in_the_same_batch(db: &TestDb) {
+    let tx = payment("o1", 250);
+    let undo = tx.reversal(Uuid::now_v7(), t0()).unwrap();
+    db.store
+        .commit(WriteBatch {
+            transactions: vec![tx, undo],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::ZERO);
+    assert_eq!(db.store.trial_balance().await.unwrap(), 0);
+}
+
+async fn a_reversal_must_negate_its_original_line_by_line(db: &TestDb) {
+    let tx = payment("o1", 250);
+    db.store
+        .commit(WriteBatch {
+            transactions: vec![tx.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Balanced, claims to reverse `tx`, but moves a different amount.
+    let forged = LedgerTransaction::restore(
+        Uuid::now_v7(),
+        "reversal:order_paid".into(),
+        "o1".into(),
+        Some(tx.id()),
+        t0(),
+        vec![
+            Posting::debit(escrow("o1"), Fen::new(100)),
+            Posting::credit(cash(), Fen::new(100)).unwrap(),
+        ],
+    )
+    .unwrap();
+    let err = db
+        .store
+        .commit(WriteBatch {
+            transactions: vec![forged],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotAMirror(_)), "{err}");
+    assert_eq!(db.store.balance(&cash()).await.unwrap(), Fen::new(250));
+}
+
+async fn a_deadline_cannot_fire_before_it_is_due(db: &TestDb) {
+    let d = deadline("guarantee_window_end", t0(), None);
+    db.store
+        .commit(WriteBatch {
+            schedule: vec![d.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let early = FiredDeadline {
+        id: d.id,
+        at: t0() - SignedDuration::from_secs(1),
+    };
+    let err = db
+        .store
+        .commit(WriteBatch {
+            fire: vec![early],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DeadlineNotPending(_)), "{err}");
+    db.store
+        .commit(WriteBatch {
+            fire: vec![FiredDeadline { id: d.id, at: t0() }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn deadlines_cancelled_by_key_only_while_pending(db: &TestDb) {
+    let answered = deadline(
+        "complaint_response_due",
+        t0(),
+        Some("complaint:c1:response"),
+    );
+    let fired = deadline(
+        "complaint_response_due",
+        t0(),
+        Some("complaint:c2:response"),
+    );
+    db.store
+        .commit(WriteBatch {
+            schedule: vec![answered.clone(), fired.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    db.store
+        .commit(WriteBatch {
+            fire: vec![FiredDeadline {
+                id: fired.id,
+                at: t0(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    db.store
+        .commit(WriteBatch {
+            cancel_keys: vec![
+                "complaint:c1:response".into(),
+                "complaint:c2:response".into(),
+                "complaint:none:response".into(),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.deadline(answered.id).await.unwrap().unwrap().state,
+        DeadlineState::Cancelled
+    );
+    assert_eq!(
+        db.store.deadline(fired.id).await.unwrap().unwrap().state,
+        DeadlineState::Fired
+    );
 }
