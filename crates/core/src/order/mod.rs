@@ -1,1 +1,61 @@
-//! (being written)
+//! Orders under escrow, service supervision, refunds and ratings (SPEC §6–§7, §11).
+//!
+//! An [`Order`] is placed on a frozen [`PriceSnapshot`], paid through a gateway the shell talks
+//! to, and held in escrow (Dr OperatorCash / Cr BuyerEscrow) while the guarantee window of its
+//! category runs. The window's end — a stored deadline — or the buyer's acceptance releases it
+//! (Dr BuyerEscrow / Cr ProviderPayable + Cr PlatformFeeRevenue). Refunds come out of escrow
+//! before release and reverse the release lines after it. Every command is a pure function
+//! `(&Order, command, &mut Context) -> Result<(Order, Outcome), OrderError>`.
+//!
+//! - `lifecycle`: place, pay, cancel, confirm receipt, window end, renew.
+//! - `service`: milestones and final acceptance with the warranty.
+//! - `refund` / `refund_policy`: the request workflow, and how much a refund may be.
+//! - `rating`: one rating per paid order and a product's exact average.
+//! - `window`: the guarantee window and the buyer's countdown.
+//! - `fee`, `postings`: the platform fee and the ledger transactions.
+
+mod aggregate;
+mod error;
+mod fee;
+mod lifecycle;
+mod postings;
+mod rating;
+mod refund;
+mod refund_policy;
+mod service;
+mod terms;
+mod window;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use aggregate::{Order, OrderStatus, Payment, RefundedShares, Release, ReleaseTrigger};
+pub use error::OrderError;
+pub use fee::platform_fee;
+pub use lifecycle::{
+    ConfirmedPayment, PlaceOrder, cancel, confirm_receipt, guarantee_window_ended, pay, place,
+    renew,
+};
+pub use postings::{
+    ESCROW_RELEASED, ORDER_PAID, REFUND_AFTER_RELEASE, REFUND_FROM_ESCROW, cash_account,
+    escrow_account, fee_account, payable_account, refunds_payable_account,
+};
+pub use rating::{MAX_REVIEW_CHARS, ProductRating, RateOrder, Rating, rate};
+pub use refund::{
+    ArbitrationDecision, Decider, DirectRefund, MAX_REFUND_NOTE, Refund, RefundOrigin,
+    RefundPayment, RefundStatus, RequestRefund, accept_refund, decide_refund, decline_refund,
+    escalate_refund, refund_directly, request_refund, withdraw_refund,
+};
+pub use refund_policy::{RefundAward, RefundBasis, unused_share};
+pub use service::{
+    MAX_MILESTONE_TITLE, MAX_WARRANTY_DAYS, Milestone, Warranty, accept_service, confirm_milestone,
+    report_milestone,
+};
+pub use terms::{MAX_QUANTITY, MAX_VALIDITY_DAYS, PaymentTerms, PriceSnapshot, ServicePeriod};
+pub use window::{
+    GUARANTEE_WINDOW_END, GuaranteeCountdown, RefundClass, WindowDates, countdown, window_over,
+};
