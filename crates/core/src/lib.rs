@@ -1,6 +1,7 @@
 //! Yunshi's pure domain core. No I/O, no async, no clock reads: every rule is a function of
 //! state, command, rulebook, calendar and the current time passed in as a value.
 
+pub mod account;
 pub mod allocation;
 pub mod calendar;
 pub mod catalog;

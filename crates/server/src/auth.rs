@@ -1,10 +1,16 @@
 //! Bearer tokens: who a request acts as, and how the first operator administrator comes to
 //! exist.
 //!
-//! Only a token's BLAKE3 hash is stored. `YUNSHI_ADMIN_TOKEN` makes a chosen secret an
-//! operator administrator at every start (for automation); without it, a start that finds no
-//! active administrator issues a one-time setup secret, good for 24 hours, that `/setup`
-//! exchanges for an administrator token.
+//! Only a token's BLAKE3 hash is stored. A token acts as a *principal*: `user:<id>` for the
+//! sessions and API tokens of a user (the [`Actor`] is then that user's kind and roles, read
+//! fresh on every request, so a disabled user or a changed role takes effect at once), or
+//! the bootstrap administrator's principals, which act as operator staff with the `admin`
+//! role and no user.
+//!
+//! `YUNSHI_ADMIN_TOKEN` makes a chosen secret an operator administrator at every start (for
+//! automation); without it, a start that finds no active administrator token issues a
+//! one-time setup secret, good for 24 hours, that `/setup` exchanges for an administrator
+//! token.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
@@ -12,6 +18,9 @@ use axum::http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
+use yunshi_core::account::{Actor, Capability, OperatorRole, ProviderRole, UserKind};
+use yunshi_core::ids::UserId;
 use yunshi_store::{ApiToken, Store, StoreError};
 
 use crate::AppState;
@@ -27,6 +36,17 @@ pub const BOOTSTRAP_PRINCIPAL: &str = "bootstrap-admin";
 pub const SETUP_ADMIN_PRINCIPAL: &str = "operator-admin";
 /// How long a setup secret stays valid.
 pub const SETUP_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+/// The token role of a login session.
+pub const ROLE_SESSION: &str = "session";
+/// The token role of a user's API token.
+pub const ROLE_API: &str = "api";
+/// Principals of user tokens are `user:<uuid>`.
+pub const USER_PRINCIPAL_PREFIX: &str = "user:";
+
+/// The principal the tokens of `user` act as.
+pub fn user_principal(user: UserId) -> String {
+    format!("{USER_PRINCIPAL_PREFIX}{user}")
+}
 
 /// Hex of the BLAKE3 hash of a secret: the key a token is stored under.
 pub fn hash_secret(secret: &str) -> String {
@@ -44,26 +64,78 @@ pub fn new_secret() -> Result<String, RandomError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The authenticated caller.
+/// What kind of credential authenticated the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// A login session (`POST /api/v1/sessions`), 12 hours.
+    Session,
+    /// A user's API token.
+    ApiToken,
+    /// A bootstrap administrator token (`YUNSHI_ADMIN_TOKEN`, `/setup`).
+    AdminToken,
+}
+
+// Handlers authorise with `principal.actor` and the core's rules (`yunshi_core::account`):
+// `principal.require(Capability::…)` for operator work (403), `actor.may_see(Owner::…)` for
+// tenancy (answer 404 when false), `actor.acts_for_provider/member(id)` to act as a tenant.
+/// The authenticated caller: who the bearer token acts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Principal {
-    /// Who the token acts as.
+    /// Who the token acts as: `user:<id>`, or `bootstrap-admin` / `operator-admin`.
     #[schema(example = "bootstrap-admin")]
     pub principal: String,
-    /// The role granted, e.g. `operator_admin`.
+    /// A summary of the actor: `member`, `provider_owner`, `provider_staff`,
+    /// `operator_staff` or `operator_admin`.
     #[schema(example = "operator_admin")]
     pub role: String,
+    pub credential: Credential,
+    /// The user, kind and roles the request acts as.
+    #[schema(value_type = crate::accounts::views::ActorView)]
+    pub actor: Actor,
+    /// The BLAKE3 hash of the bearer token (for logout); never shown.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub token_hash: String,
 }
 
 impl Principal {
-    /// Refuses with 403 unless the caller has `role` (an operator administrator has every
-    /// role).
-    pub fn require(&self, role: &str) -> Result<(), Problem> {
-        if self.role == role || self.role == ROLE_OPERATOR_ADMIN {
+    /// Refuses with 403 unless the actor holds `capability`.
+    pub fn require(&self, capability: Capability) -> Result<(), Problem> {
+        self.actor
+            .require(capability)
+            .map_err(|e| Problem::refusal(&e))
+    }
+
+    /// Refuses with 403 unless the actor is operator staff with `role` (`admin` has all).
+    pub fn require_role(&self, role: OperatorRole) -> Result<(), Problem> {
+        if self.actor.has_operator_role(role) {
             Ok(())
         } else {
-            Err(Problem::forbidden(format!("this needs the {role} role")))
+            Err(Problem::forbidden(format!(
+                "this needs the operator {} role",
+                role.as_str()
+            )))
         }
+    }
+
+    /// The user the request acts as; `None` for the bootstrap administrator.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.actor.user_id
+    }
+}
+
+/// The `role` summary of an actor.
+pub fn role_summary(actor: &Actor) -> &'static str {
+    match &actor.kind {
+        UserKind::Member { .. } => "member",
+        UserKind::ProviderStaff {
+            role: ProviderRole::Owner,
+            ..
+        } => "provider_owner",
+        UserKind::ProviderStaff { .. } => "provider_staff",
+        UserKind::OperatorStaff { .. } if actor.is_operator_admin() => ROLE_OPERATOR_ADMIN,
+        UserKind::OperatorStaff { .. } => "operator_staff",
     }
 }
 
@@ -81,17 +153,43 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, Problem> {
     Ok(Some(secret.trim()))
 }
 
+fn refused() -> Problem {
+    Problem::unauthorized("the bearer token is unknown, expired or revoked")
+}
+
 async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Problem> {
-    let token = state.store.api_token(&hash_secret(secret)).await?;
-    match token {
-        Some(t) if t.role != ROLE_SETUP && t.is_active(state.clock.now()) => Ok(Principal {
-            principal: t.principal,
-            role: t.role,
-        }),
-        _ => Err(Problem::unauthorized(
-            "the bearer token is unknown, expired or revoked",
-        )),
-    }
+    let token_hash = hash_secret(secret);
+    let token = match state.store.api_token(&token_hash).await? {
+        Some(t) if t.role != ROLE_SETUP && t.is_active(state.clock.now()) => t,
+        _ => return Err(refused()),
+    };
+    let (actor, credential) = match token.principal.strip_prefix(USER_PRINCIPAL_PREFIX) {
+        Some(id) => {
+            let id = Uuid::parse_str(id).map_err(|_| refused())?;
+            let user = crate::accounts::load_user(&state.store, UserId(id))
+                .await?
+                .ok_or_else(refused)?;
+            let actor = Actor::for_user(&user.state.user)
+                .map_err(|_| Problem::unauthorized("the user account is disabled"))?;
+            let credential = match token.role.as_str() {
+                ROLE_SESSION => Credential::Session,
+                ROLE_API => Credential::ApiToken,
+                _ => return Err(refused()),
+            };
+            (actor, credential)
+        }
+        None if token.role == ROLE_OPERATOR_ADMIN => {
+            (Actor::bootstrap_admin(), Credential::AdminToken)
+        }
+        None => return Err(refused()),
+    };
+    Ok(Principal {
+        principal: token.principal,
+        role: role_summary(&actor).to_owned(),
+        credential,
+        actor,
+        token_hash,
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -254,18 +352,46 @@ mod tests {
         );
     }
 
+    fn principal(actor: Actor) -> Principal {
+        Principal {
+            principal: "p".into(),
+            role: role_summary(&actor).into(),
+            credential: Credential::Session,
+            actor,
+            token_hash: String::new(),
+        }
+    }
+
     #[test]
     fn admin_has_every_role() {
-        let admin = Principal {
-            principal: "a".into(),
-            role: ROLE_OPERATOR_ADMIN.into(),
-        };
-        assert!(admin.require("finance").is_ok());
-        let clerk = Principal {
-            principal: "c".into(),
-            role: "finance".into(),
-        };
-        assert!(clerk.require("finance").is_ok());
-        assert_eq!(clerk.require(ROLE_OPERATOR_ADMIN).unwrap_err().status, 403);
+        let admin = principal(Actor::bootstrap_admin());
+        assert_eq!(admin.role, ROLE_OPERATOR_ADMIN);
+        assert!(admin.require_role(OperatorRole::Finance).is_ok());
+        assert!(admin.require(Capability::ManageSettlement).is_ok());
+        let clerk = principal(Actor {
+            user_id: None,
+            kind: UserKind::OperatorStaff {
+                roles: [OperatorRole::Finance].into(),
+            },
+        });
+        assert_eq!(clerk.role, "operator_staff");
+        assert!(clerk.require_role(OperatorRole::Finance).is_ok());
+        assert!(clerk.require(Capability::ManageDeposits).is_ok());
+        assert_eq!(
+            clerk.require_role(OperatorRole::Admin).unwrap_err().status,
+            403
+        );
+        let refused = clerk.require(Capability::ReviewVerification).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.stable_code, "forbidden");
+    }
+
+    #[test]
+    fn the_token_hash_is_never_serialised() {
+        let mut p = principal(Actor::bootstrap_admin());
+        p.token_hash = "deadbeef".into();
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("deadbeef"), "{json}");
+        assert!(json.contains("\"credential\":\"session\""), "{json}");
     }
 }

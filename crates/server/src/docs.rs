@@ -28,16 +28,40 @@ use crate::problem::Problem;
         crate::setup::page,
         crate::setup::submit_form,
         crate::setup::submit_json,
+        crate::accounts::members::register_member,
+        crate::accounts::members::get_member,
+        crate::accounts::members::submit_verification,
+        crate::accounts::members::decide_verification,
+        crate::accounts::sessions::login,
+        crate::accounts::sessions::logout,
+        crate::accounts::sessions::me,
+        crate::accounts::tokens::create_token,
+        crate::accounts::tokens::list_tokens,
+        crate::accounts::tokens::revoke_token,
+        crate::accounts::admin::create_user,
+        crate::accounts::admin::create_user_token,
         openapi_json,
         docs_page,
         docs_asset,
     ),
-    components(schemas(crate::problem::Problem, crate::problem::ErrorCode)),
+    components(schemas(
+        crate::problem::Problem,
+        crate::problem::ErrorCode,
+        crate::auth::Principal,
+        crate::auth::Credential,
+        crate::accounts::views::ActorView,
+        crate::accounts::views::UserKindView,
+        crate::accounts::views::OperatorRoleDto,
+        crate::accounts::views::ProviderRoleDto,
+        crate::accounts::views::MemberKindDto,
+        crate::accounts::views::IdDocumentDto,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness, metrics"),
         (name = "system", description = "Clock, rulebooks and identity"),
         (name = "setup", description = "First operator administrator"),
+        (name = "accounts", description = "Members, users, sessions, API tokens, verification"),
         (name = "docs", description = "This API description"),
     )
 )]
@@ -198,6 +222,17 @@ mod tests {
             "/api/v1/openapi.json",
             "/api/docs",
             "/api/docs/assets/{file}",
+            "/api/v1/members",
+            "/api/v1/members/{id}",
+            "/api/v1/members/{id}/verification",
+            "/api/v1/admin/members/{id}/verification",
+            "/api/v1/sessions",
+            "/api/v1/sessions/current",
+            "/api/v1/me",
+            "/api/v1/tokens",
+            "/api/v1/tokens/{id}",
+            "/api/v1/admin/users",
+            "/api/v1/admin/users/{id}/tokens",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
@@ -205,6 +240,33 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r);
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&openapi_bytes()).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{r} does not resolve"
+            );
+        }
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //! database, bootstrap the administrator); [`Server::run_until`] serves until the shutdown
 //! future completes, lets in-flight requests finish, then closes the store.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod docs;
 pub mod metrics;
+pub mod pipeline;
 pub mod problem;
 pub mod rulebooks;
 pub mod setup;
@@ -101,6 +103,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rulebook", get(api::rulebook))
         .route("/api/v1/setup", axum::routing::post(setup::submit_json))
         .route("/setup", get(setup::page).post(setup::submit_form))
+        .merge(accounts::routes())
 }
 
 /// Limits applied to every request.

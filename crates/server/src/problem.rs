@@ -7,6 +7,8 @@
 //! problem document too, so a client never sees an error in any other shape.
 
 use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
@@ -17,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
+use yunshi_core::decision::{DomainRefusal, RefusalClass};
 use yunshi_store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -167,7 +170,15 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub instance: Option<Box<str>>,
-    /// Stable machine-readable code.
+    /// Stable machine-readable code: a generic one (see `ErrorCode`) or, for a refusal by a
+    /// business rule, the rule's own (`invalid_credentials`, `email_taken`, …).
+    #[serde(rename = "code")]
+    #[schema(value_type = String, example = "not_found")]
+    pub stable_code: &'static str,
+    /// The generic class of the problem (what `code` is when the refusal has none of its
+    /// own).
+    #[serde(skip)]
+    #[schema(ignore)]
     pub code: ErrorCode,
     /// The `x-request-id` of the request, for support.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,9 +199,37 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into().into_boxed_str(),
             instance: None,
+            stable_code: code.as_str(),
             code,
             request_id: None,
         }
+    }
+
+    /// A problem of class `class` (its status and titles) with a more specific stable
+    /// `code`, e.g. `invalid_credentials` (401) or `email_taken` (409).
+    pub fn coded(
+        class: ErrorCode,
+        status: StatusCode,
+        code: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let mut p = Self::with_status(class, status, detail);
+        if code != class.as_str() {
+            p.type_uri = type_uri_of(code);
+            p.stable_code = code;
+        }
+        p
+    }
+
+    /// A business rule's refusal: its own code; 422 if the request is invalid, 409 if the
+    /// state forbids it now, 403 if the actor may not.
+    pub fn refusal(refusal: &dyn DomainRefusal) -> Self {
+        let (class, status) = match refusal.class() {
+            RefusalClass::Invalid => (ErrorCode::InvalidRequest, StatusCode::UNPROCESSABLE_ENTITY),
+            RefusalClass::Conflict => (ErrorCode::Conflict, StatusCode::CONFLICT),
+            RefusalClass::Forbidden => (ErrorCode::Forbidden, StatusCode::FORBIDDEN),
+        };
+        Self::coded(class, status, refusal.code(), refusal.to_string())
     }
 
     pub fn invalid_request(detail: impl Into<String>) -> Self {
@@ -236,6 +275,16 @@ impl Problem {
         }
         Body::from(body)
     }
+}
+
+/// `urn:yunshi:problem:<code>` for a code of a business rule, made once per code. Codes
+/// are `&'static str`s of the program, so there are finitely many.
+fn type_uri_of(code: &'static str) -> &'static str {
+    static URIS: LazyLock<Mutex<HashMap<&'static str, &'static str>>> =
+        LazyLock::new(Default::default);
+    let mut uris = URIS.lock().unwrap_or_else(PoisonError::into_inner);
+    uris.entry(code)
+        .or_insert_with(|| Box::leak(format!("urn:yunshi:problem:{code}").into_boxed_str()))
 }
 
 impl From<StoreError> for Problem {
@@ -446,5 +495,37 @@ mod tests {
         let corrupt = Problem::from(StoreError::Corrupt("secret detail".into()));
         assert_eq!(corrupt.status, 500);
         assert!(!corrupt.detail.contains("secret"));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the window closed on 2026-04-06")]
+    struct WindowClosed;
+
+    impl DomainRefusal for WindowClosed {
+        fn code(&self) -> &'static str {
+            "window_closed"
+        }
+        fn class(&self) -> RefusalClass {
+            RefusalClass::Conflict
+        }
+    }
+
+    #[test]
+    fn refusals_keep_their_own_code_with_their_class_status() {
+        let v = serde_json::to_value(Problem::refusal(&WindowClosed)).unwrap();
+        assert_eq!(v["code"], "window_closed");
+        assert_eq!(v["type"], "urn:yunshi:problem:window_closed");
+        assert_eq!(v["status"], 409);
+        assert_eq!(v["title"], ErrorCode::Conflict.title());
+        assert_eq!(v["detail"], "the window closed on 2026-04-06");
+        let p = Problem::coded(
+            ErrorCode::Unauthorized,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong e-mail or password",
+        );
+        assert_eq!(p.code, ErrorCode::Unauthorized);
+        assert_eq!(p.stable_code, "invalid_credentials");
+        assert_eq!(p.type_uri, "urn:yunshi:problem:invalid_credentials");
     }
 }

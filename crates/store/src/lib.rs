@@ -273,6 +273,11 @@ impl Store {
         dispatch!(self, b => b.api_token(hash).await)
     }
 
+    /// Every token acting as `principal` (active, expired and revoked), oldest first.
+    pub async fn api_tokens_of(&self, principal: &str) -> Result<Vec<ApiToken>, StoreError> {
+        dispatch!(self, b => b.api_tokens_of(principal).await)
+    }
+
     /// Revokes a token; false if it did not exist or was already revoked.
     pub async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
         dispatch!(self, b => b.revoke_api_token(hash, at).await)

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "aggregates",
         include_str!("../migrations/postgres/0002_aggregates.sql"),
     ),
+    (
+        3,
+        "api_tokens_by_principal",
+        include_str!("../migrations/postgres/0003_api_tokens_by_principal.sql"),
+    ),
 ];
 
 const RETRIES: u32 = 8;
@@ -522,6 +527,31 @@ impl PgStore {
                 })
             })
             .transpose()
+    }
+
+    pub(crate) async fn api_tokens_of(&self, principal: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT hash, principal, role, label, created_at, expires_at, revoked_at
+                 FROM api_tokens WHERE principal = $1 ORDER BY created_at, hash",
+                &[&principal],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    hash: r.get(0),
+                    principal: r.get(1),
+                    role: r.get(2),
+                    label: r.get(3),
+                    created_at: from_micros(r.get(4))?,
+                    expires_at: r.get::<_, Option<i64>>(5).map(from_micros).transpose()?,
+                    revoked_at: r.get::<_, Option<i64>>(6).map(from_micros).transpose()?,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn revoke_api_token(

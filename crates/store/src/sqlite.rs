@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "aggregates",
         include_str!("../migrations/sqlite/0002_aggregates.sql"),
     ),
+    (
+        3,
+        "api_tokens_by_principal",
+        include_str!("../migrations/sqlite/0003_api_tokens_by_principal.sql"),
+    ),
 ];
 
 /// How many queued requests one group commit takes at most.
@@ -537,6 +542,49 @@ impl SqliteStore {
                 },
             )
             .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn api_tokens_of(&self, principal: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let principal = principal.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT hash, principal, role, label, created_at, expires_at, revoked_at
+                     FROM api_tokens WHERE principal = ?1 ORDER BY created_at, hash",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![principal], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                    ))
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            rows.into_iter()
+                .map(
+                    |(hash, principal, role, label, created, expires, revoked)| {
+                        Ok(ApiToken {
+                            hash,
+                            principal,
+                            role,
+                            label,
+                            created_at: from_micros(created)?,
+                            expires_at: expires.map(from_micros).transpose()?,
+                            revoked_at: revoked.map(from_micros).transpose()?,
+                        })
+                    },
+                )
+                .collect()
         })
         .await
     }

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod clock;
 mod docs;

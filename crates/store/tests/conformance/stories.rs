@@ -26,6 +26,7 @@ crate::conformance!(
     concurrent_commits_all_land_and_balance,
     commit_many_isolates_a_bad_batch,
     api_tokens_are_stored_by_hash_and_revocable,
+    api_tokens_are_listed_per_principal,
     a_reversal_may_follow_its_original_in_the_same_batch,
     a_reversal_must_negate_its_original_line_by_line,
     a_deadline_cannot_fire_before_it_is_due,
@@ -704,4 +705,32 @@ async fn deadlines_cancelled_by_key_only_while_pending(db: &TestDb) {
         db.store.deadline(fired.id).await.unwrap().unwrap().state,
         DeadlineState::Fired
     );
+}
+
+async fn api_tokens_are_listed_per_principal(db: &TestDb) {
+    let token = |n: u8, principal: &str, at: i64| ApiToken {
+        hash: format!("{n:02x}").repeat(32),
+        principal: principal.into(),
+        role: "api".into(),
+        label: format!("token {n}"),
+        created_at: t0() + SignedDuration::from_secs(at),
+        expires_at: None,
+        revoked_at: None,
+    };
+    assert!(db.store.api_tokens_of("user:a").await.unwrap().is_empty());
+    let (a2, b1, a1) = (
+        token(1, "user:a", 20),
+        token(2, "user:b", 5),
+        token(3, "user:a", 10),
+    );
+    for t in [&a2, &b1, &a1] {
+        db.store.put_api_token(t).await.unwrap();
+    }
+    assert!(db.store.revoke_api_token(&a2.hash, t0()).await.unwrap());
+    let mine = db.store.api_tokens_of("user:a").await.unwrap();
+    assert_eq!(mine.len(), 2, "only user:a's, revoked ones included");
+    assert_eq!(mine[0], a1, "oldest first");
+    assert_eq!(mine[1].hash, a2.hash);
+    assert_eq!(mine[1].revoked_at, Some(t0()));
+    assert_eq!(db.store.api_tokens_of("user:b").await.unwrap(), vec![b1]);
 }
