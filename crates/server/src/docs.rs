@@ -81,10 +81,24 @@ impl Modify for BearerAuth {
 
 /// The OpenAPI document, serialized once.
 pub fn openapi_bytes() -> Vec<u8> {
-    ApiDoc::openapi()
+    document()
         .to_pretty_json()
         .map(String::into_bytes)
         .unwrap_or_default()
+}
+
+/// The whole document: the base above plus each feature module's own part.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        crate::onboarding::ApiDoc::openapi(),
+        crate::catalogue::ApiDoc::openapi(),
+        crate::orders::ApiDoc::openapi(),
+        crate::deliveries::ApiDoc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
 }
 
 /// This API's OpenAPI 3.1 description.

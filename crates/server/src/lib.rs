@@ -11,10 +11,15 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod deadlines;
+pub mod deliveries;
 pub mod docs;
 pub mod metrics;
+pub mod onboarding;
+pub mod orders;
 pub mod pipeline;
 pub mod problem;
 pub mod rulebooks;
@@ -104,6 +109,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/setup", axum::routing::post(setup::submit_json))
         .route("/setup", get(setup::page).post(setup::submit_form))
         .merge(accounts::routes())
+        .merge(onboarding::routes())
+        .merge(catalogue::routes())
+        .merge(orders::routes())
+        .merge(deliveries::routes())
 }
 
 /// Limits applied to every request.

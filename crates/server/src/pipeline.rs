@@ -119,8 +119,9 @@ where
         match store.commit(batch).await {
             Ok(Committed::Applied { .. }) => return Ok(answer),
             Ok(Committed::Replayed { response }) => {
-                return serde_json::from_value(response)
-                    .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}")));
+                return serde_json::from_value(response).map_err(|e| {
+                    Problem::internal(format!("stored answer does not read back: {e}"))
+                });
             }
             Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
             Err(e) => return Err(e.into()),
