@@ -17,6 +17,7 @@ pub mod config;
 pub mod deadlines;
 pub mod deliveries;
 pub mod docs;
+pub mod idempotency;
 pub mod metrics;
 pub mod onboarding;
 pub mod orders;
