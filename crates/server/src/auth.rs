@@ -28,6 +28,8 @@ use crate::problem::Problem;
 
 /// Operator administrator: may do anything.
 pub const ROLE_OPERATOR_ADMIN: &str = "operator_admin";
+/// The principal of one-time setup secrets.
+pub const SETUP_PRINCIPAL: &str = "setup";
 /// A one-time setup secret; good only for `/setup`, never as an API credential.
 pub const ROLE_SETUP: &str = "setup";
 /// The principal `YUNSHI_ADMIN_TOKEN` acts as.
@@ -265,12 +267,18 @@ pub async fn bootstrap(
     {
         return Ok(Bootstrap::AdminExists);
     }
+    // Only the newest setup link works: links printed by earlier starts are revoked.
+    for earlier in store.api_tokens_of(SETUP_PRINCIPAL).await? {
+        if earlier.revoked_at.is_none() {
+            store.revoke_api_token(&earlier.hash, now).await?;
+        }
+    }
     let secret = new_secret()?;
     let expires_at = now.saturating_add(SETUP_TOKEN_LIFETIME).unwrap_or(now);
     store
         .put_api_token(&ApiToken {
             hash: hash_secret(&secret),
-            principal: "setup".to_owned(),
+            principal: SETUP_PRINCIPAL.to_owned(),
             role: ROLE_SETUP.to_owned(),
             label: "one-time setup link".to_owned(),
             created_at: now,

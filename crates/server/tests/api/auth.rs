@@ -194,3 +194,42 @@ async fn setup_page_without_or_with_a_bad_token_is_refused() {
     assert_problem(server.get("/setup?token=nope").await, 403, "forbidden").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn only_the_newest_setup_link_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("y.db").display().to_string();
+    let store = yunshi_store::Store::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let now: jiff::Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
+    let secret = |b| match b {
+        yunshi_server::Bootstrap::SetupSecret { secret, .. } => secret,
+        other => panic!("expected a setup secret, got {other:?}"),
+    };
+    let first = secret(
+        yunshi_server::auth::bootstrap(&store, now, None)
+            .await
+            .unwrap(),
+    );
+    let second = secret(
+        yunshi_server::auth::bootstrap(&store, now, None)
+            .await
+            .unwrap(),
+    );
+    let stored = |s: String| {
+        let store = store.clone();
+        async move {
+            store
+                .api_token(&yunshi_server::auth::hash_secret(&s))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(
+        !stored(first).await.is_active(now),
+        "the earlier link is revoked"
+    );
+    assert!(stored(second).await.is_active(now));
+    store.close().await;
+}
