@@ -2,12 +2,26 @@
 //! with a handler; a handler loads what the deadline is about, lets the core decide, and
 //! commits the decision in a batch that also marks the deadline fired — so a deadline fires
 //! exactly once even when several workers or a retry race for it.
+//!
+//! [`fire_due`] claims due deadlines with a lease ([`Store::claim_due_deadlines`]) and hands
+//! each, in due order, to the handler of its kind. In system-clock mode a [`Worker`] started
+//! by [`Server::run_until`](crate::Server::run_until) calls it every second; several server
+//! processes on one PostgreSQL share the work because a claim is a lease that no other
+//! worker takes until it runs out. In simulated-clock mode nothing fires by itself.
+//!
+//! [`Store::claim_due_deadlines`]: yunshi_store::Store::claim_due_deadlines
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
+use std::time::Duration;
 
-use yunshi_store::Deadline;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use yunshi_store::{Deadline, DeadlineState};
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -29,4 +43,154 @@ pub fn registry() -> HashMap<&'static str, Handler> {
     .flatten()
     .map(|&(kind, handler)| (kind, handler))
     .collect()
+}
+
+/// How long a claim keeps other workers off a deadline. Longer than any handler should take
+/// (a webhook attempt times out after seconds); a crashed worker's claims free up after it.
+pub const LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+/// How often the background worker looks for due deadlines.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How many deadlines the worker claims at a time.
+pub const WORKER_BATCH: u32 = 100;
+
+/// This process's worker name in claims: `yunshi-<pid>-<random>`.
+static WORKER_NAME: LazyLock<String> =
+    LazyLock::new(|| format!("yunshi-{}-{}", std::process::id(), uuid::Uuid::now_v7()));
+
+/// The instant a handler fires `deadline` at: the clock's time, but never before the
+/// deadline is due (the store refuses to fire a deadline that is not yet due). Under a
+/// simulated clock that is being advanced past several deadlines this is their due time.
+pub fn firing_time(state: &AppState, deadline: &Deadline) -> Timestamp {
+    state.clock.now().max(deadline.due_at)
+}
+
+/// What one [`fire_due`] round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FireReport {
+    /// Deadlines claimed (due, pending and not leased by another worker).
+    pub claimed: u32,
+    /// Fired by this round's handlers.
+    pub fired: u32,
+    /// Already fired or cancelled by someone else meanwhile (counted as success).
+    pub already_done: u32,
+    /// Of a kind no handler is registered for: logged and left pending.
+    pub unknown_kind: u32,
+    /// Their handler failed: logged and left pending; retried once the lease runs out.
+    pub failed: u32,
+}
+
+/// Claims up to `limit` deadlines due at `now` and fires each, in due order, with the
+/// handler registered for its kind.
+pub async fn fire_due(state: &AppState, now: Timestamp, limit: u32) -> Result<FireReport, Problem> {
+    fire_due_with(state, &registry(), &WORKER_NAME, now, limit).await
+}
+
+/// [`fire_due`] with the given handlers, claiming as `worker`.
+pub async fn fire_due_with(
+    state: &AppState,
+    handlers: &HashMap<&'static str, Handler>,
+    worker: &str,
+    now: Timestamp,
+    limit: u32,
+) -> Result<FireReport, Problem> {
+    let claimed = state
+        .store
+        .claim_due_deadlines(now, worker, LEASE, limit)
+        .await?;
+    let mut report = FireReport {
+        claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
+        ..FireReport::default()
+    };
+    for deadline in claimed {
+        let Some(handler) = handlers.get(deadline.kind.as_str()) else {
+            tracing::error!(
+                deadline = %deadline.id,
+                kind = %deadline.kind,
+                subject = %deadline.subject,
+                "no handler for this deadline kind; left pending"
+            );
+            report.unknown_kind += 1;
+            continue;
+        };
+        let (id, kind) = (deadline.id, deadline.kind.clone());
+        match handler(state.clone(), deadline).await {
+            Ok(()) => report.fired += 1,
+            Err(problem) => {
+                // A conflict may mean another worker fired it first: then it is done.
+                match state.store.deadline(id).await {
+                    Ok(Some(d)) if d.state != DeadlineState::Pending => {
+                        tracing::debug!(deadline = %id, %kind, "fired by another worker");
+                        report.already_done += 1;
+                    }
+                    _ => {
+                        tracing::warn!(
+                            deadline = %id,
+                            %kind,
+                            detail = %problem.detail,
+                            "deadline handler failed; retried when the lease runs out"
+                        );
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The background worker of system-clock mode.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts firing due deadlines every [`POLL_INTERVAL`] (at once again while a round
+    /// finds a full batch).
+    pub fn start(state: AppState) -> Worker {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            tracing::info!(worker = %*WORKER_NAME, "deadline worker started");
+            loop {
+                let now = state.clock.now();
+                // Stopping abandons the round: whatever a handler committed stays, the rest
+                // stays pending (leased for `LEASE`, then any worker takes it).
+                let round = tokio::select! {
+                    r = fire_due(&state, now, WORKER_BATCH) => r,
+                    _ = stopped.changed() => break,
+                };
+                let full = match round {
+                    Ok(report) => {
+                        if report.claimed > 0 {
+                            tracing::debug!(?report, "deadlines fired");
+                        }
+                        report.claimed >= WORKER_BATCH
+                    }
+                    Err(problem) => {
+                        tracing::warn!(detail = %problem.detail, "cannot claim deadlines");
+                        false
+                    }
+                };
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+            tracing::info!("deadline worker stopped");
+        });
+        Worker { stop, task }
+    }
+
+    /// Stops the worker, abandoning the round in progress, and waits until it has.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "deadline worker ended abnormally");
+        }
+    }
 }

@@ -199,6 +199,8 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     store: Store,
+    /// For the deadline worker.
+    state: AppState,
     local_addr: SocketAddr,
     bootstrap: Bootstrap,
     setup_link: Option<SetupLink>,
@@ -266,8 +268,9 @@ impl Server {
                 };
                 Ok(Server {
                     listener,
-                    router: app(routes().merge(extra), state, limits),
+                    router: app(routes().merge(extra), state.clone(), limits),
                     store,
+                    state,
                     local_addr,
                     bootstrap,
                     setup_link,
@@ -319,12 +322,18 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         tracing::info!(addr = %self.local_addr, "listening");
+        // Deadlines fire by themselves only on the system clock; a simulated one is advanced.
+        let worker = (self.state.clock_mode == ClockMode::System)
+            .then(|| deadlines::Worker::start(self.state.clone()));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing in-flight requests");
             })
             .await;
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
         self.store.close().await;
         tracing::info!("stopped");
         served.map_err(ServeError::Io)

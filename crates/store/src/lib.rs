@@ -278,6 +278,17 @@ impl Store {
         dispatch!(self, b => b.api_tokens_of(principal).await)
     }
 
+    /// Stores an upload durably. Files never change: `false` if one with this id exists
+    /// already (it is left as it was).
+    pub async fn put_file(&self, file: &StoredFile) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.put_file(file).await)
+    }
+
+    /// The stored file `id`, with its bytes.
+    pub async fn file(&self, id: Uuid) -> Result<Option<StoredFile>, StoreError> {
+        dispatch!(self, b => b.file(id).await)
+    }
+
     /// Revokes a token; false if it did not exist or was already revoked.
     pub async fn revoke_api_token(&self, hash: &str, at: Timestamp) -> Result<bool, StoreError> {
         dispatch!(self, b => b.revoke_api_token(hash, at).await)

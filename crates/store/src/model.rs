@@ -216,3 +216,32 @@ pub struct AggregateQuery {
     pub after: Option<Uuid>,
     pub limit: u32,
 }
+
+/// A durably stored upload (an onboarding material): its bytes and what identifies them.
+/// Written once by [`crate::Store::put_file`], never changed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub id: Uuid,
+    /// Who uploaded it, for isolation (e.g. a provider id).
+    pub owner: String,
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    /// SHA-256 of `content`, 64 lowercase hex digits.
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub content: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for StoredFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredFile")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("content_type", &self.content_type)
+            .field("sha256", &self.sha256)
+            .field("size_bytes", &self.size_bytes)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}

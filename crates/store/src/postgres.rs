@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_tokens_by_principal",
         include_str!("../migrations/postgres/0003_api_tokens_by_principal.sql"),
     ),
+    (
+        4,
+        "files",
+        include_str!("../migrations/postgres/0004_files.sql"),
+    ),
 ];
 
 const RETRIES: u32 = 8;
@@ -503,6 +508,55 @@ impl PgStore {
             .await
             .map_err(pg_err)?;
         Ok(())
+    }
+
+    pub(crate) async fn put_file(&self, f: &StoredFile) -> Result<bool, StoreError> {
+        let size = i64::try_from(f.size_bytes)
+            .map_err(|_| StoreError::Corrupt(format!("file {} is too large", f.id)))?;
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO files (id, owner, content_type, sha256, size_bytes, content, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &f.id,
+                    &f.owner,
+                    &f.content_type,
+                    &f.sha256,
+                    &size,
+                    &f.content,
+                    &to_micros(f.created_at),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(n > 0)
+    }
+
+    pub(crate) async fn file(&self, id: Uuid) -> Result<Option<StoredFile>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT owner, content_type, sha256, size_bytes, content, created_at
+                 FROM files WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| {
+                let size: i64 = r.get(3);
+                Ok(StoredFile {
+                    id,
+                    owner: r.get(0),
+                    content_type: r.get(1),
+                    sha256: r.get(2),
+                    size_bytes: u64::try_from(size)
+                        .map_err(|_| StoreError::Corrupt(format!("file {id} size {size}")))?,
+                    content: r.get(4),
+                    created_at: from_micros(r.get(5))?,
+                })
+            })
+            .transpose()
     }
 
     pub(crate) async fn api_token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {

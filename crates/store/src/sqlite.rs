@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_tokens_by_principal",
         include_str!("../migrations/sqlite/0003_api_tokens_by_principal.sql"),
     ),
+    (
+        4,
+        "files",
+        include_str!("../migrations/sqlite/0004_files.sql"),
+    ),
 ];
 
 /// How many queued requests one group commit takes at most.
@@ -60,6 +65,7 @@ enum Job {
         reply: Reply<Vec<Deadline>>,
     },
     PutToken(ApiToken, Reply<()>),
+    PutFile(Box<StoredFile>, Reply<bool>),
     RevokeToken(String, Timestamp, Reply<bool>),
 }
 
@@ -175,6 +181,47 @@ impl SqliteStore {
     pub(crate) async fn put_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         let token = token.clone();
         self.send(|r| Job::PutToken(token, r)).await
+    }
+
+    pub(crate) async fn put_file(&self, file: &StoredFile) -> Result<bool, StoreError> {
+        let file = Box::new(file.clone());
+        self.send(|r| Job::PutFile(file, r)).await
+    }
+
+    pub(crate) async fn file(&self, id: Uuid) -> Result<Option<StoredFile>, StoreError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT owner, content_type, sha256, size_bytes, content, created_at
+                 FROM files WHERE id = ?1",
+                params![id.as_bytes().as_slice()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?
+            .map(|(owner, content_type, sha256, size, content, created)| {
+                Ok(StoredFile {
+                    id,
+                    owner,
+                    content_type,
+                    sha256,
+                    size_bytes: u64::try_from(size)
+                        .map_err(|_| StoreError::Corrupt(format!("file {id} size {size}")))?,
+                    content,
+                    created_at: from_micros(created)?,
+                })
+            })
+            .transpose()
+        })
+        .await
     }
 
     pub(crate) async fn revoke_api_token(
@@ -868,6 +915,9 @@ impl Job {
             (Job::PutToken(_, reply), JobResult::Unit(r)) => {
                 let _ = reply.send(r);
             }
+            (Job::PutFile(_, reply), JobResult::Bool(r)) => {
+                let _ = reply.send(r);
+            }
             (Job::RevokeToken(_, _, reply), JobResult::Bool(r)) => {
                 let _ = reply.send(r);
             }
@@ -889,7 +939,7 @@ impl Job {
             Job::Claim { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
-            Job::RevokeToken(_, _, r) => {
+            Job::RevokeToken(_, _, r) | Job::PutFile(_, r) => {
                 let _ = r.send(Err(e));
             }
         }
@@ -942,6 +992,26 @@ fn run_job(
             )
             .map_err(db_err)?;
             Ok(())
+        })?),
+        Job::PutFile(file, _) => JobResult::Bool(in_savepoint(tx, head, |sp, _| {
+            let size = i64::try_from(file.size_bytes)
+                .map_err(|_| StoreError::Corrupt(format!("file {} is too large", file.id)))?;
+            let n = sp
+                .execute(
+                    "INSERT INTO files (id, owner, content_type, sha256, size_bytes, content, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                    params![
+                        file.id.as_bytes().as_slice(),
+                        file.owner,
+                        file.content_type,
+                        file.sha256,
+                        size,
+                        file.content,
+                        to_micros(file.created_at)
+                    ],
+                )
+                .map_err(db_err)?;
+            Ok(n > 0)
         })?),
         Job::RevokeToken(hash, at, _) => JobResult::Bool(in_savepoint(tx, head, |sp, _| {
             let n = sp

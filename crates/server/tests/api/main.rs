@@ -9,9 +9,15 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod catalogue;
 mod clock;
+mod deadlines;
+mod deliveries;
 mod docs;
 mod health;
+mod journey;
 mod lifecycle;
+mod onboarding;
+mod orders;
 mod postgres;
 mod problems;

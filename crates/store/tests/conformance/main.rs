@@ -9,6 +9,7 @@
 
 mod aggregates;
 mod backend;
+mod files;
 mod ledger_property;
 mod sqlite_only;
 mod stories;

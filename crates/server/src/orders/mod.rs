@@ -1,0 +1,1263 @@
+//! Orders under escrow, the sandbox payment gateway, service milestones, refunds and ratings
+//! (SPEC §6, §7; issue 3 items 5–7).
+//!
+//! An order is the aggregate `order` (owner: the buyer's member id; status: the order's), its
+//! state an [`OrderRecord`]: the core's [`Order`] plus the warranty the provider registered.
+//! Every command is one `WriteBatch` conditional on the version it was decided from; a lost
+//! race reloads and decides again, so 50 racing refund requests end with one refund. Money-
+//! moving POSTs (pay, refund request, provider acceptance, operator decision, direct refund)
+//! need an `Idempotency-Key`: the answer is stored with the effect, and a replay — even one
+//! that lost the race — gets that answer.
+//!
+//! Prices are snapshotted from the `product` aggregate's live version; the platform fee is a
+//! commission of [`DEFAULT_COMMISSION`] until per-product fee terms exist. Ratings also update
+//! the product's accumulator, the aggregate `product_rating` keyed by the product id (kept
+//! apart from `product` so that catalogue writes and ratings never conflict).
+
+pub mod gateway;
+pub mod views;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::OpenApi;
+use uuid::Uuid;
+use yunshi_core::account::Capability;
+use yunshi_core::catalog::FeeTerms;
+use yunshi_core::decision::{Context, Outcome};
+use yunshi_core::ids::ProductId;
+use yunshi_core::listing::Product;
+use yunshi_core::order::{
+    self, ConfirmedPayment, GUARANTEE_WINDOW_END, Order, OrderError, OrderStatus, PlaceOrder,
+    PriceSnapshot, ProductRating,
+};
+use yunshi_core::rulebook::Rulebook;
+use yunshi_core::time::beijing_date;
+use yunshi_store::{
+    AggregateQuery, Deadline, FiredDeadline, Store, StoreError, UniqueKey, WriteBatch,
+};
+
+use self::gateway::{Charge, ChargeOutcome, PaymentGateway, SandboxGateway};
+use self::views::*;
+use crate::AppState;
+use crate::auth::Principal;
+use crate::deadlines::{Handler, HandlerFuture};
+use crate::idempotency::{IdempotencyKey, mismatch};
+use crate::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write};
+use crate::problem::{ApiJson, ErrorCode, Problem};
+
+/// Aggregate kind of orders.
+pub const ORDER: &str = "order";
+/// Aggregate kind of products (written by the catalogue module; read here).
+pub const PRODUCT: &str = "product";
+/// Aggregate kind of a product's rating accumulator, keyed by the product id.
+pub const PRODUCT_RATING: &str = "product_rating";
+/// Unique-key scope: one rating per order.
+pub const RATING_SCOPE: &str = "order.rating";
+/// The platform commission on every order until fee terms are configured per product.
+pub const DEFAULT_COMMISSION: &str = "10%";
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        place_order,
+        list_orders,
+        get_order,
+        pay_order,
+        cancel_order,
+        confirm_receipt,
+        renew_order,
+        report_milestone,
+        confirm_milestone,
+        register_warranty,
+        accept_service,
+        request_refund,
+        accept_refund,
+        decline_refund,
+        escalate_refund,
+        withdraw_refund,
+        decide_refund,
+        refund_directly,
+        rate_order,
+        product_rating,
+    ),
+    components(schemas(
+        PlaceOrderRequest,
+        RenewRequest,
+        PayRequest,
+        OrderView,
+        OrderPage,
+        RefundRequestBody,
+        NoteBody,
+        AwardBody,
+        DecisionBody,
+        DirectRefundBody,
+        MilestoneBody,
+        WarrantyBody,
+        RatingBody,
+        ProductRatingView,
+        gateway::SandboxBehaviour,
+    )),
+    tags((name = "orders", description = "Orders under escrow, payments, service supervision, refunds and ratings (SPEC §6–§7)"))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/orders", post(place_order).get(list_orders))
+        .route("/api/v1/orders/{id}", get(get_order))
+        .route("/api/v1/orders/{id}/payments", post(pay_order))
+        .route("/api/v1/orders/{id}/cancellation", post(cancel_order))
+        .route("/api/v1/orders/{id}/receipt", post(confirm_receipt))
+        .route("/api/v1/orders/{id}/renewals", post(renew_order))
+        .route("/api/v1/orders/{id}/milestones", post(report_milestone))
+        .route(
+            "/api/v1/orders/{id}/milestones/{index}/confirmation",
+            post(confirm_milestone),
+        )
+        .route(
+            "/api/v1/orders/{id}/warranty",
+            axum::routing::put(register_warranty),
+        )
+        .route("/api/v1/orders/{id}/acceptance", post(accept_service))
+        .route("/api/v1/orders/{id}/refunds", post(request_refund))
+        .route(
+            "/api/v1/orders/{id}/refunds/current/acceptance",
+            post(accept_refund),
+        )
+        .route(
+            "/api/v1/orders/{id}/refunds/current/decline",
+            post(decline_refund),
+        )
+        .route(
+            "/api/v1/orders/{id}/refunds/current/escalation",
+            post(escalate_refund),
+        )
+        .route(
+            "/api/v1/orders/{id}/refunds/current/withdrawal",
+            post(withdraw_refund),
+        )
+        .route(
+            "/api/v1/orders/{id}/refunds/current/decision",
+            post(decide_refund),
+        )
+        .route("/api/v1/orders/{id}/direct-refunds", post(refund_directly))
+        .route("/api/v1/orders/{id}/rating", post(rate_order))
+        .route("/api/v1/product-ratings/{id}", get(product_rating))
+}
+
+/// The deadline kinds this module fires, and how.
+pub const DEADLINES: &[(&str, Handler)] = &[(GUARANTEE_WINDOW_END, fire_window_end)];
+
+/// An order as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub order: Order,
+    /// The warranty (质保期) the provider registered, started by final acceptance.
+    #[serde(default)]
+    pub warranty_days: u32,
+}
+
+/// Who may give a command.
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    Buyer,
+    Provider,
+    Operator(Capability),
+}
+
+/// The status column of an order.
+fn status_str(status: OrderStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The view of `record` at `now`.
+pub fn view(record: &OrderRecord, now: Timestamp) -> OrderView {
+    let order = &record.order;
+    OrderView {
+        countdown: serde_json::to_value(order::countdown(order, now)).unwrap_or_default(),
+        refunded: order
+            .refunded_total()
+            .unwrap_or(yunshi_core::money::Fen::ZERO),
+        warranty_days: record.warranty_days,
+        order: order.clone(),
+    }
+}
+
+/// The marketplace rulebook in force at `now`, in a decision context.
+fn decide<T>(
+    state: &AppState,
+    now: Timestamp,
+    f: impl FnOnce(&mut Context<'_>) -> Result<T, OrderError>,
+) -> Result<T, Problem> {
+    let rulebook = state
+        .rulebooks
+        .marketplace_at(beijing_date(now))
+        .map_err(Problem::internal)?;
+    let Rulebook::Marketplace(rulebook) = rulebook else {
+        return Err(Problem::internal("the marketplace rulebook is not one"));
+    };
+    let mut ids = NewIds;
+    let mut ctx = Context {
+        now,
+        rulebook,
+        calendar: &state.calendar,
+        ids: &mut ids,
+    };
+    f(&mut ctx).map_err(|e| Problem::refusal(&e))
+}
+
+fn order_write(
+    record: &OrderRecord,
+    expected: Option<i64>,
+    at: Timestamp,
+) -> Result<yunshi_store::AggregateWrite, Problem> {
+    aggregate_write(
+        ORDER,
+        record.order.id.uuid(),
+        expected,
+        record.order.buyer.to_string(),
+        status_str(record.order.status),
+        record,
+        at,
+    )
+}
+
+fn path_id(raw: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no order {raw:?}")))
+}
+
+/// Loads the order `id` if the caller may see it (anything else is 404), and checks that
+/// the caller may give a command as `who` (403).
+async fn load_for(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    who: Option<Who>,
+) -> Result<crate::pipeline::Loaded<OrderRecord>, Problem> {
+    let loaded = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id)
+        .await?
+        .filter(|l| {
+            principal
+                .actor
+                .may_see_order(l.state.order.terms.provider, l.state.order.buyer)
+        })
+        .ok_or_else(|| Problem::not_found(format!("no order {id}")))?;
+    let order = &loaded.state.order;
+    match who {
+        None => {}
+        Some(Who::Buyer) if principal.actor.acts_for_member(order.buyer) => {}
+        Some(Who::Buyer) => return Err(Problem::forbidden("only the buyer may do this")),
+        Some(Who::Provider) if principal.actor.acts_for_provider(order.terms.provider) => {}
+        Some(Who::Provider) => {
+            return Err(Problem::forbidden(
+                "only the provider of the product may do this",
+            ));
+        }
+        Some(Who::Operator(capability)) => principal.require(capability)?,
+    }
+    Ok(loaded)
+}
+
+/// An `Idempotency-Key` with what the request asked, for the fingerprint.
+struct Idem<'a> {
+    key: &'a IdempotencyKey,
+    what: serde_json::Value,
+}
+
+/// The stored answer for this key, if the key was used before: the same request gets its
+/// answer again; another request with the key is refused with 422.
+async fn replayed(
+    store: &Store,
+    principal: &Principal,
+    idem: &Idem<'_>,
+) -> Result<Option<OrderView>, Problem> {
+    let Some(record) = store
+        .idempotency_record(&principal.principal, &idem.key.0)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let claim = idem
+        .key
+        .claim(principal, &idem.what, &(), Timestamp::UNIX_EPOCH)?;
+    if claim.fingerprint != record.fingerprint {
+        return Err(mismatch(&StoreError::IdempotencyMismatch {
+            key: idem.key.0.clone(),
+        })
+        .unwrap_or_else(|| Problem::conflict("idempotency key reused")));
+    }
+    serde_json::from_value(record.response)
+        .map(Some)
+        .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}")))
+}
+
+type Decide<'a> = dyn Fn(&OrderRecord, &mut Context<'_>) -> Result<(OrderRecord, Outcome), OrderError>
+    + Send
+    + Sync
+    + 'a;
+
+fn same_order(
+    f: impl Fn(&Order, &mut Context<'_>) -> Result<(Order, Outcome), OrderError> + Send + Sync,
+) -> impl Fn(&OrderRecord, &mut Context<'_>) -> Result<(OrderRecord, Outcome), OrderError> + Send + Sync
+{
+    move |record, ctx| {
+        let (order, outcome) = f(&record.order, ctx)?;
+        Ok((
+            OrderRecord {
+                order,
+                warranty_days: record.warranty_days,
+            },
+            outcome,
+        ))
+    }
+}
+
+/// Commits `batch`; `Ok(None)` means the race was lost and the caller should decide again.
+async fn commit(
+    store: &Store,
+    batch: WriteBatch,
+    answer: OrderView,
+    attempt: u32,
+) -> Result<Option<OrderView>, Problem> {
+    match store.commit(batch).await {
+        Ok(yunshi_store::Committed::Applied { .. }) => Ok(Some(answer)),
+        Ok(yunshi_store::Committed::Replayed { response }) => serde_json::from_value(response)
+            .map(Some)
+            .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}"))),
+        Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => Ok(None),
+        Err(e) => Err(mismatch(&e).unwrap_or_else(|| e.into())),
+    }
+}
+
+/// Load, check, decide, commit — again from a fresh load after a lost race.
+async fn order_command(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    who: Who,
+    idem: Option<Idem<'_>>,
+    f: &Decide<'_>,
+) -> Result<OrderView, Problem> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = load_for(state, principal, id, Some(who)).await?;
+        // Checked after the load: a replay that lost the race finds the winner's answer.
+        if let Some(idem) = &idem
+            && let Some(answer) = replayed(&state.store, principal, idem).await?
+        {
+            return Ok(answer);
+        }
+        let now = state.clock.now();
+        let (next, outcome) = decide(state, now, |ctx| f(&loaded.state, ctx))?;
+        let answer = view(&next, now);
+        let mut batch = WriteBatch {
+            aggregates: vec![order_write(&next, Some(loaded.version), now)?],
+            ..WriteBatch::default()
+        };
+        add_outcome(&mut batch, outcome, now);
+        if let Some(idem) = &idem {
+            batch.idempotency = Some(idem.key.claim(principal, &idem.what, &answer, now)?);
+        }
+        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
+            return Ok(answer);
+        }
+    }
+}
+
+fn what(action: &str, id: Uuid, body: &impl Serialize) -> serde_json::Value {
+    json!({ "method": "POST", "path": format!("/api/v1/orders/{id}/{action}"), "body": body })
+}
+
+fn fee_terms() -> Result<FeeTerms, Problem> {
+    Ok(FeeTerms::Commission {
+        rate: DEFAULT_COMMISSION.parse().map_err(Problem::internal)?,
+    })
+}
+
+/// The `product` aggregate as the catalogue stores it: the core's product, bare or inside a
+/// record beside its sales and ratings (only `product` is read here).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StoredProduct {
+    Record { product: Box<Product> },
+    Bare(Box<Product>),
+}
+
+impl StoredProduct {
+    fn into_product(self) -> Product {
+        match self {
+            StoredProduct::Record { product } | StoredProduct::Bare(product) => *product,
+        }
+    }
+}
+
+/// The live terms of product `id`, if it is on sale.
+async fn snapshot(store: &Store, id: Uuid, quantity: u32) -> Result<PriceSnapshot, Problem> {
+    let product = crate::pipeline::load::<StoredProduct>(store, PRODUCT, id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no product {id}")))?
+        .state
+        .into_product();
+    let live = product
+        .live
+        .as_ref()
+        .filter(|_| product.is_on_sale())
+        .ok_or_else(|| {
+            Problem::coded(
+                ErrorCode::Conflict,
+                StatusCode::CONFLICT,
+                "product_not_on_sale",
+                format!("product {id} is not on sale"),
+            )
+        })?;
+    Ok(PriceSnapshot {
+        product: product.id,
+        provider: product.provider,
+        category: product.category,
+        pricing: live.terms.pricing,
+        unit_price: live.terms.price,
+        quantity,
+        validity_days: None,
+        sales_mode: product.sales_mode,
+        refund_policy: live.terms.refund_policy,
+        fee_terms: fee_terms()?,
+    })
+}
+
+const P400: &str = "Malformed JSON";
+const P404: &str = "No such order, or not the caller's";
+
+/// Places an order for a product on sale: the price, category, refund policy and fee terms
+/// are frozen from the product's live version.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    request_body = PlaceOrderRequest,
+    responses(
+        (status = 201, description = "The order, awaiting payment", body = OrderView),
+        (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`product_not_on_sale`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_order_terms` (quantity), unknown fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn place_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<PlaceOrderRequest>,
+) -> Result<Response, Problem> {
+    let buyer = principal
+        .actor
+        .member_id()
+        .ok_or_else(|| Problem::forbidden("only members place orders"))?;
+    let terms = snapshot(&state.store, req.product_id, req.quantity).await?;
+    let now = state.clock.now();
+    let (order, outcome) = decide(&state, now, |ctx| {
+        order::place(
+            PlaceOrder {
+                buyer,
+                terms,
+                payment_terms: req.payment_terms,
+            },
+            ctx,
+        )
+    })?;
+    let record = OrderRecord {
+        order,
+        warranty_days: 0,
+    };
+    let mut batch = WriteBatch {
+        aggregates: vec![order_write(&record, None, now)?],
+        ..WriteBatch::default()
+    };
+    add_outcome(&mut batch, outcome, now);
+    state.store.commit(batch).await?;
+    Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
+}
+
+/// The orders the caller may see: a buyer's own, a provider's of its products, all for
+/// operator staff. Keyset-paginated by id.
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<ApiJson<OrderPage>, Problem> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let owner = principal.actor.member_id().map(|m| m.to_string());
+    let mut items = Vec::new();
+    let mut after = q.after;
+    let now = state.clock.now();
+    // Providers' orders are found by scanning (owner is the buyer); bounded.
+    for _ in 0..50 {
+        let page = state
+            .store
+            .aggregates(&AggregateQuery {
+                kind: ORDER.into(),
+                owner: owner.clone(),
+                status: q.status.clone(),
+                after,
+                limit: 200,
+            })
+            .await?;
+        let full = page.len() == 200;
+        for stored in page {
+            after = Some(stored.id);
+            let record: OrderRecord =
+                serde_json::from_value(stored.state).map_err(Problem::internal)?;
+            if principal
+                .actor
+                .may_see_order(record.order.terms.provider, record.order.buyer)
+            {
+                items.push(view(&record, now));
+                if items.len() as u32 == limit {
+                    let next = Some(record.order.id.uuid());
+                    return Ok(ApiJson(OrderPage { items, next }));
+                }
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(ApiJson(OrderPage { items, next: None }))
+}
+
+/// One order with its guarantee-window countdown.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let loaded = load_for(&state, &principal, path_id(&id)?, None).await?;
+    Ok(ApiJson(view(&loaded.state, state.clock.now())))
+}
+
+/// Pays an order through the payment gateway (the built-in sandbox: `sandbox` says whether
+/// it succeeds, fails or times out). The money goes into escrow and the window's end is
+/// scheduled. Requires `Idempotency-Key`: replays get the first answer and charge nothing.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/payments", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "One key per payment attempt")),
+    request_body = PayRequest,
+    responses(
+        (status = 200, description = "The paid order (the same answer for every replay)", body = OrderView),
+        (status = 400, description = "Malformed JSON or no `Idempotency-Key` (`idempotency_key_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "`payment_failed`: the gateway declined; the order stays unpaid", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_paid`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused` (same key, other request), unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`payment_timed_out`: no answer from the gateway; the order stays unpaid, retry with the same key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn pay_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<PayRequest>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let idem = Idem {
+        key: &key,
+        what: what("payments", id, &req),
+    };
+    let gateway = SandboxGateway {
+        behaviour: req.sandbox,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
+        if let Some(answer) = replayed(&state.store, &principal, &idem).await? {
+            return Ok(ApiJson(answer));
+        }
+        let order = &loaded.state.order;
+        match order.status {
+            OrderStatus::AwaitingPayment | OrderStatus::InUseUnpaid => {}
+            OrderStatus::Held | OrderStatus::Released | OrderStatus::Refunded => {
+                return Err(Problem::refusal(&OrderError::AlreadyPaid));
+            }
+            status => {
+                return Err(Problem::refusal(&OrderError::InvalidTransition {
+                    action: "pay",
+                    status,
+                }));
+            }
+        }
+        let charge = Charge {
+            order: order.id,
+            amount: order.total,
+            key: key.0.clone(),
+        };
+        let reference = match gateway.charge(&charge).await {
+            ChargeOutcome::Succeeded { reference } => reference,
+            ChargeOutcome::Failed { reason } => {
+                return Err(Problem::coded(
+                    ErrorCode::Conflict,
+                    StatusCode::PAYMENT_REQUIRED,
+                    "payment_failed",
+                    format!("the payment gateway declined: {reason}"),
+                ));
+            }
+            ChargeOutcome::TimedOut => {
+                return Err(Problem::coded(
+                    ErrorCode::Timeout,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "payment_timed_out",
+                    "the payment gateway did not answer in time; the order is unpaid — retry with the same Idempotency-Key",
+                ));
+            }
+        };
+        let now = state.clock.now();
+        let payment = ConfirmedPayment {
+            amount: order.total,
+            gateway: gateway.name().to_owned(),
+            gateway_reference: reference,
+        };
+        let (next, outcome) = decide(&state, now, |ctx| order::pay(order, payment, ctx))?;
+        let record = OrderRecord {
+            order: next,
+            warranty_days: loaded.state.warranty_days,
+        };
+        let answer = view(&record, now);
+        let mut batch = WriteBatch {
+            aggregates: vec![order_write(&record, Some(loaded.version), now)?],
+            idempotency: Some(key.claim(&principal, &idem.what, &answer, now)?),
+            ..WriteBatch::default()
+        };
+        add_outcome(&mut batch, outcome, now);
+        // A paid SaaS order is delivered by webhook to the provider, in the same batch
+        // (issue 3 item 8; a failed create is SPEC §5's delivery failure).
+        let terms = &record.order.terms;
+        if terms.category == yunshi_core::catalog::ProductCategory::Saas {
+            crate::deliveries::add_delivery(
+                &mut batch,
+                terms.provider,
+                crate::deliveries::DeliveryKind::Create,
+                record.order.id,
+                serde_json::json!({ "product_id": terms.product, "buyer": record.order.buyer }),
+                now,
+            )?;
+        }
+        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
+            return Ok(ApiJson(answer));
+        }
+    }
+}
+
+macro_rules! simple_command {
+    ($(#[$meta:meta])* $name:ident, $who:expr, |$rec:ident, $ctx:ident| $body:expr) => {
+        $(#[$meta])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            principal: Principal,
+            Path(id): Path<String>,
+        ) -> Result<ApiJson<OrderView>, Problem> {
+            let id = path_id(&id)?;
+            let f = |$rec: &OrderRecord, $ctx: &mut Context<'_>| $body;
+            order_command(&state, &principal, id, $who, None, &f).await.map(ApiJson)
+        }
+    };
+}
+
+simple_command!(
+    /// Cancels an order that was never paid (buyer).
+    #[utoipa::path(
+        post, path = "/api/v1/orders/{id}/cancellation", tag = "orders", security(("bearer" = [])),
+        params(("id" = String, Path, description = "Order id")),
+        responses(
+            (status = 200, description = "The cancelled order", body = OrderView),
+            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        )
+    )]
+    cancel_order, Who::Buyer, |r, ctx| same_order(order::cancel)(r, ctx)
+);
+
+simple_command!(
+    /// The buyer confirms receipt (accepts early): the escrow is released at once.
+    #[utoipa::path(
+        post, path = "/api/v1/orders/{id}/receipt", tag = "orders", security(("bearer" = [])),
+        params(("id" = String, Path, description = "Order id")),
+        responses(
+            (status = 200, description = "The released order", body = OrderView),
+            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "`service_needs_acceptance`, `refund_in_progress`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        )
+    )]
+    confirm_receipt, Who::Buyer, |r, ctx| same_order(order::confirm_receipt)(r, ctx)
+);
+
+simple_command!(
+    /// The buyer escalates a refund the provider declined (or did not answer) to the operator.
+    #[utoipa::path(
+        post, path = "/api/v1/orders/{id}/refunds/current/escalation", tag = "orders", security(("bearer" = [])),
+        params(("id" = String, Path, description = "Order id")),
+        responses(
+            (status = 200, description = "The order with the escalated refund", body = OrderView),
+            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        )
+    )]
+    escalate_refund, Who::Buyer, |r, ctx| same_order(order::escalate_refund)(r, ctx)
+);
+
+simple_command!(
+    /// The buyer withdraws the open refund request.
+    #[utoipa::path(
+        post, path = "/api/v1/orders/{id}/refunds/current/withdrawal", tag = "orders", security(("bearer" = [])),
+        params(("id" = String, Path, description = "Order id")),
+        responses(
+            (status = 200, description = "The order", body = OrderView),
+            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "`no_open_refund`", body = Problem, content_type = "application/problem+json"),
+        )
+    )]
+    withdraw_refund, Who::Buyer, |r, ctx| same_order(order::withdraw_refund)(r, ctx)
+);
+
+simple_command!(
+    /// Final acceptance of a service order (buyer): every milestone must be confirmed; the
+    /// escrow is released and the warranty the provider registered starts.
+    #[utoipa::path(
+        post, path = "/api/v1/orders/{id}/acceptance", tag = "orders", security(("bearer" = [])),
+        params(("id" = String, Path, description = "Order id")),
+        responses(
+            (status = 200, description = "The accepted order with its warranty", body = OrderView),
+            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "`not_a_service_order`, `milestone_pending`, `refund_in_progress`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        )
+    )]
+    accept_service, Who::Buyer, |r, ctx| {
+        let (order, outcome) = order::accept_service(&r.order, r.warranty_days, ctx)?;
+        Ok((OrderRecord { order, warranty_days: r.warranty_days }, outcome))
+    }
+);
+
+/// The provider reports a milestone of a service order.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/milestones", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    request_body = MilestoneBody,
+    responses(
+        (status = 200, description = "The order with the milestone", body = OrderView),
+        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_order_terms` (title length)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn report_milestone(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MilestoneBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let f = same_order(|o, ctx| order::report_milestone(o, &req.title, ctx));
+    order_command(&state, &principal, id, Who::Provider, None, &f)
+        .await
+        .map(ApiJson)
+}
+
+/// The buyer confirms milestone `index` (from 0).
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/milestones/{index}/confirmation", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"), ("index" = usize, Path, description = "Milestone index, from 0")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_milestone`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn confirm_milestone(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, index)): Path<(String, usize)>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let f = same_order(move |o, ctx| order::confirm_milestone(o, index, ctx));
+    order_command(&state, &principal, id, Who::Buyer, None, &f)
+        .await
+        .map(ApiJson)
+}
+
+/// The provider registers the warranty period of a service order before acceptance.
+#[utoipa::path(
+    put, path = "/api/v1/orders/{id}/warranty", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    request_body = WarrantyBody,
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition` (already accepted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_order_terms` (more than 3660 days)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn register_warranty(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<WarrantyBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let f = move |r: &OrderRecord, _: &mut Context<'_>| {
+        if !r.order.is_supervised() {
+            return Err(OrderError::NotAServiceOrder);
+        }
+        if r.order.accepted_at.is_some() {
+            return Err(OrderError::InvalidTransition {
+                action: "register a warranty on",
+                status: r.order.status,
+            });
+        }
+        if req.days > order::MAX_WARRANTY_DAYS {
+            return Err(OrderError::InvalidTerms(format!(
+                "a warranty lasts at most {} days",
+                order::MAX_WARRANTY_DAYS
+            )));
+        }
+        let outcome = Outcome::default().event(
+            "order.warranty_registered",
+            r.order.subject(),
+            json!({ "order_id": r.order.id, "days": req.days }),
+        );
+        Ok((
+            OrderRecord {
+                order: r.order.clone(),
+                warranty_days: req.days,
+            },
+            outcome,
+        ))
+    };
+    order_command(&state, &principal, id, Who::Provider, None, &f)
+        .await
+        .map(ApiJson)
+}
+
+/// Renews a subscription: a new order for the next period at the listing's current terms,
+/// continuing the renewed period; pay it like any order.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/renewals", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order renewed")),
+    request_body = RenewRequest,
+    responses(
+        (status = 201, description = "The renewal order, awaiting payment", body = OrderView),
+        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_a_subscription`, `product_not_on_sale`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`renewal_mismatch`, `invalid_order_terms`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn renew_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Response, Problem> {
+    let id = path_id(&id)?;
+    let previous = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
+    let terms = snapshot(
+        &state.store,
+        previous.state.order.terms.product.0,
+        req.quantity,
+    )
+    .await?;
+    let now = state.clock.now();
+    let (order, outcome) = decide(&state, now, |ctx| {
+        order::renew(&previous.state.order, terms, ctx)
+    })?;
+    let record = OrderRecord {
+        order,
+        warranty_days: 0,
+    };
+    let mut batch = WriteBatch {
+        aggregates: vec![order_write(&record, None, now)?],
+        ..WriteBatch::default()
+    };
+    add_outcome(&mut batch, outcome, now);
+    state.store.commit(batch).await?;
+    Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
+}
+
+/// The buyer requests a refund: in full inside the window; outside it, per the product's
+/// declared policy. Exactly one request can be open on an order; requests that race get
+/// `refund_in_progress`. Requires `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/refunds", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "One key per refund request")),
+    request_body = RefundRequestBody,
+    responses(
+        (status = 200, description = "The order with the open refund request", body = OrderView),
+        (status = 400, description = "Malformed JSON or no `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`refund_in_progress`, `not_refundable` (API, tool), `window_closed`, `nothing_unused`, `already_refunded`, `not_paid`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`refund_reason_required`, `refund_reason_not_allowed`, `idempotency_key_reused`, unknown fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<RefundRequestBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let idem = Idem {
+        key: &key,
+        what: what("refunds", id, &req),
+    };
+    let f = same_order(move |o, ctx| order::request_refund(o, req.clone().into(), ctx));
+    order_command(&state, &principal, id, Who::Buyer, Some(idem), &f)
+        .await
+        .map(ApiJson)
+}
+
+/// The provider accepts the open refund request: the proposed amount goes back to the
+/// buyer (from escrow, or reversing the release lines with the fee share). Requires
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/refunds/current/acceptance", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "One key per acceptance")),
+    responses(
+        (status = 200, description = "The refunded order", body = OrderView),
+        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`refund_exceeds_paid`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn accept_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let idem = Idem {
+        key: &key,
+        what: what("refunds/current/acceptance", id, &()),
+    };
+    let f = same_order(order::accept_refund);
+    order_command(&state, &principal, id, Who::Provider, Some(idem), &f)
+        .await
+        .map(ApiJson)
+}
+
+/// The provider declines the open refund request; the buyer may escalate.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/refunds/current/decline", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    request_body = NoteBody,
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn decline_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NoteBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let f = same_order(move |o, ctx| order::decline_refund(o, &req.note, ctx));
+    order_command(&state, &principal, id, Who::Provider, None, &f)
+        .await
+        .map(ApiJson)
+}
+
+/// Operator customer service (capability `arbitrate_refunds`) decides an escalated refund:
+/// full, a partial amount, pro rata by unused days, or rejection. Requires `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/refunds/current/decision", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "One key per decision")),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 403, description = "Not customer service; `operator_refund_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`refund_not_escalated`, `no_open_refund`, `nothing_unused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`refund_exceeds_paid`, `invalid_order_terms` (negative amount), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn decide_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<DecisionBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let idem = Idem {
+        key: &key,
+        what: what("refunds/current/decision", id, &req),
+    };
+    let f = same_order(move |o, ctx| order::decide_refund(o, req.clone().into(), ctx));
+    order_command(
+        &state,
+        &principal,
+        id,
+        Who::Operator(Capability::ArbitrateRefunds),
+        Some(idem),
+        &f,
+    )
+    .await
+    .map(ApiJson)
+}
+
+/// Operator customer service refunds directly, on a ground the rulebook allows. Requires
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/direct-refunds", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "One key per refund")),
+    request_body = DirectRefundBody,
+    responses(
+        (status = 200, description = "The refunded order", body = OrderView),
+        (status = 403, description = "Not customer service", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`refund_in_progress`, `not_refundable`, `already_refunded`, `not_paid`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`refund_ground_not_allowed`, `ground_requires_full_refund`, `refund_exceeds_paid`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn refund_directly(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<DirectRefundBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let idem = Idem {
+        key: &key,
+        what: what("direct-refunds", id, &req),
+    };
+    let f = same_order(move |o, ctx| order::refund_directly(o, req.clone().into(), ctx));
+    order_command(
+        &state,
+        &principal,
+        id,
+        Who::Operator(Capability::ArbitrateRefunds),
+        Some(idem),
+        &f,
+    )
+    .await
+    .map(ApiJson)
+}
+
+/// The buyer rates a paid order once (1–5 with a review); the product's average is updated
+/// in the same write.
+#[utoipa::path(
+    post, path = "/api/v1/orders/{id}/rating", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    request_body = RatingBody,
+    responses(
+        (status = 200, description = "The rated order", body = OrderView),
+        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_rated`, `not_paid`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`score_out_of_scale`, `invalid_rating`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn rate_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RatingBody>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = path_id(&id)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
+        let product = loaded.state.order.terms.product;
+        let acc =
+            crate::pipeline::load::<ProductRating>(&state.store, PRODUCT_RATING, product.0).await?;
+        let now = state.clock.now();
+        let (next, outcome) = decide(&state, now, |ctx| {
+            order::rate(&loaded.state.order, req.clone().into(), ctx)
+        })?;
+        let score = next
+            .rating
+            .as_ref()
+            .map(|r| r.score)
+            .ok_or_else(|| Problem::internal("a rated order without its rating"))?;
+        let updated = acc
+            .as_ref()
+            .map(|a| a.state)
+            .unwrap_or_default()
+            .with(score)
+            .map_err(|e| Problem::refusal(&e))?;
+        let record = OrderRecord {
+            order: next,
+            warranty_days: loaded.state.warranty_days,
+        };
+        let answer = view(&record, now);
+        let mut batch = WriteBatch {
+            aggregates: vec![
+                order_write(&record, Some(loaded.version), now)?,
+                aggregate_write(
+                    PRODUCT_RATING,
+                    product.0,
+                    acc.as_ref().map(|a| a.version),
+                    record.order.terms.provider.to_string(),
+                    "",
+                    &updated,
+                    now,
+                )?,
+            ],
+            unique_keys: vec![UniqueKey {
+                scope: RATING_SCOPE.into(),
+                key: id.to_string(),
+                id,
+            }],
+            ..WriteBatch::default()
+        };
+        add_outcome(&mut batch, outcome, now);
+        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
+            return Ok(ApiJson(answer));
+        }
+    }
+}
+
+/// A product's rating: count and exact average (public).
+#[utoipa::path(
+    get, path = "/api/v1/product-ratings/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product's rating", body = ProductRatingView),
+        (status = 404, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn product_rating(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ProductRatingView>, Problem> {
+    let id = Uuid::parse_str(&id).map_err(|_| Problem::not_found(format!("no product {id:?}")))?;
+    let acc = load_product_rating(&state.store, ProductId(id)).await?;
+    Ok(ApiJson(ProductRatingView {
+        product_id: id,
+        count: acc.count,
+        average: acc.average(),
+    }))
+}
+
+/// The rating accumulator of `product` (zero if never rated), for the catalogue.
+pub async fn load_product_rating(
+    store: &Store,
+    product: ProductId,
+) -> Result<ProductRating, Problem> {
+    Ok(
+        crate::pipeline::load::<ProductRating>(store, PRODUCT_RATING, product.0)
+            .await?
+            .map(|l| l.state)
+            .unwrap_or_default(),
+    )
+}
+
+/// `order.guarantee_window_end`: releases the escrow (or defers it while a refund is open),
+/// in the same batch that fires the deadline.
+fn fire_window_end(state: AppState, deadline: Deadline) -> HandlerFuture {
+    Box::pin(async move { window_end(&state, &deadline).await })
+}
+
+/// The window-end handler, callable directly (tests, a deadline worker).
+pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
+    let id = deadline
+        .payload
+        .get("order_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .or_else(|| {
+            deadline
+                .subject
+                .strip_prefix("order:")
+                .and_then(|s| Uuid::parse_str(s).ok())
+        })
+        .ok_or_else(|| Problem::internal(format!("deadline {} names no order", deadline.id)))?;
+    for _ in 0..MAX_ATTEMPTS {
+        // Never before it is due, even if a simulated clock lags behind the caller's `now`.
+        let now = state.clock.now().max(deadline.due_at);
+        let mut batch = WriteBatch {
+            fire: vec![FiredDeadline {
+                id: deadline.id,
+                at: now,
+            }],
+            ..WriteBatch::default()
+        };
+        if let Some(loaded) = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await? {
+            let (next, mut outcome) = decide(state, now, |ctx| {
+                order::guarantee_window_ended(&loaded.state.order, ctx)
+            })?;
+            // This deadline is fired by this batch, not cancelled.
+            if let Some(key) = &deadline.dedupe_key {
+                outcome.cancel.retain(|k| k != key);
+            }
+            if next != loaded.state.order {
+                let record = OrderRecord {
+                    order: next,
+                    warranty_days: loaded.state.warranty_days,
+                };
+                batch
+                    .aggregates
+                    .push(order_write(&record, Some(loaded.version), now)?);
+            }
+            add_outcome(&mut batch, outcome, now);
+        }
+        match state.store.commit(batch).await {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(format!(
+        "order {id} kept changing while its window end fired"
+    )))
+}

@@ -1,0 +1,1369 @@
+//! Orders over HTTP (issue 3 items 5–7): escrow, the sandbox gateway with Idempotency-Key,
+//! service supervision, refunds with their races, ratings, tenancy and bad input. Each
+//! scenario runs on SQLite, and on PostgreSQL too when `YUNSHI_TEST_PG` names a server. The
+//! server runs on a simulated clock the test holds and moves.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::{SignedDuration, Timestamp};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+use yunshi_core::catalog::{DeclaredRefundPolicy, Pricing, ProductCategory, SalesMode};
+use yunshi_core::decision::Context;
+use yunshi_core::ids::{ProviderId, StoreId, UserId};
+use yunshi_core::ledger::AccountKind;
+use yunshi_core::listing::{
+    Approve, ListingContent, ListingTerms, NewProduct, OpenSourceComponent, OperatorDomains,
+    Product, ProviderStanding,
+};
+use yunshi_core::money::Fen;
+use yunshi_core::time::{SimulatedClock, beijing_date};
+use yunshi_server::pipeline::{NewIds, aggregate_write};
+use yunshi_server::{AppState, ClockMode, ServeError, Server};
+use yunshi_store::{AggregateQuery, WriteBatch};
+
+use crate::helpers::{ADMIN_TOKEN, assert_problem, test_config};
+
+/// Bought on 2026-07-01 (Beijing): the 5-day window runs 7.1–7.5.
+const START: &str = "2026-07-01T09:00:00+08:00";
+
+// ---- test-only routes: a live product written through the store, deadlines, the books ----
+
+#[derive(serde::Deserialize)]
+struct NewLiveProduct {
+    provider: Uuid,
+    category: ProductCategory,
+    pricing: Pricing,
+    price: Fen,
+    refund_policy: DeclaredRefundPolicy,
+}
+
+fn content() -> ListingContent {
+    ListingContent {
+        title: "云数据备份镜像 Backup Pro".into(),
+        images: vec!["upload:cover".into()],
+        attributes: vec![yunshi_core::listing::Attribute {
+            name: "部署方式".into(),
+            value: "镜像部署".into(),
+        }],
+        description: "定时备份云服务器上的数据库与文件，支持增量备份与一键恢复。".into(),
+        terms: "购买即表示同意本产品服务协议。".into(),
+        delisting_strategy: "下架后已购用户可继续使用至服务期满，数据可随时导出。".into(),
+        open_source: Some(vec![OpenSourceComponent {
+            name: "restic".into(),
+            licence: "BSD-2-Clause".into(),
+        }]),
+        own_product_page: "https://www.example-isv.cn/backup-pro".into(),
+        refund_terms: "担保期外按产品退款说明处理。".into(),
+    }
+}
+
+/// Creates, submits and approves a product with the core, and writes it as the `product`
+/// aggregate (the catalogue API is built beside this module).
+async fn live_product(
+    State(state): State<AppState>,
+    Json(req): Json<NewLiveProduct>,
+) -> Json<Value> {
+    let now = state.clock.now();
+    let rulebook = state
+        .rulebooks
+        .marketplace_at(beijing_date(now))
+        .unwrap()
+        .as_marketplace()
+        .unwrap()
+        .clone();
+    let product = {
+        let mut ids = NewIds;
+        let mut ctx = Context {
+            now,
+            rulebook: &rulebook,
+            calendar: &state.calendar,
+            ids: &mut ids,
+        };
+        let standing = ProviderStanding {
+            deposit_fully_paid: true,
+        };
+        let (product, _) = Product::create(
+            &mut ctx,
+            NewProduct {
+                provider: ProviderId(req.provider),
+                store: StoreId(Uuid::now_v7()),
+                category: req.category,
+                sales_mode: SalesMode::SelfSold,
+                terms: ListingTerms {
+                    pricing: req.pricing,
+                    price: req.price,
+                    refund_policy: req.refund_policy,
+                },
+                content: content(),
+            },
+        )
+        .unwrap();
+        let (product, _) = product
+            .submit(&mut ctx, standing, &OperatorDomains::new(["aliyun.com"]))
+            .unwrap();
+        let acknowledged = product
+            .pending
+            .as_ref()
+            .unwrap()
+            .findings()
+            .iter()
+            .enumerate()
+            .map(|(i, _)| yunshi_core::listing::FindingAck {
+                finding: i as u32,
+                note: None,
+            })
+            .collect();
+        let (product, _) = product
+            .approve(
+                &mut ctx,
+                Approve {
+                    reviewer: UserId(Uuid::now_v7()),
+                    acknowledged,
+                },
+                standing,
+            )
+            .unwrap();
+        product
+    };
+    assert!(product.is_on_sale());
+    let write = aggregate_write(
+        "product",
+        product.id.0,
+        None,
+        product.provider.to_string(),
+        product.status().as_str(),
+        &json!({ "product": product, "sales": 0 }),
+        now,
+    )
+    .unwrap();
+    state
+        .store
+        .commit(WriteBatch {
+            aggregates: vec![write],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    Json(json!({ "id": product.id }))
+}
+
+async fn fire_due(State(state): State<AppState>) -> Json<Value> {
+    let report = yunshi_server::deadlines::fire_due(&state, state.clock.now(), 1000)
+        .await
+        .unwrap();
+    Json(json!({ "fired": report.fired }))
+}
+
+/// The trial balance, the escrow account's balance and the escrow the orders hold.
+async fn books(State(state): State<AppState>) -> Json<Value> {
+    let trial = state.store.trial_balance().await.unwrap();
+    let escrow = state
+        .store
+        .balances_by_kind()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| *k == AccountKind::BuyerEscrow)
+        .map_or(0, |(_, f)| f.fen());
+    let mut held = 0i64;
+    let mut orders = 0usize;
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .aggregates(&AggregateQuery {
+                kind: "order".into(),
+                owner: None,
+                status: None,
+                after,
+                limit: 500,
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for stored in page {
+            after = Some(stored.id);
+            orders += 1;
+            let escrow: Fen =
+                serde_json::from_value(stored.state["order"]["escrow"].clone()).unwrap();
+            held += escrow.fen();
+        }
+    }
+    Json(json!({
+        "trial_balance": trial.to_string(),
+        "escrow_balance": escrow,
+        "held": held,
+        "orders": orders,
+    }))
+}
+
+// ---- the harness ----
+
+struct Market {
+    addr: std::net::SocketAddr,
+    client: reqwest::Client,
+    clock: SimulatedClock,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServeError>>>,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+async fn pg_admin(base: &str) -> tokio_postgres::Client {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connect to YUNSHI_TEST_PG");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+impl Market {
+    async fn start(pg: Option<(String, String)>) -> Market {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&dir);
+        config.admin_token = Some(ADMIN_TOKEN.into());
+        config.clock = ClockMode::Simulated;
+        config.start = Some(START.into());
+        if let Some((base, db)) = &pg {
+            config.database_url = Some(format!("{base}/{db}"));
+        }
+        let mut settings = config.resolve().unwrap();
+        let clock = SimulatedClock::starting_at(settings.clock.now());
+        settings.clock = Arc::new(clock.clone());
+        let extra = Router::new()
+            .route("/test/products", post(live_product))
+            .route("/test/fire-due", post(fire_due))
+            .route("/test/books", get(books));
+        let server = Server::bind_with(settings, extra).await.unwrap();
+        let addr = server.local_addr();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server.run_until(async {
+            let _ = rx.await;
+        }));
+        Market {
+            addr,
+            client: reqwest::Client::new(),
+            clock,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+            pg,
+        }
+    }
+
+    async fn sqlite() -> Market {
+        Self::start(None).await
+    }
+
+    /// A server on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
+    async fn postgres() -> Option<Market> {
+        let url = std::env::var("YUNSHI_TEST_PG").ok()?;
+        let base = url.trim().trim_end_matches('/').to_owned();
+        let db = format!(
+            "yunshi_orders_{}",
+            &Uuid::now_v7().simple().to_string()[16..]
+        );
+        pg_admin(&base)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+        Some(Self::start(Some((base, db))).await)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        if let Some((base, db)) = self.pg.take() {
+            pg_admin(&base)
+                .await
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.call(Method::POST, path, Some(token), None, Some(body))
+            .await
+    }
+
+    async fn post_key(&self, path: &str, token: &str, key: &str, body: Value) -> reqwest::Response {
+        self.call(Method::POST, path, Some(token), Some(key), Some(body))
+            .await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.call(Method::GET, path, Some(token), None, None).await
+    }
+
+    /// POSTs `body` once per key, all at once; answers in key order: (status, body text).
+    async fn concurrent_posts(
+        &self,
+        path: &str,
+        token: &str,
+        keys: Vec<String>,
+        body: Value,
+    ) -> Vec<(u16, String)> {
+        let mut tasks = Vec::new();
+        for key in keys {
+            let req = self
+                .client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .json(&body);
+            tasks.push(tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.text().await.unwrap())
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
+    /// Moves the simulated clock forward.
+    fn advance_days(&self, days: i64) {
+        self.clock
+            .advance(SignedDuration::from_hours(24 * days))
+            .unwrap();
+    }
+
+    fn now(&self) -> Timestamp {
+        use yunshi_core::time::Clock;
+        self.clock.now()
+    }
+
+    async fn fire_due(&self) -> u64 {
+        let res = self
+            .call(Method::POST, "/test/fire-due", None, None, None)
+            .await;
+        ok(res).await["fired"].as_u64().unwrap()
+    }
+
+    /// The trial balance is zero and the escrow account holds exactly what held orders hold.
+    async fn assert_books(&self) -> Value {
+        let books = ok(self
+            .call(Method::GET, "/test/books", None, None, None)
+            .await)
+        .await;
+        assert_eq!(books["trial_balance"], "0", "{books}");
+        assert_eq!(
+            -books["escrow_balance"].as_i64().unwrap(),
+            books["held"].as_i64().unwrap(),
+            "escrow equals the sum of held orders: {books}"
+        );
+        books
+    }
+
+    async fn user(&self, email: &str, kind: Value) -> (Value, String) {
+        let res = self
+            .post(
+                "/api/v1/admin/users",
+                ADMIN_TOKEN,
+                json!({"email": email, "display_name": "测试用户", "kind": kind}),
+            )
+            .await;
+        let created = json_of(res, 201).await;
+        let id = created["user"]["id"].as_str().unwrap().to_owned();
+        let res = self
+            .post(
+                &format!("/api/v1/admin/users/{id}/tokens"),
+                ADMIN_TOKEN,
+                json!({"label": "test"}),
+            )
+            .await;
+        let token = json_of(res, 201).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (created, token)
+    }
+
+    /// A member (buyer) and its token.
+    async fn buyer(&self, email: &str) -> String {
+        self.user(email, json!({"type": "member", "member_kind": "personal"}))
+            .await
+            .1
+    }
+
+    /// A provider's owner: (provider id, token).
+    async fn provider(&self, email: &str) -> (Uuid, String) {
+        let provider = Uuid::now_v7();
+        let (_, token) = self
+            .user(
+                email,
+                json!({"type": "provider_staff", "provider_id": provider, "role": "owner"}),
+            )
+            .await;
+        (provider, token)
+    }
+
+    async fn customer_service(&self, email: &str) -> String {
+        self.user(
+            email,
+            json!({"type": "operator_staff", "roles": ["customer_service"]}),
+        )
+        .await
+        .1
+    }
+
+    async fn product(
+        &self,
+        provider: Uuid,
+        category: &str,
+        pricing: &str,
+        price: &str,
+        refund_policy: &str,
+    ) -> String {
+        let res = self
+            .call(
+                Method::POST,
+                "/test/products",
+                None,
+                None,
+                Some(json!({
+                    "provider": provider, "category": category, "pricing": pricing,
+                    "price": price, "refund_policy": refund_policy
+                })),
+            )
+            .await;
+        ok(res).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Places an order for `product`; returns its id.
+    async fn order(&self, buyer: &str, product: &str) -> String {
+        let res = self
+            .post("/api/v1/orders", buyer, json!({"product_id": product}))
+            .await;
+        let order = json_of(res, 201).await;
+        assert_eq!(order["order"]["status"], "awaiting_payment");
+        order["order"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn pay(&self, buyer: &str, order: &str) -> Value {
+        let key = Uuid::now_v7().to_string();
+        let res = self
+            .post_key(
+                &format!("/api/v1/orders/{order}/payments"),
+                buyer,
+                &key,
+                json!({}),
+            )
+            .await;
+        json_of(res, 200).await
+    }
+
+    async fn view(&self, token: &str, order: &str) -> Value {
+        ok(self.get(&format!("/api/v1/orders/{order}"), token).await).await
+    }
+}
+
+async fn json_of(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+async fn ok(res: reqwest::Response) -> Value {
+    json_of(res, 200).await
+}
+
+fn money(v: &Value) -> Fen {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// Runs a scenario on SQLite, then on PostgreSQL when `YUNSHI_TEST_PG` is set.
+macro_rules! on_both_backends {
+    ($name:ident, $scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let market = Market::sqlite().await;
+            $scenario(&market).await;
+            market.stop().await;
+            match Market::postgres().await {
+                Some(market) => {
+                    $scenario(&market).await;
+                    market.stop().await;
+                }
+                None => println!("SKIPPED on PostgreSQL: YUNSHI_TEST_PG not set"),
+            }
+        }
+    };
+}
+
+// ---- scenarios ----
+
+/// An image product bought on 7.1: a refund requested on the 5th day (7.5) is a full refund
+/// inside the window; on the 6th day (7.6) the declared policy rules — "no refund" refuses
+/// with `window_closed`, "pro rata unused time" refunds the unused days of the period.
+async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
+    let (provider, seller) = m.provider("isv-image@example.com").await;
+    let buyer = m.buyer("buyer-image@example.com").await;
+    let no_refund = m
+        .product(provider, "image", "one_off", "1000.00", "no_refund")
+        .await;
+    let pro_rata = m
+        .product(
+            provider,
+            "image",
+            "monthly",
+            "310.00",
+            "pro_rata_unused_time",
+        )
+        .await;
+    m.assert_books().await;
+
+    let first = m.order(&buyer, &no_refund).await;
+    let second = m.order(&buyer, &no_refund).await;
+    let third = m.order(&buyer, &pro_rata).await;
+    m.assert_books().await;
+    for order in [&first, &second, &third] {
+        let paid = m.pay(&buyer, order).await;
+        assert_eq!(paid["order"]["status"], "held");
+        assert_eq!(paid["order"]["purchased_on"], "2026-07-01");
+        assert_eq!(paid["order"]["window"]["last_day"], "2026-07-05");
+        assert_eq!(paid["countdown"]["state"], "running");
+        m.assert_books().await;
+    }
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 231_000);
+
+    // The 5th day: inside the window, a full refund the provider accepts.
+    m.advance_days(4);
+    assert_eq!(m.fire_due().await, 0, "nothing is due on the 5th day");
+    let view = m.view(&buyer, &first).await;
+    assert_eq!(view["countdown"]["state"], "running");
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{first}/refunds"),
+            &buyer,
+            "refund-first",
+            json!({"note": "不需要了"}),
+        )
+        .await;
+    let requested = ok(res).await;
+    let refund = &requested["order"]["refunds"][0];
+    assert_eq!(refund["basis"], "inside_window");
+    assert_eq!(refund["proposed"], "1000.00");
+    m.assert_books().await;
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{first}/refunds/current/acceptance"),
+            &seller,
+            "accept-first",
+            json!({}),
+        )
+        .await;
+    let refunded = ok(res).await;
+    assert_eq!(refunded["order"]["status"], "refunded");
+    assert_eq!(refunded["refunded"], "1000.00");
+    assert_eq!(refunded["order"]["escrow"], "0.00");
+    m.assert_books().await;
+
+    // The 6th day: the window has ended; its deadlines release the escrow.
+    m.advance_days(1);
+    assert_eq!(m.fire_due().await, 2);
+    assert_eq!(m.fire_due().await, 0, "a deadline fires once");
+    let view = m.view(&buyer, &second).await;
+    assert_eq!(view["order"]["status"], "released");
+    assert_eq!(view["order"]["release"]["trigger"], "window_ended");
+    assert_eq!(view["order"]["release"]["fee"], "100.00", "10% commission");
+    assert_eq!(view["countdown"]["state"], "ended");
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 0);
+
+    // Declared "no refund": refused once the window closed.
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{second}/refunds"),
+            &buyer,
+            "refund-second",
+            json!({}),
+        )
+        .await;
+    assert_problem(res, 409, "window_closed").await;
+
+    // Declared pro rata: the unused days of the month (7.1–8.1), the request day used.
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{third}/refunds"),
+            &buyer,
+            "refund-third",
+            json!({"note": "停用"}),
+        )
+        .await;
+    let requested = ok(res).await;
+    let refund = &requested["order"]["refunds"][0];
+    assert_eq!(refund["basis"], "declared_policy");
+    assert_eq!(refund["proposed"], "250.00", "25 of 31 days unused");
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{third}/refunds/current/acceptance"),
+            &seller,
+            "accept-third",
+            json!({}),
+        )
+        .await;
+    let refunded = ok(res).await;
+    assert_eq!(refunded["refunded"], "250.00");
+    assert_eq!(refunded["order"]["status"], "released");
+    let books = m.assert_books().await;
+    assert_eq!(books["orders"], 3);
+
+    // A renewal of the subscription continues the period.
+    let res = m
+        .post(
+            &format!("/api/v1/orders/{third}/renewals"),
+            &buyer,
+            json!({}),
+        )
+        .await;
+    let renewal = json_of(res, 201).await;
+    assert_eq!(renewal["order"]["renews"], third.as_str());
+    assert_eq!(renewal["order"]["continues_from"], "2026-08-01");
+    let renewal_id = renewal["order"]["id"].as_str().unwrap().to_owned();
+    let paid = m.pay(&buyer, &renewal_id).await;
+    assert_eq!(paid["order"]["service_period"]["start"], "2026-08-01");
+    m.assert_books().await;
+}
+on_both_backends!(
+    image_refund_on_day_5_is_full_and_on_day_6_follows_the_declared_policy,
+    image_refunds_follow_the_window_then_the_declared_policy
+);
+
+/// Service orders: milestones reported by the provider and confirmed by the buyer; final
+/// acceptance releases the escrow and starts the warranty the provider registered.
+async fn service_milestones_then_acceptance_start_the_warranty(m: &Market) {
+    let (provider, seller) = m.provider("isv-service@example.com").await;
+    let buyer = m.buyer("buyer-service@example.com").await;
+    let service = m
+        .product(provider, "service", "one_off", "3000.00", "no_refund")
+        .await;
+    let order = m.order(&buyer, &service).await;
+    let paid = m.pay(&buyer, &order).await;
+    assert_eq!(paid["countdown"]["state"], "until_acceptance");
+    m.assert_books().await;
+
+    let path = |p: &str| format!("/api/v1/orders/{order}/{p}");
+    let res = m
+        .call(
+            Method::PUT,
+            &path("warranty"),
+            Some(&seller),
+            None,
+            Some(json!({"days": 90})),
+        )
+        .await;
+    assert_eq!(ok(res).await["warranty_days"], 90);
+    // The buyer does not report milestones; the provider does not accept.
+    assert_problem(
+        m.post(&path("milestones"), &buyer, json!({"title": "x"}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    for title in ["环境部署完成", "数据迁移完成"] {
+        ok(
+            m.post(&path("milestones"), &seller, json!({"title": title}))
+                .await,
+        )
+        .await;
+    }
+    m.advance_days(10);
+    assert_eq!(
+        m.fire_due().await,
+        0,
+        "a service window waits for acceptance"
+    );
+    assert_problem(
+        m.post(&path("acceptance"), &buyer, json!({})).await,
+        409,
+        "milestone_pending",
+    )
+    .await;
+    ok(
+        m.post(&path("milestones/0/confirmation"), &buyer, json!({}))
+            .await,
+    )
+    .await;
+    assert_problem(
+        m.post(&path("milestones/0/confirmation"), &buyer, json!({}))
+            .await,
+        422,
+        "unknown_milestone",
+    )
+    .await;
+    ok(
+        m.post(&path("milestones/1/confirmation"), &buyer, json!({}))
+            .await,
+    )
+    .await;
+    m.assert_books().await;
+    assert_problem(
+        m.post(&path("acceptance"), &seller, json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let accepted = ok(m.post(&path("acceptance"), &buyer, json!({})).await).await;
+    assert_eq!(accepted["order"]["status"], "released");
+    assert_eq!(accepted["order"]["release"]["trigger"], "buyer_accepted");
+    assert_eq!(accepted["order"]["release"]["provider_share"], "2700.00");
+    assert_eq!(accepted["order"]["warranty"]["days"], 90);
+    assert_eq!(accepted["order"]["warranty"]["last_day"], "2026-10-08");
+    assert_eq!(accepted["countdown"]["state"], "ended");
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 0);
+    // Milestones end with acceptance.
+    assert_problem(
+        m.post(&path("milestones"), &seller, json!({"title": "追加"}))
+            .await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+}
+on_both_backends!(
+    service_milestones_confirmed_then_acceptance_starts_the_warranty,
+    service_milestones_then_acceptance_start_the_warranty
+);
+
+/// 50 concurrent replays of one payment with one key: one payment, the same answer 50 times;
+/// the key with another body is refused with 422. A gateway timeout leaves the order unpaid.
+async fn fifty_replays_of_one_payment(m: &Market) {
+    let (provider, _) = m.provider("isv-pay@example.com").await;
+    let buyer = m.buyer("buyer-pay@example.com").await;
+    let product = m
+        .product(provider, "application", "one_off", "1000.00", "no_refund")
+        .await;
+    let order = m.order(&buyer, &product).await;
+    let path = format!("/api/v1/orders/{order}/payments");
+
+    // The gateway times out, then declines: nothing is paid, nothing stored.
+    let res = m
+        .post_key(&path, &buyer, "pay-1", json!({"sandbox": "timeout"}))
+        .await;
+    assert_problem(res, 504, "payment_timed_out").await;
+    let res = m
+        .post_key(&path, &buyer, "pay-1", json!({"sandbox": "fail"}))
+        .await;
+    assert_problem(res, 402, "payment_failed").await;
+    assert_eq!(
+        m.view(&buyer, &order).await["order"]["status"],
+        "awaiting_payment"
+    );
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 0);
+
+    // The retry with the same key: 50 at once.
+    let answers = m
+        .concurrent_posts(
+            &path,
+            &buyer,
+            vec!["pay-1".to_owned(); 50],
+            json!({"sandbox": "succeed"}),
+        )
+        .await;
+    let first = answers[0].clone();
+    assert_eq!(first.0, 200, "{}", first.1);
+    for answer in &answers {
+        assert_eq!(answer, &first, "every replay gets the first answer");
+    }
+    let paid: Value = serde_json::from_str(&first.1).unwrap();
+    assert_eq!(paid["order"]["status"], "held");
+    assert!(
+        paid["order"]["payment"]["gateway_reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("sandbox-")
+    );
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 100_000, "one payment");
+
+    // Same key, another request: 422. Another key: already paid.
+    let res = m
+        .post_key(&path, &buyer, "pay-1", json!({"sandbox": "fail"}))
+        .await;
+    assert_problem(res, 422, "idempotency_key_reused").await;
+    let res = m.post_key(&path, &buyer, "pay-2", json!({})).await;
+    assert_problem(res, 409, "already_paid").await;
+    // No key: 400.
+    let res = m
+        .call(Method::POST, &path, Some(&buyer), None, Some(json!({})))
+        .await;
+    assert_problem(res, 400, "idempotency_key_required").await;
+    m.assert_books().await;
+}
+on_both_backends!(
+    fifty_concurrent_replays_of_one_payment_key_make_one_payment,
+    fifty_replays_of_one_payment
+);
+
+/// 50 concurrent refund requests with different keys: one opens, the rest are refused with
+/// `refund_in_progress`; the total refunded never exceeds what was paid.
+async fn fifty_racing_refund_requests(m: &Market) {
+    let (provider, seller) = m.provider("isv-race@example.com").await;
+    let buyer = m.buyer("buyer-race@example.com").await;
+    let product = m
+        .product(provider, "image", "one_off", "800.00", "no_refund")
+        .await;
+    let order = m.order(&buyer, &product).await;
+    m.pay(&buyer, &order).await;
+    let path = format!("/api/v1/orders/{order}/refunds");
+    let answers: Vec<(u16, Value)> = m
+        .concurrent_posts(
+            &path,
+            &buyer,
+            (0..50).map(|i| format!("refund-{i}")).collect(),
+            json!({"note": "race"}),
+        )
+        .await
+        .into_iter()
+        .map(|(s, b)| (s, serde_json::from_str(&b).unwrap()))
+        .collect();
+    let won: Vec<_> = answers.iter().filter(|(s, _)| *s == 200).collect();
+    assert_eq!(won.len(), 1, "exactly one refund request opens");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 409, "{body}");
+        assert_eq!(body["code"], "refund_in_progress", "{body}");
+    }
+    let view = m.view(&buyer, &order).await;
+    assert_eq!(view["order"]["refunds"].as_array().unwrap().len(), 1);
+
+    // The provider's acceptance, replayed concurrently with one key: one refund.
+    let accept = format!("/api/v1/orders/{order}/refunds/current/acceptance");
+    let answers = m
+        .concurrent_posts(
+            &accept,
+            &seller,
+            vec!["accept-race".to_owned(); 10],
+            json!({}),
+        )
+        .await;
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    let refunded: Value = serde_json::from_str(&answers[0].1).unwrap();
+    assert_eq!(refunded["refunded"], "800.00");
+    assert!(money(&refunded["refunded"]) <= money(&refunded["order"]["total"]));
+    // Nothing more can be refunded, by request or directly.
+    let res = m.post_key(&path, &buyer, "refund-again", json!({})).await;
+    assert_problem(res, 409, "already_refunded").await;
+    let cs = m.customer_service("cs-race@yunshi.example").await;
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{order}/direct-refunds"),
+            &cs,
+            "direct-race",
+            json!({"ground": "service_quality_loss", "award": {"kind": "full"}}),
+        )
+        .await;
+    assert_problem(res, 409, "already_refunded").await;
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 0);
+}
+on_both_backends!(
+    fifty_concurrent_refund_requests_make_exactly_one_refund,
+    fifty_racing_refund_requests
+);
+
+/// Decline → escalate → operator customer service decides a partial amount; only the
+/// refund-arbitration capability may decide; API products cannot be refunded.
+async fn arbitration_and_refusals(m: &Market) {
+    let (provider, seller) = m.provider("isv-arb@example.com").await;
+    let buyer = m.buyer("buyer-arb@example.com").await;
+    let cs = m.customer_service("cs@yunshi.example").await;
+    let (_, reviewer) = m
+        .user(
+            "reviewer@yunshi.example",
+            json!({"type": "operator_staff", "roles": ["reviewer"]}),
+        )
+        .await;
+    let image = m
+        .product(provider, "image", "one_off", "1000.00", "no_refund")
+        .await;
+    let api = m
+        .product(provider, "api", "one_off", "50.00", "no_refund")
+        .await;
+    let order = m.order(&buyer, &image).await;
+    m.pay(&buyer, &order).await;
+    let path = |p: &str| format!("/api/v1/orders/{order}/{p}");
+    ok(
+        m.post_key(&path("refunds"), &buyer, "r1", json!({"note": "功能不符"}))
+            .await,
+    )
+    .await;
+    ok(m.post(
+        &path("refunds/current/decline"),
+        &seller,
+        json!({"note": "功能与描述一致"}),
+    )
+    .await)
+    .await;
+    let decision = |award: Value| json!({"decision": "refund", "award": award, "note": "部分交付"});
+    // Not escalated yet.
+    let res = m
+        .post_key(
+            &path("refunds/current/decision"),
+            &cs,
+            "d0",
+            decision(json!({"kind": "full"})),
+        )
+        .await;
+    assert_problem(res, 409, "refund_not_escalated").await;
+    ok(
+        m.post(&path("refunds/current/escalation"), &buyer, json!({}))
+            .await,
+    )
+    .await;
+    // Only customer service decides.
+    let res = m
+        .post_key(
+            &path("refunds/current/decision"),
+            &reviewer,
+            "d1",
+            decision(json!({"kind": "full"})),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = m
+        .post_key(
+            &path("refunds/current/decision"),
+            &seller,
+            "d1",
+            decision(json!({"kind": "full"})),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    // Negative and absurd amounts are refused, nothing written.
+    let before = m.assert_books().await;
+    let res = m
+        .post_key(
+            &path("refunds/current/decision"),
+            &cs,
+            "d2",
+            decision(json!({"kind": "amount", "amount": "-5.00"})),
+        )
+        .await;
+    assert_problem(res, 422, "invalid_order_terms").await;
+    let res = m
+        .post_key(
+            &path("refunds/current/decision"),
+            &cs,
+            "d3",
+            decision(json!({"kind": "amount", "amount": "1000000.00"})),
+        )
+        .await;
+    assert_problem(res, 422, "refund_exceeds_paid").await;
+    assert_eq!(m.assert_books().await, before);
+    let decided = ok(m
+        .post_key(
+            &path("refunds/current/decision"),
+            &cs,
+            "d4",
+            decision(json!({"kind": "amount", "amount": "300.00"})),
+        )
+        .await)
+    .await;
+    assert_eq!(decided["refunded"], "300.00");
+    assert_eq!(decided["order"]["escrow"], "700.00");
+    assert_eq!(decided["order"]["refunds"][0]["status"], "refunded");
+    let books = m.assert_books().await;
+    assert_eq!(books["held"], 70_000);
+
+    // The operator refunds the rest directly; the total stays within what was paid.
+    let direct = ok(m
+        .post_key(
+            &path("direct-refunds"),
+            &cs,
+            "d5",
+            json!({"ground": "service_quality_loss", "award": {"kind": "full"}, "note": "质量问题"}),
+        )
+        .await)
+    .await;
+    assert_eq!(direct["refunded"], "1000.00");
+    assert_eq!(direct["order"]["status"], "refunded");
+    m.assert_books().await;
+
+    // API products: no refund, with a clear error.
+    let api_order = m.order(&buyer, &api).await;
+    let paid = m.pay(&buyer, &api_order).await;
+    assert_eq!(
+        paid["order"]["status"], "released",
+        "no window: settleable at once"
+    );
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{api_order}/refunds"),
+            &buyer,
+            "r-api",
+            json!({}),
+        )
+        .await;
+    let problem = assert_problem(res, 409, "not_refundable").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Api"),
+        "{problem}"
+    );
+    m.assert_books().await;
+}
+on_both_backends!(
+    refund_escalated_to_customer_service_is_decided_partially_and_api_is_not_refundable,
+    arbitration_and_refusals
+);
+
+/// Tenancy: buyer B cannot read or pay buyer A's order, provider B cannot see provider A's;
+/// provider A sees its order.
+async fn tenancy(m: &Market) {
+    let (provider_a, seller_a) = m.provider("isv-a@example.com").await;
+    let (_, seller_b) = m.provider("isv-b@example.com").await;
+    let buyer_a = m.buyer("buyer-a@example.com").await;
+    let buyer_b = m.buyer("buyer-b@example.com").await;
+    let product = m
+        .product(provider_a, "image", "one_off", "100.00", "no_refund")
+        .await;
+    let order = m.order(&buyer_a, &product).await;
+    let path = format!("/api/v1/orders/{order}");
+    assert_problem(m.get(&path, &buyer_b).await, 404, "not_found").await;
+    assert_problem(m.get(&path, &seller_b).await, 404, "not_found").await;
+    assert_problem(
+        m.post_key(&format!("{path}/payments"), &buyer_b, "k", json!({}))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        m.get("/api/v1/orders/not-a-uuid", &buyer_a).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let seen = m.view(&seller_a, &order).await;
+    assert_eq!(seen["order"]["id"], order.as_str());
+    // The provider cannot pay on the buyer's behalf.
+    assert_problem(
+        m.post_key(&format!("{path}/payments"), &seller_a, "k", json!({}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Lists: each sees only its own.
+    let mine = ok(m.get("/api/v1/orders", &buyer_a).await).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let theirs = ok(m.get("/api/v1/orders", &buyer_b).await).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+    let sellers = ok(m.get("/api/v1/orders", &seller_a).await).await;
+    assert_eq!(sellers["items"].as_array().unwrap().len(), 1);
+    let others = ok(m.get("/api/v1/orders", &seller_b).await).await;
+    assert_eq!(others["items"].as_array().unwrap().len(), 0);
+    // No token: 401.
+    let res = m.call(Method::GET, &path, None, None, None).await;
+    assert_problem(res, 401, "unauthorized").await;
+}
+on_both_backends!(buyer_a_cannot_read_buyer_b_order, tenancy);
+
+/// Bad input: malformed JSON, wrong types, unknown fields, bad quantities → 4xx problems,
+/// never 500, and nothing written.
+async fn bad_input(m: &Market) {
+    let (provider, _) = m.provider("isv-bad@example.com").await;
+    let buyer = m.buyer("buyer-bad@example.com").await;
+    let product = m
+        .product(provider, "image", "one_off", "100.00", "no_refund")
+        .await;
+    let before = m.assert_books().await;
+    let raw = |body: &'static str| {
+        m.client
+            .post(m.url("/api/v1/orders"))
+            .bearer_auth(&buyer)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_problem(
+        raw("{\"product_id\": ").await.unwrap(),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        m.post(
+            "/api/v1/orders",
+            &buyer,
+            json!({"product_id": product, "colour": "red"}),
+        )
+        .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        m.post(
+            "/api/v1/orders",
+            &buyer,
+            json!({"product_id": product, "quantity": -1}),
+        )
+        .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        m.post(
+            "/api/v1/orders",
+            &buyer,
+            json!({"product_id": product, "quantity": 0}),
+        )
+        .await,
+        422,
+        "invalid_order_terms",
+    )
+    .await;
+    assert_problem(
+        m.post(
+            "/api/v1/orders",
+            &buyer,
+            json!({"product_id": Uuid::now_v7()}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(m.assert_books().await, before, "nothing written");
+
+    let order = m.order(&buyer, &product).await;
+    let pay = format!("/api/v1/orders/{order}/payments");
+    assert_problem(
+        m.post_key(&pay, &buyer, "p", json!({"sandbox": "maybe"}))
+            .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        m.post_key(&pay, &buyer, "p", json!({"amount": "-1.00"}))
+            .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    m.pay(&buyer, &order).await;
+    let rate = format!("/api/v1/orders/{order}/rating");
+    assert_problem(
+        m.post(&rate, &buyer, json!({"score": 6, "text": "x"}))
+            .await,
+        422,
+        "score_out_of_scale",
+    )
+    .await;
+    assert_problem(
+        m.post(&rate, &buyer, json!({"score": "five"})).await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    let refunds = format!("/api/v1/orders/{order}/refunds");
+    assert_problem(
+        m.post_key(&refunds, &buyer, "r", json!({"reason": "whatever"}))
+            .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    let view = m.view(&buyer, &order).await;
+    assert!(view["order"]["rating"].is_null());
+    assert_eq!(view["order"]["refunds"].as_array().unwrap().len(), 0);
+    m.assert_books().await;
+}
+on_both_backends!(
+    bad_input_is_refused_with_4xx_and_nothing_is_written,
+    bad_input
+);
+
+/// One rating per paid order; the product's average is kept current.
+async fn ratings(m: &Market) {
+    let (provider, _) = m.provider("isv-rate@example.com").await;
+    let buyer = m.buyer("buyer-rate@example.com").await;
+    let product = m
+        .product(provider, "application", "one_off", "10.00", "no_refund")
+        .await;
+    let unpaid = m.order(&buyer, &product).await;
+    assert_problem(
+        m.post(
+            &format!("/api/v1/orders/{unpaid}/rating"),
+            &buyer,
+            json!({"score": 5}),
+        )
+        .await,
+        409,
+        "not_paid",
+    )
+    .await;
+    for score in [5, 4] {
+        let order = m.order(&buyer, &product).await;
+        m.pay(&buyer, &order).await;
+        let path = format!("/api/v1/orders/{order}/rating");
+        let rated = ok(m
+            .post(&path, &buyer, json!({"score": score, "text": "好用"}))
+            .await)
+        .await;
+        assert_eq!(rated["order"]["rating"]["text"], "好用");
+        assert_problem(
+            m.post(&path, &buyer, json!({"score": 1})).await,
+            409,
+            "already_rated",
+        )
+        .await;
+    }
+    let rating = ok(m
+        .get(&format!("/api/v1/product-ratings/{product}"), &buyer)
+        .await)
+    .await;
+    assert_eq!(rating["count"], 2);
+    assert_eq!(rating["average"], "4.5");
+    m.assert_books().await;
+}
+on_both_backends!(one_rating_per_paid_order_keeps_the_product_average, ratings);
+
+/// Pay-later orders are in use at once with nothing in the ledger, and count once paid;
+/// unpaid orders can be cancelled, and a cancelled order cannot be paid; a refund request
+/// can be withdrawn, and the buyer accepts early to release the escrow.
+async fn pay_later_cancel_withdraw_accept(m: &Market) {
+    let (provider, _) = m.provider("isv-later@example.com").await;
+    let buyer = m.buyer("buyer-later@example.com").await;
+    let product = m
+        .product(provider, "application", "one_off", "200.00", "no_refund")
+        .await;
+    let res = m
+        .post(
+            "/api/v1/orders",
+            &buyer,
+            json!({"product_id": product, "payment_terms": "pay_later"}),
+        )
+        .await;
+    let later = json_of(res, 201).await;
+    assert_eq!(later["order"]["status"], "in_use_unpaid");
+    assert_eq!(later["order"]["purchased_on"], "2026-07-01");
+    assert_eq!(m.assert_books().await["held"], 0, "nothing until paid");
+    let later = later["order"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(m.pay(&buyer, &later).await["order"]["status"], "held");
+    assert_eq!(m.assert_books().await["held"], 20_000);
+
+    let unpaid = m.order(&buyer, &product).await;
+    let cancelled = ok(m
+        .post(
+            &format!("/api/v1/orders/{unpaid}/cancellation"),
+            &buyer,
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(cancelled["order"]["status"], "cancelled");
+    let res = m
+        .post_key(
+            &format!("/api/v1/orders/{unpaid}/payments"),
+            &buyer,
+            "pc",
+            json!({}),
+        )
+        .await;
+    assert_problem(res, 409, "invalid_transition").await;
+
+    let path = |p: &str| format!("/api/v1/orders/{later}/{p}");
+    ok(m.post_key(&path("refunds"), &buyer, "w1", json!({})).await).await;
+    assert_problem(
+        m.post(&path("receipt"), &buyer, json!({})).await,
+        409,
+        "refund_in_progress",
+    )
+    .await;
+    let withdrawn = ok(m
+        .post(&path("refunds/current/withdrawal"), &buyer, json!({}))
+        .await)
+    .await;
+    assert_eq!(withdrawn["order"]["refunds"][0]["status"], "withdrawn");
+    let accepted = ok(m.post(&path("receipt"), &buyer, json!({})).await).await;
+    assert_eq!(accepted["order"]["status"], "released");
+    assert_eq!(accepted["order"]["release"]["trigger"], "buyer_accepted");
+    assert_eq!(accepted["countdown"]["state"], "ended");
+    assert_eq!(m.assert_books().await["held"], 0);
+    // The accepted order's window deadline was cancelled: nothing fires later.
+    m.advance_days(10);
+    assert_eq!(m.fire_due().await, 0);
+    m.assert_books().await;
+}
+on_both_backends!(
+    pay_later_orders_count_once_paid_and_early_acceptance_releases_escrow,
+    pay_later_cancel_withdraw_accept
+);
+
+#[tokio::test]
+async fn order_endpoints_are_in_the_openapi_document() {
+    let m = Market::sqlite().await;
+    let doc = ok(m
+        .call(Method::GET, "/api/v1/openapi.json", None, None, None)
+        .await)
+    .await;
+    for path in [
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/orders/{id}/payments",
+        "/api/v1/orders/{id}/refunds",
+        "/api/v1/orders/{id}/refunds/current/decision",
+        "/api/v1/orders/{id}/acceptance",
+        "/api/v1/orders/{id}/rating",
+        "/api/v1/product-ratings/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} not documented");
+    }
+    assert!(doc["components"]["schemas"]["OrderView"]["example"].is_object());
+    let _ = m.now();
+    m.stop().await;
+}
