@@ -132,7 +132,11 @@ pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router 
         .with_state(state)
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        // The outer cap lets material uploads through; each route's DefaultBodyLimit (the
+        // general one above, or the upload routes' own) decides what its handler reads.
+        .layer(RequestBodyLimitLayer::new(
+            limits.body_limit.max(onboarding::UPLOAD_CAP),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             limits.request_timeout,

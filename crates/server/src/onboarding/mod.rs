@@ -105,6 +105,16 @@ pub const MAX_ATTEMPTS: u32 = 8;
 )]
 pub struct ApiDoc;
 
+/// The largest request body the server accepts at all: a full material upload plus room for
+/// headers of the multipart-free raw body.
+pub const UPLOAD_CAP: usize = applications::MAX_MATERIAL_BYTES + 64 * 1024;
+
+/// Material uploads may be larger than the API's general body limit: up to
+/// `MAX_MATERIAL_BYTES`, and one byte more so the handler can name what is wrong.
+fn upload_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(applications::MAX_MATERIAL_BYTES + 1)
+}
+
 pub fn routes() -> Router<AppState> {
     use applications as a;
     Router::new()
@@ -118,7 +128,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/onboarding/applications/{id}/materials",
-            post(a::upload_material),
+            post(a::upload_material).layer(upload_limit()),
         )
         .route(
             "/api/v1/onboarding/applications/{id}/submit",
@@ -148,7 +158,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/onboarding/provider/materials",
-            post(redeclare::redeclare_material),
+            post(redeclare::redeclare_material).layer(upload_limit()),
         )
         .route(
             "/api/v1/onboarding/agreement",

@@ -572,15 +572,9 @@ async fn deposit_needs_an_idempotency_key_and_known_fields_only() {
 
 #[tokio::test]
 async fn oversized_and_wrongly_typed_uploads_are_refused_with_problems() {
-    // A server whose body limit lets a 10 MiB + 1 upload reach the handler.
-    let server = TestServer::start_with(
-        |c| {
-            c.admin_token = Some(ADMIN_TOKEN.into());
-            c.body_limit_bytes = 12 * 1024 * 1024;
-        },
-        Router::new(),
-    )
-    .await;
+    // The default configuration: its 1 MiB general body limit must not cap uploads.
+    let server =
+        TestServer::start_with(|c| c.admin_token = Some(ADMIN_TOKEN.into()), Router::new()).await;
     let api = Api { server: &server };
     let (_, _, token) = api.member("acme@example.com").await;
     let res = api
@@ -588,6 +582,16 @@ async fn oversized_and_wrongly_typed_uploads_are_refused_with_problems() {
         .await;
     let app = json_of(res, 201).await;
     let id = app["application"]["id"].as_str().unwrap();
+
+    // A 3 MiB scan, above the general JSON limit, is a normal upload.
+    let mut scan = PDF.to_vec();
+    scan.resize(3 * 1024 * 1024, b' ');
+    json_of(
+        api.upload(id, &token, "business_licence", "application/pdf", scan)
+            .await,
+        201,
+    )
+    .await;
 
     let mut big = PDF.to_vec();
     big.resize(10 * 1024 * 1024 + 1, b' ');
@@ -638,14 +642,16 @@ async fn oversized_and_wrongly_typed_uploads_are_refused_with_problems() {
         "invalid_request",
     )
     .await;
-    // Nothing was attached by any of the refusals.
+    // Nothing was attached by any of the refusals: only the 3 MiB scan is there.
     let now = json_of(
         api.get(&format!("/api/v1/onboarding/applications/{id}"), &token)
             .await,
         200,
     )
     .await;
-    assert_eq!(now["application"]["materials"], json!([]));
+    let materials = now["application"]["materials"].as_array().unwrap();
+    assert_eq!(materials.len(), 1);
+    assert_eq!(materials[0]["size_bytes"], json!(3 * 1024 * 1024));
     server.stop().await;
 }
 
