@@ -15,7 +15,6 @@ mod deadlines;
 mod deliveries;
 mod docs;
 mod health;
-mod journey;
 mod lifecycle;
 mod onboarding;
 mod orders;
