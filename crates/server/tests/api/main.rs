@@ -15,6 +15,7 @@ mod deadlines;
 mod deliveries;
 mod docs;
 mod health;
+mod journey;
 mod lifecycle;
 mod onboarding;
 mod orders;
