@@ -682,12 +682,11 @@ fn describe(e: &reqwest::Error) -> String {
 // ---------------------------------------------------------------------------------------
 // HTTP API
 
-/// The provider the caller is staff of, or 403.
-fn provider_of(principal: &Principal) -> Result<ProviderId, Problem> {
-    principal
-        .actor
-        .provider_id()
-        .ok_or_else(|| Problem::forbidden("webhook endpoints belong to provider staff"))
+/// The provider the caller acts for (its staff, or the member that applied for it), or 403.
+async fn provider_of(state: &AppState, principal: &Principal) -> Result<ProviderId, Problem> {
+    crate::onboarding::own_provider_id(state, &principal.actor)
+        .await?
+        .ok_or_else(|| Problem::forbidden("webhook endpoints belong to providers"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -740,7 +739,7 @@ pub async fn put_endpoint(
     principal: Principal,
     ApiJson(req): ApiJson<EndpointRequest>,
 ) -> Result<Response, Problem> {
-    let provider = provider_of(&principal)?;
+    let provider = provider_of(&state, &principal).await?;
     let url = check_endpoint_url(&req.url).map_err(invalid)?;
     let secret = format!("whsec_{}", new_secret().map_err(Problem::internal)?);
     let now = state.clock.now();
@@ -807,7 +806,7 @@ pub async fn get_endpoint(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<ApiJson<EndpointView>, Problem> {
-    let provider = provider_of(&principal)?;
+    let provider = provider_of(&state, &principal).await?;
     let record = load::<EndpointRecord>(&state.store, ENDPOINT, provider.uuid())
         .await?
         .ok_or_else(|| Problem::not_found("no webhook endpoint is registered"))?
@@ -861,7 +860,7 @@ pub async fn list_deliveries(
     principal: Principal,
     Query(query): Query<DeliveryListQuery>,
 ) -> Result<ApiJson<DeliveryPage>, Problem> {
-    let owner = match principal.actor.provider_id() {
+    let owner = match crate::onboarding::own_provider_id(&state, &principal.actor).await? {
         Some(p) => Some(p.to_string()),
         None if principal.actor.is_operator() => None,
         None => return Err(Problem::forbidden("deliveries belong to providers")),
@@ -904,10 +903,9 @@ async fn visible(
     let loaded = load::<Delivery>(&state.store, DELIVERY, id)
         .await?
         .ok_or_else(missing)?;
-    if !principal
-        .actor
-        .may_see(Owner::Provider(ProviderId(loaded.state.provider_id)))
-    {
+    let provider = ProviderId(loaded.state.provider_id);
+    let own = crate::onboarding::own_provider_id(state, &principal.actor).await?;
+    if !(principal.actor.may_see(Owner::Provider(provider)) || own == Some(provider)) {
         return Err(missing());
     }
     Ok(loaded)
@@ -958,7 +956,8 @@ pub async fn retry_delivery(
     let first = visible(&state, &principal, &id).await?;
     let delivery_id = first.state.id;
     let provider = ProviderId(first.state.provider_id);
-    if !(principal.actor.acts_for_provider(provider) || principal.actor.is_operator()) {
+    let own = crate::onboarding::own_provider_id(&state, &principal.actor).await?;
+    if !(own == Some(provider) || principal.actor.is_operator()) {
         return Err(Problem::forbidden("only the provider's staff can retry"));
     }
     let now = state.clock.now();

@@ -244,12 +244,16 @@ async fn load_for(
     id: Uuid,
     who: Option<Who>,
 ) -> Result<crate::pipeline::Loaded<OrderRecord>, Problem> {
+    // The member that applied for a provider acts for it like its staff.
+    let own_provider = crate::onboarding::own_provider_id(state, &principal.actor).await?;
     let loaded = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id)
         .await?
         .filter(|l| {
+            let order = &l.state.order;
             principal
                 .actor
-                .may_see_order(l.state.order.terms.provider, l.state.order.buyer)
+                .may_see_order(order.terms.provider, order.buyer)
+                || own_provider == Some(order.terms.provider)
         })
         .ok_or_else(|| Problem::not_found(format!("no order {id}")))?;
     let order = &loaded.state.order;
@@ -257,7 +261,7 @@ async fn load_for(
         None => {}
         Some(Who::Buyer) if principal.actor.acts_for_member(order.buyer) => {}
         Some(Who::Buyer) => return Err(Problem::forbidden("only the buyer may do this")),
-        Some(Who::Provider) if principal.actor.acts_for_provider(order.terms.provider) => {}
+        Some(Who::Provider) if own_provider == Some(order.terms.provider) => {}
         Some(Who::Provider) => {
             return Err(Problem::forbidden(
                 "only the provider of the product may do this",
