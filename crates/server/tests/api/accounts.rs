@@ -10,19 +10,9 @@ use serde_json::{Value, json};
 use yunshi_core::time::SimulatedClock;
 use yunshi_server::Server;
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, test_config};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, test_config};
 
 const PASSWORD: &str = "云市场 Passw0rd";
-
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    call_at(&server.client, &server.url(path), method, token, body).await
-}
 
 async fn call_at(
     client: &reqwest::Client,
@@ -39,13 +29,6 @@ async fn call_at(
         req = req.json(&body);
     }
     req.send().await.unwrap()
-}
-
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 async fn register(server: &TestServer, email: &str) -> Value {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use yunshi_server::{ApiJson, AppState};
 use yunshi_store::{AggregateWrite, UniqueKey, WriteBatch};
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of};
 
 /// Test-only: writes an onboarded provider (active = deposit fully paid, or still applying)
 /// and one open store of it.
@@ -145,30 +145,6 @@ fn seed_routes() -> Router<AppState> {
 
 pub async fn start() -> TestServer {
     TestServer::start_with(|c| c.admin_token = Some(ADMIN_TOKEN.into()), seed_routes()).await
-}
-
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = server.client.request(method, server.url(path));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
-}
-
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 /// A user made by the bootstrap admin, with an API token.

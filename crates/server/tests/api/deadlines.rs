@@ -17,10 +17,8 @@ use yunshi_server::deadlines::{
 };
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, NewEvent, WriteBatch};
 
-use crate::deliveries::{
-    Receiver, call, enqueue_via, json_of, provider_staff, register, simulated, test_routes,
-};
-use crate::helpers::{ADMIN_TOKEN, TestServer};
+use crate::deliveries::{Receiver, enqueue_via, provider_staff, register, simulated, test_routes};
+use crate::helpers::{ADMIN_TOKEN, TestServer, call, json_of};
 
 const TICK: &str = "test.tick";
 

@@ -19,7 +19,7 @@ use yunshi_server::deadlines::fire_due;
 use yunshi_server::deliveries::{DeliveryKind, enqueue};
 use yunshi_server::{AppState, ClockMode, Config};
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of};
 
 pub const START: &str = "2026-04-01T09:00:00+08:00";
 
@@ -120,30 +120,6 @@ pub fn simulated(c: &mut Config) {
     c.clock = ClockMode::Simulated;
     c.start = Some(START.into());
     c.admin_token = Some(ADMIN_TOKEN.into());
-}
-
-pub async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = server.client.request(method, server.url(path));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
-}
-
-pub async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 /// A provider-staff user of a new provider, and its API token.

@@ -130,3 +130,30 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "{body}");
     body
 }
+
+/// A request to the test server, with an optional bearer token and JSON body.
+pub async fn call(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut req = server.client.request(method, server.url(path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+/// The JSON body of a response that must have `status` (the body is shown if not).
+pub async fn json_of(res: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = res.status().as_u16();
+    let url = res.url().path().to_owned();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    assert_eq!(got, status, "{url}: {body}");
+    body
+}

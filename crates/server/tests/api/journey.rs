@@ -35,7 +35,7 @@ use yunshi_core::time::SimulatedClock;
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::AggregateQuery;
 
-use crate::helpers::{ADMIN_TOKEN, assert_problem, test_config};
+use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, test_config};
 
 /// Everything happens from 2026-07-01 (Beijing); purchases on 7.1, so the image window runs
 /// 7.1–7.5 (the day of purchase counts).
@@ -493,14 +493,6 @@ impl Market {
             .cloned()
             .collect()
     }
-}
-
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let url = res.url().path().to_owned();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{url}: {body}");
-    body
 }
 
 async fn ok(res: reqwest::Response) -> Value {

@@ -9,7 +9,7 @@ use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_server::onboarding::sha256::sha256_hex;
 use yunshi_store::Store;
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, json_of};
 
 const PASSWORD: &str = "云市场 Passw0rd";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
@@ -143,13 +143,6 @@ impl Api<'_> {
             .unwrap()
             .to_owned()
     }
-}
-
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 fn status_of(app: &Value) -> &str {

@@ -28,7 +28,7 @@ use yunshi_server::pipeline::{NewIds, aggregate_write};
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::{AggregateQuery, WriteBatch};
 
-use crate::helpers::{ADMIN_TOKEN, assert_problem, test_config};
+use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, test_config};
 
 /// Bought on 2026-07-01 (Beijing): the 5-day window runs 7.1–7.5.
 const START: &str = "2026-07-01T09:00:00+08:00";
@@ -501,13 +501,6 @@ impl Market {
     async fn view(&self, token: &str, order: &str) -> Value {
         ok(self.get(&format!("/api/v1/orders/{order}"), token).await).await
     }
-}
-
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 async fn ok(res: reqwest::Response) -> Value {
