@@ -4,8 +4,10 @@
 //! (`webhook.attempt`). Each attempt POSTs the signed JSON body; a 2xx marks it delivered,
 //! anything else schedules the next attempt after [`BACKOFF`], and after the last one the
 //! delivery is dead-lettered — for a `create` with the event `saas.delivery_failed` (about
-//! the order), which the governance rules consume. Every attempt is logged on the delivery
-//! and the provider sees its own deliveries.
+//! the order), which the governance rules consume, and the order itself marked "delivery
+//! failed" (`order.delivery`, in the same batch, conditional on the order's version; a later
+//! successful manual retry marks it delivered). Every attempt is logged on the delivery and
+//! the provider sees its own deliveries.
 //!
 //! Aggregates: `webhook_endpoint` (id = the provider's id; it holds the secret, which must
 //! stay readable to sign — anyone who can read the database can forge signatures; encrypting
@@ -481,9 +483,15 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
         error = attempt.error.as_deref().unwrap_or(""),
         "webhook attempt"
     );
+    // A `create` also marks its order delivered or "delivery failed", in the same batch.
+    let order_of = |d: &Delivery| (d.event == DeliveryKind::Create).then_some(d.order_id);
+    let mut order = match order_of(&loaded.state) {
+        Some(id) => crate::orders::load_order(&state.store, id).await?,
+        None => None,
+    };
     let mut current = loaded;
     for _ in 0..MAX_RACES {
-        let batch = record(&current, attempt.clone(), fired)?;
+        let batch = record(&current, attempt.clone(), fired, order.as_ref())?;
         match state.store.commit(batch).await {
             Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
             Err(StoreError::VersionConflict { .. }) => {
@@ -491,6 +499,10 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
                     Some(again) if is_current(&again.state, payload.attempt) => current = again,
                     _ => return fire_only(&state, fired).await,
                 }
+                order = match order_of(&current.state) {
+                    Some(id) => crate::orders::load_order(&state.store, id).await?,
+                    None => None,
+                };
             }
             Err(e) => return Err(e.into()),
         }
@@ -500,11 +512,14 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
     ))
 }
 
-/// The batch that logs `attempt` on the delivery and decides what follows.
+/// The batch that logs `attempt` on the delivery and decides what follows. For a `create`,
+/// `order` is the order it provisions (if stored): delivered marks it delivered, and
+/// dead-lettering marks it "delivery failed" — conditional on the order's loaded version.
 fn record(
     loaded: &Loaded<Delivery>,
     attempt: Attempt,
     fired: FiredDeadline,
+    order: Option<&Loaded<crate::orders::OrderRecord>>,
 ) -> Result<WriteBatch, Problem> {
     let at = fired.at;
     let mut d = loaded.state.clone();
@@ -533,6 +548,11 @@ fn record(
                 .events
                 .push(event(DELIVERY_REPAIRED, order_subject, at, facts));
         }
+        if d.event == DeliveryKind::Create
+            && let Some(order) = order
+        {
+            crate::orders::mark_delivery(&mut batch, order, true, at)?;
+        }
     } else if done < d.max_attempts {
         let wait = BACKOFF
             .get(d.attempts.len().saturating_sub(1))
@@ -558,6 +578,11 @@ fn record(
             batch
                 .events
                 .push(event(DELIVERY_FAILED, order_subject, at, facts));
+        }
+        if d.event == DeliveryKind::Create
+            && let Some(order) = order
+        {
+            crate::orders::mark_delivery(&mut batch, order, false, at)?;
         }
     }
     batch

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use super::delivery::SaasDelivery;
 use super::error::OrderError;
 use super::rating::Rating;
 use super::refund::Refund;
@@ -110,6 +111,10 @@ pub struct Order {
     pub accepted_at: Option<Timestamp>,
     pub warranty: Option<Warranty>,
     pub rating: Option<Rating>,
+    /// SaaS only: where the webhook delivery of the instance stands ("delivery failed" once
+    /// the `create` is dead-lettered). Absent for other categories and before payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<SaasDelivery>,
 }
 
 impl Order {

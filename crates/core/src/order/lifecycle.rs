@@ -67,6 +67,7 @@ pub fn place(cmd: PlaceOrder, ctx: &mut Context<'_>) -> Result<(Order, Outcome),
         accepted_at: None,
         warranty: None,
         rating: None,
+        delivery: None,
         terms: cmd.terms,
     };
     if order.terms.is_free() {

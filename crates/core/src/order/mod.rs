@@ -11,10 +11,13 @@
 //! - `service`: milestones and final acceptance with the warranty.
 //! - `refund` / `refund_policy`: the request workflow, and how much a refund may be.
 //! - `rating`: one rating per paid order and a product's exact average.
+//! - `sales`: what counts as a product's sale, counted off the payment's critical path.
+//! - `delivery`: the SaaS delivery state ("delivery failed" after a dead-lettered create).
 //! - `window`: the guarantee window and the buyer's countdown.
 //! - `fee`, `postings`: the platform fee and the ledger transactions.
 
 mod aggregate;
+mod delivery;
 mod error;
 mod fee;
 mod lifecycle;
@@ -22,6 +25,7 @@ mod postings;
 mod rating;
 mod refund;
 mod refund_policy;
+mod sales;
 mod service;
 mod terms;
 mod window;
@@ -34,6 +38,9 @@ mod proptests;
 mod tests;
 
 pub use aggregate::{Order, OrderStatus, Payment, RefundedShares, Release, ReleaseTrigger};
+pub use delivery::{
+    DeliveryStatus, SaasDelivery, delivery_failed, delivery_requested, delivery_succeeded,
+};
 pub use error::OrderError;
 pub use fee::platform_fee;
 pub use lifecycle::{
@@ -51,6 +58,7 @@ pub use refund::{
     escalate_refund, refund_directly, request_refund, withdraw_refund,
 };
 pub use refund_policy::{RefundAward, RefundBasis, unused_share};
+pub use sales::{ProductSales, SALE_COUNT, SaleChange, SaleCount, sale_change, sale_deadline};
 pub use service::{
     MAX_MILESTONE_TITLE, MAX_WARRANTY_DAYS, Milestone, Warranty, accept_service, confirm_milestone,
     report_milestone,

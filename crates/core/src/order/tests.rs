@@ -825,3 +825,62 @@ fn orders_round_trip_through_json() {
     let back: Order = serde_json::from_str(&json).unwrap();
     assert_eq!(back, order);
 }
+
+#[test]
+fn a_paid_order_counts_one_sale_and_a_full_refund_uncounts_it_once() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let placed = h.place(image(DeclaredRefundPolicy::NoRefund), PaymentTerms::Prepaid);
+    assert_eq!(sale_change(None, &placed), None, "placing is no sale");
+    let paid = h.pay(&placed).unwrap();
+    assert_eq!(sale_change(Some(&placed), &paid), Some(SaleChange::Paid));
+    assert_eq!(sale_change(Some(&paid), &paid), None, "counted once");
+    let requested = request(&mut h, &paid).unwrap();
+    assert_eq!(sale_change(Some(&paid), &requested), None);
+    let refunded = h.run(|ctx| accept_refund(&requested, ctx)).unwrap();
+    assert_eq!(refunded.status, OrderStatus::Refunded);
+    assert_eq!(
+        sale_change(Some(&requested), &refunded),
+        Some(SaleChange::Refunded)
+    );
+    assert_eq!(sale_change(Some(&refunded), &refunded), None);
+    let d = sale_deadline(&refunded, SaleChange::Refunded, h.now);
+    assert_eq!(d.kind, SALE_COUNT);
+    assert_eq!(d.due_at, h.now, "counted at once");
+    assert_eq!(d.dedupe_key, format!("order:{}:sale:refunded", refunded.id));
+    let sales = ProductSales::default()
+        .with(SaleChange::Paid)
+        .unwrap()
+        .with(SaleChange::Refunded)
+        .unwrap();
+    assert_eq!(sales.count(), 0);
+}
+
+#[test]
+fn a_dead_lettered_create_marks_delivery_failed_and_leaves_money_alone() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let paid = h.buy(image(DeclaredRefundPolicy::NoRefund));
+    let pending = delivery_requested(&paid).unwrap();
+    assert_eq!(
+        pending.delivery.map(|d| d.status),
+        Some(DeliveryStatus::Pending)
+    );
+    let at = beijing(2026, 7, 1, 19);
+    let failed = delivery_failed(&pending, at).unwrap();
+    let delivery = failed.delivery.unwrap();
+    assert_eq!(
+        (delivery.status, delivery.failed_at),
+        (DeliveryStatus::Failed, Some(at))
+    );
+    assert!(delivery_failed(&failed, at).is_none(), "already failed");
+    // Nothing but the delivery changed: status, escrow, payment as they were.
+    let mut same = failed.clone();
+    same.delivery = pending.delivery;
+    assert_eq!(same, pending);
+    let later = beijing(2026, 7, 2, 9);
+    let delivered = delivery_succeeded(&failed, later).unwrap();
+    let delivery = delivered.delivery.unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(delivery.failed_at, Some(at), "the failure stays on record");
+    assert_eq!(delivery.delivered_at, Some(later));
+    assert!(delivery_succeeded(&delivered, later).is_none());
+}

@@ -10,13 +10,13 @@ use yunshi_core::catalog::ProductCategory;
 use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::{CatalogueQuery, SearchError, SortBy, search};
 use yunshi_core::money::Fen;
-use yunshi_core::order::ProductRating;
+use yunshi_core::order::{ProductRating, ProductSales};
 use yunshi_store::AggregateQuery;
 
 use super::views::{CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView};
 use super::{
-    PRODUCT, PRODUCT_RATING, ProductRecord, STORE, load_product, load_rating, load_store,
-    no_product, path_id, store_visibility,
+    PRODUCT, PRODUCT_RATING, PRODUCT_SALES, ProductRecord, STORE, load_product, load_rating,
+    load_sales, load_store, no_product, path_id, store_visibility,
 };
 use crate::AppState;
 use crate::problem::{ApiJson, Problem};
@@ -140,15 +140,19 @@ async fn hidden_stores(state: &AppState, now: Timestamp) -> Result<HashSet<Uuid>
     }
 }
 
-/// Every product's ratings (orders' `product_rating` aggregates), by product id.
-async fn all_ratings(state: &AppState) -> Result<HashMap<Uuid, ProductRating>, Problem> {
+/// Every aggregate of `kind` read as `T`, by id, in batches (one that does not read back is
+/// logged and left out).
+async fn all_of<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: &str,
+) -> Result<HashMap<Uuid, T>, Problem> {
     let mut out = HashMap::new();
     let mut after = None;
     loop {
         let rows = state
             .store
             .aggregates(&AggregateQuery {
-                kind: PRODUCT_RATING.into(),
+                kind: kind.into(),
                 owner: None,
                 status: None,
                 after,
@@ -158,12 +162,12 @@ async fn all_ratings(state: &AppState) -> Result<HashMap<Uuid, ProductRating>, P
         let done = rows.len() < LOAD_BATCH as usize;
         for row in rows {
             after = Some(row.id);
-            match serde_json::from_value::<ProductRating>(row.state) {
+            match serde_json::from_value::<T>(row.state) {
                 Ok(r) => {
                     out.insert(row.id, r);
                 }
                 Err(e) => {
-                    tracing::warn!(product = %row.id, error = %e, "stored rating does not read back")
+                    tracing::warn!(id = %row.id, kind, error = %e, "stored aggregate does not read back")
                 }
             }
         }
@@ -171,6 +175,16 @@ async fn all_ratings(state: &AppState) -> Result<HashMap<Uuid, ProductRating>, P
             return Ok(out);
         }
     }
+}
+
+/// Every product's ratings (orders' `product_rating` aggregates), by product id.
+async fn all_ratings(state: &AppState) -> Result<HashMap<Uuid, ProductRating>, Problem> {
+    all_of(state, PRODUCT_RATING).await
+}
+
+/// Every product's sales (orders' `product_sales` aggregates), by product id.
+async fn all_sales(state: &AppState) -> Result<HashMap<Uuid, ProductSales>, Problem> {
+    all_of(state, PRODUCT_SALES).await
 }
 
 /// Searches the live catalogue: every word of `q` must appear in the title or the
@@ -199,6 +213,12 @@ pub async fn search_catalogue(
     let mut records = listed_products(&state).await?;
     records.retain(|r| !hidden.contains(&r.product.store.uuid()));
     let ratings = all_ratings(&state).await?;
+    let sales = all_sales(&state).await?;
+    for r in &mut records {
+        r.sales = sales
+            .get(&r.product.id.uuid())
+            .map_or(0, ProductSales::count);
+    }
     let by_id: HashMap<ProductId, &ProductRecord> =
         records.iter().map(|r| (r.product.id, r)).collect();
     let entries = records.iter().filter_map(|r| {
@@ -267,6 +287,7 @@ pub async fn catalogue_product(
         return Err(no_product(id));
     }
     let rating = load_rating(&state, id).await?;
+    let sales = load_sales(&state, id).await?;
     Ok(ApiJson(CatalogueProductView {
         product: p.id,
         version: live.number,
@@ -280,7 +301,7 @@ pub async fn catalogue_product(
         provider: p.provider,
         store: p.store,
         status: p.status().as_str().to_owned(),
-        sales: r.sales,
+        sales,
         rating: rating.average(),
         rating_count: rating.count,
     }))

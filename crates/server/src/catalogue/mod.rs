@@ -8,13 +8,14 @@
 //! - [`browse`]: the public catalogue — search over live products and one product's page.
 //!
 //! Storage: a product is the aggregate `product` ([`ProductRecord`]: the core's [`Product`]
-//! plus its paid-order count), owner = provider id, status = the product's
+//! plus its sales, filled when read), owner = provider id, status = the product's
 //! [`ProductStatus`](yunshi_core::listing::ProductStatus) (`listed` is what search loads). The
 //! review queue is the index aggregate `listing_review` (one per product, status `submitted`
 //! while a version waits for a reviewer, else `closed`), written in the same batch as the
 //! product. The provider's deposit standing is read from the `provider` aggregate (written by
 //! onboarding): an active provider has paid its deposit in full; no aggregate = no deposit.
-//! Ratings are read from orders' `product_rating` aggregate (the core's `ProductRating`), and
+//! Ratings are read from orders' `product_rating` aggregate (the core's `ProductRating`),
+//! sales from orders' `product_sales` aggregate (the core's `ProductSales`), and
 //! the `store` aggregate's measures (frozen, blocked, hidden, closed) hide a store's products
 //! from the catalogue and stop it publishing.
 
@@ -161,14 +162,33 @@ pub fn routes() -> Router<AppState> {
 /// The deadline kinds this module fires, and how.
 pub const DEADLINES: &[(&str, Handler)] = &[];
 
-/// A product as stored: the core's product, and beside it the number of paid orders.
-/// **Orders are built in parallel: until they bump it ([`ProductRecord::with_sale`]), every
-/// product has zero sales.** Ratings are orders' own aggregate [`PRODUCT_RATING`].
+/// A product as stored: the core's product, and beside it (filled when read) its sales.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductRecord {
     pub product: Product,
-    #[serde(default)]
+    /// Sales: the product's orders that were paid and not refunded in full — a paid order
+    /// counts once (a pay-later order once paid, a renewal like any order, a free order
+    /// never), and stops counting when everything paid went back; a refund never counts
+    /// twice. See `yunshi_core::order::sale_change`.
+    ///
+    /// **Not stored here**: counting in the product aggregate would make every payment of a
+    /// popular product contend on one row. Orders keep the count in their own aggregate
+    /// [`PRODUCT_SALES`] (the core's `ProductSales`, keyed by product id), applied by a
+    /// deadline each paid or fully refunded order schedules in its own batch and the deadline
+    /// runner fires at once — so the count follows payments by one runner round. Readers
+    /// fill this field from it ([`load_sales`]); on a record just loaded it is 0.
+    #[serde(default, skip_serializing)]
     pub sales: u64,
+}
+
+/// Aggregate kind of a product's sales count, written by orders (see [`ProductRecord::sales`]).
+pub const PRODUCT_SALES: &str = crate::orders::PRODUCT_SALES;
+
+/// The product's sales (0 before its first paid order).
+pub async fn load_sales(state: &AppState, id: ProductId) -> Result<u64, Problem> {
+    Ok(crate::orders::load_product_sales(&state.store, id)
+        .await?
+        .count())
 }
 
 /// Aggregate kind of a product's rating accumulator (the core's [`ProductRating`]), keyed by
@@ -183,16 +203,6 @@ pub async fn load_rating(state: &AppState, id: ProductId) -> Result<ProductRatin
             .map(|l| l.state)
             .unwrap_or_default(),
     )
-}
-
-impl ProductRecord {
-    /// One more paid order (for orders: write it in the order's payment batch).
-    pub fn with_sale(&self) -> Option<ProductRecord> {
-        Some(ProductRecord {
-            sales: self.sales.checked_add(1)?,
-            ..self.clone()
-        })
-    }
 }
 
 /// The review-queue index of a product.
@@ -218,7 +228,11 @@ pub(crate) async fn view(
     record: &ProductRecord,
 ) -> Result<views::ProductView, Problem> {
     let rating = load_rating(state, record.product.id).await?;
-    Ok(views::ProductView::of(record, rating))
+    let record = ProductRecord {
+        sales: load_sales(state, record.product.id).await?,
+        ..record.clone()
+    };
+    Ok(views::ProductView::of(&record, rating))
 }
 
 /// The id in a path, or 404 (a malformed id names nothing).

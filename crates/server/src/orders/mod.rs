@@ -13,6 +13,19 @@
 //! commission of [`DEFAULT_COMMISSION`] until per-product fee terms exist. Ratings also update
 //! the product's accumulator, the aggregate `product_rating` keyed by the product id (kept
 //! apart from `product` so that catalogue writes and ratings never conflict).
+//!
+//! Every order write goes through [`write_order`], which also keeps:
+//! - the provider index `provider_order` (id = the order's, owner = the provider, status =
+//!   the order's, rewritten when the status changes), so a provider's staff — and the member
+//!   that applied for it — list its orders with one keyset-paginated query;
+//! - the product's sales: a payment, and a refund in full, schedule an `order.sale_count`
+//!   deadline due at once whose firing updates `product_sales` (keyed by the product id).
+//!   The payment never writes a per-product row, so popular products do not make payments
+//!   race each other; the count follows within one deadline-runner round.
+//!
+//! A SaaS order carries its delivery state (`order.delivery`): pending when paid, delivered
+//! when the provider's endpoint acknowledges the `create`, failed when the `create` is
+//! dead-lettered (written by [`crate::deliveries`] in the dead-lettering batch).
 
 pub mod gateway;
 pub mod views;
@@ -34,7 +47,7 @@ use yunshi_core::ids::ProductId;
 use yunshi_core::listing::Product;
 use yunshi_core::order::{
     self, ConfirmedPayment, GUARANTEE_WINDOW_END, Order, OrderError, OrderStatus, PlaceOrder,
-    PriceSnapshot, ProductRating,
+    PriceSnapshot, ProductRating, ProductSales, SaleCount,
 };
 use yunshi_core::rulebook::Rulebook;
 use yunshi_core::time::beijing_date;
@@ -57,6 +70,11 @@ pub const ORDER: &str = "order";
 pub const PRODUCT: &str = "product";
 /// Aggregate kind of a product's rating accumulator, keyed by the product id.
 pub const PRODUCT_RATING: &str = "product_rating";
+/// Aggregate kind of an order's provider index ([`ProviderOrderIndex`]), keyed by order id.
+pub const PROVIDER_ORDER: &str = "provider_order";
+/// Aggregate kind of a product's sales count (the core's [`ProductSales`]), keyed by the
+/// product id, written by the [`order::SALE_COUNT`] deadlines.
+pub const PRODUCT_SALES: &str = "product_sales";
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";
 /// The platform commission on every order until fee terms are configured per product.
@@ -153,7 +171,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The deadline kinds this module fires, and how.
-pub const DEADLINES: &[(&str, Handler)] = &[(GUARANTEE_WINDOW_END, fire_window_end)];
+pub const DEADLINES: &[(&str, Handler)] = &[
+    (GUARANTEE_WINDOW_END, fire_window_end),
+    (order::SALE_COUNT, fire_sale_count),
+];
 
 /// An order as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +183,21 @@ pub struct OrderRecord {
     /// The warranty (质保期) the provider registered, started by final acceptance.
     #[serde(default)]
     pub warranty_days: u32,
+    /// The version of the order's provider index (`provider_order`), which is written
+    /// whenever the order's status changes; set by [`write_order`] (absent for an order
+    /// stored before the index existed: its next write creates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_version: Option<i64>,
+}
+
+/// The provider index of an order: the aggregate `provider_order` with the order's id,
+/// owner = the provider, status = the order's status, so that a provider's orders are one
+/// keyset-paginated `AggregateQuery` (orders themselves are owned by their buyer).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderOrderIndex {
+    pub order_id: yunshi_core::ids::OrderId,
+    pub provider: yunshi_core::ids::ProviderId,
+    pub product: ProductId,
 }
 
 /// Who may give a command.
@@ -230,6 +266,48 @@ fn order_write(
         record,
         at,
     )
+}
+
+/// Adds the writes of `next`, decided from `before` (`None`: a new order) that was stored at
+/// version `expected`, to `batch`: the order; its provider index when the status changed
+/// (or the index is missing); and the sale-count deadline the change implies (paid, or
+/// refunded in full — see [`order::sale_change`]). Returns the record as written.
+pub(crate) fn write_order(
+    batch: &mut WriteBatch,
+    before: Option<&OrderRecord>,
+    mut next: OrderRecord,
+    expected: Option<i64>,
+    at: Timestamp,
+) -> Result<OrderRecord, Problem> {
+    let index_expected = before.and_then(|b| b.index_version);
+    next.index_version = index_expected;
+    let status_changed = before.is_none_or(|b| b.order.status != next.order.status);
+    if status_changed || index_expected.is_none() {
+        let index = ProviderOrderIndex {
+            order_id: next.order.id,
+            provider: next.order.terms.provider,
+            product: next.order.terms.product,
+        };
+        batch.aggregates.push(aggregate_write(
+            PROVIDER_ORDER,
+            next.order.id.uuid(),
+            index_expected,
+            next.order.terms.provider.to_string(),
+            status_str(next.order.status),
+            &index,
+            at,
+        )?);
+        next.index_version = Some(index_expected.map_or(1, |v| v + 1));
+    }
+    batch.aggregates.push(order_write(&next, expected, at)?);
+    if let Some(change) = order::sale_change(before.map(|b| &b.order), &next.order) {
+        let outcome = Outcome {
+            schedule: vec![order::sale_deadline(&next.order, change, at)],
+            ..Outcome::default()
+        };
+        add_outcome(batch, outcome, at);
+    }
+    Ok(next)
 }
 
 fn path_id(raw: &str) -> Result<Uuid, Problem> {
@@ -320,6 +398,7 @@ fn same_order(
             OrderRecord {
                 order,
                 warranty_days: record.warranty_days,
+                index_version: None,
             },
             outcome,
         ))
@@ -365,10 +444,14 @@ async fn order_command(
         let now = state.clock.now();
         let (next, outcome) = decide(state, now, |ctx| f(&loaded.state, ctx))?;
         let answer = view(&next, now);
-        let mut batch = WriteBatch {
-            aggregates: vec![order_write(&next, Some(loaded.version), now)?],
-            ..WriteBatch::default()
-        };
+        let mut batch = WriteBatch::default();
+        write_order(
+            &mut batch,
+            Some(&loaded.state),
+            next,
+            Some(loaded.version),
+            now,
+        )?;
         add_outcome(&mut batch, outcome, now);
         if let Some(idem) = &idem {
             batch.idempotency = Some(idem.key.claim(principal, &idem.what, &answer, now)?);
@@ -481,24 +564,27 @@ pub async fn place_order(
     let record = OrderRecord {
         order,
         warranty_days: 0,
+        index_version: None,
     };
-    let mut batch = WriteBatch {
-        aggregates: vec![order_write(&record, None, now)?],
-        ..WriteBatch::default()
-    };
+    let mut batch = WriteBatch::default();
+    let record = write_order(&mut batch, None, record, None, now)?;
     add_outcome(&mut batch, outcome, now);
     state.store.commit(batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
 }
 
-/// The orders the caller may see: a buyer's own, a provider's of its products, all for
-/// operator staff. Keyset-paginated by id.
+/// The orders the caller may see, oldest first, keyset-paginated by id (`next`): a buyer's
+/// own; a provider's — for its staff and the member that applied for it — through the
+/// provider index (one bounded query, never a scan of other providers' orders); every order
+/// for operator staff. A member that applied for a provider lists its provider's orders
+/// unless it asks `as=buyer`.
 #[utoipa::path(
     get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`as=buyer` by a non-member, or `as=provider` by a caller acting for no provider", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_orders(
@@ -507,43 +593,60 @@ pub async fn list_orders(
     Query(q): Query<ListQuery>,
 ) -> Result<ApiJson<OrderPage>, Problem> {
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let owner = principal.actor.member_id().map(|m| m.to_string());
-    let mut items = Vec::new();
-    let mut after = q.after;
+    let provider = crate::onboarding::own_provider_id(&state, &principal.actor).await?;
+    let member = principal.actor.member_id();
+    let (kind, owner) = match (q.acting_as, member, provider) {
+        (Some(ListAs::Buyer), Some(m), _) | (None, Some(m), None) => (ORDER, Some(m.to_string())),
+        (Some(ListAs::Buyer), None, _) => {
+            return Err(Problem::forbidden("only members have orders as a buyer"));
+        }
+        (Some(ListAs::Provider) | None, _, Some(p)) => (PROVIDER_ORDER, Some(p.to_string())),
+        (Some(ListAs::Provider), _, None) => {
+            return Err(Problem::forbidden("the caller acts for no provider"));
+        }
+        (None, None, None) if principal.actor.is_operator() => (ORDER, None),
+        (None, None, None) => return Ok(ApiJson(OrderPage::default())),
+    };
+    let rows = state
+        .store
+        .aggregates(&AggregateQuery {
+            kind: kind.into(),
+            owner,
+            status: q.status.clone(),
+            after: q.after,
+            limit: limit + 1,
+        })
+        .await?;
+    let more = rows.len() > limit as usize;
     let now = state.clock.now();
-    // Providers' orders are found by scanning (owner is the buyer); bounded.
-    for _ in 0..50 {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: ORDER.into(),
-                owner: owner.clone(),
-                status: q.status.clone(),
-                after,
-                limit: 200,
-            })
-            .await?;
-        let full = page.len() == 200;
-        for stored in page {
-            after = Some(stored.id);
-            let record: OrderRecord =
-                serde_json::from_value(stored.state).map_err(Problem::internal)?;
-            if principal
-                .actor
-                .may_see_order(record.order.terms.provider, record.order.buyer)
-            {
-                items.push(view(&record, now));
-                if items.len() as u32 == limit {
-                    let next = Some(record.order.id.uuid());
-                    return Ok(ApiJson(OrderPage { items, next }));
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut next = None;
+    for row in rows.into_iter().take(limit as usize) {
+        next = Some(row.id);
+        let record: OrderRecord = if kind == PROVIDER_ORDER {
+            match crate::pipeline::load::<OrderRecord>(&state.store, ORDER, row.id).await? {
+                Some(loaded) => loaded.state,
+                None => {
+                    tracing::warn!(order = %row.id, "provider index names a missing order");
+                    continue;
                 }
             }
-        }
-        if !full {
-            break;
+        } else {
+            serde_json::from_value(row.state).map_err(Problem::internal)?
+        };
+        let order = &record.order;
+        let visible = principal
+            .actor
+            .may_see_order(order.terms.provider, order.buyer)
+            || provider == Some(order.terms.provider);
+        if visible {
+            items.push(view(&record, now));
         }
     }
-    Ok(ApiJson(OrderPage { items, next: None }))
+    Ok(ApiJson(OrderPage {
+        items,
+        next: if more { next } else { None },
+    }))
 }
 
 /// One order with its guarantee-window countdown.
@@ -649,22 +752,34 @@ pub async fn pay_order(
             gateway: gateway.name().to_owned(),
             gateway_reference: reference,
         };
-        let (next, outcome) = decide(&state, now, |ctx| order::pay(order, payment, ctx))?;
+        let (mut next, outcome) = decide(&state, now, |ctx| order::pay(order, payment, ctx))?;
+        // A paid SaaS order is delivered by webhook to the provider, in the same batch
+        // (issue 3 item 8); the order shows the delivery pending until the provider's
+        // endpoint acknowledges it, or "failed" once it is dead-lettered (SPEC §5).
+        let saas = next.terms.category == yunshi_core::catalog::ProductCategory::Saas;
+        if saas && let Some(pending) = order::delivery_requested(&next) {
+            next = pending;
+        }
         let record = OrderRecord {
             order: next,
             warranty_days: loaded.state.warranty_days,
+            index_version: None,
         };
         let answer = view(&record, now);
         let mut batch = WriteBatch {
-            aggregates: vec![order_write(&record, Some(loaded.version), now)?],
             idempotency: Some(key.claim(&principal, &idem.what, &answer, now)?),
             ..WriteBatch::default()
         };
+        let record = write_order(
+            &mut batch,
+            Some(&loaded.state),
+            record,
+            Some(loaded.version),
+            now,
+        )?;
         add_outcome(&mut batch, outcome, now);
-        // A paid SaaS order is delivered by webhook to the provider, in the same batch
-        // (issue 3 item 8; a failed create is SPEC §5's delivery failure).
         let terms = &record.order.terms;
-        if terms.category == yunshi_core::catalog::ProductCategory::Saas {
+        if saas {
             crate::deliveries::add_delivery(
                 &mut batch,
                 terms.provider,
@@ -770,7 +885,7 @@ simple_command!(
     )]
     accept_service, Who::Buyer, |r, ctx| {
         let (order, outcome) = order::accept_service(&r.order, r.warranty_days, ctx)?;
-        Ok((OrderRecord { order, warranty_days: r.warranty_days }, outcome))
+        Ok((OrderRecord { order, warranty_days: r.warranty_days, index_version: None }, outcome))
     }
 );
 
@@ -869,6 +984,7 @@ pub async fn register_warranty(
             OrderRecord {
                 order: r.order.clone(),
                 warranty_days: req.days,
+                index_version: None,
             },
             outcome,
         ))
@@ -913,11 +1029,10 @@ pub async fn renew_order(
     let record = OrderRecord {
         order,
         warranty_days: 0,
+        index_version: None,
     };
-    let mut batch = WriteBatch {
-        aggregates: vec![order_write(&record, None, now)?],
-        ..WriteBatch::default()
-    };
+    let mut batch = WriteBatch::default();
+    let record = write_order(&mut batch, None, record, None, now)?;
     add_outcome(&mut batch, outcome, now);
     state.store.commit(batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
@@ -1142,21 +1257,19 @@ pub async fn rate_order(
         let record = OrderRecord {
             order: next,
             warranty_days: loaded.state.warranty_days,
+            index_version: None,
         };
         let answer = view(&record, now);
         let mut batch = WriteBatch {
-            aggregates: vec![
-                order_write(&record, Some(loaded.version), now)?,
-                aggregate_write(
-                    PRODUCT_RATING,
-                    product.0,
-                    acc.as_ref().map(|a| a.version),
-                    record.order.terms.provider.to_string(),
-                    "",
-                    &updated,
-                    now,
-                )?,
-            ],
+            aggregates: vec![aggregate_write(
+                PRODUCT_RATING,
+                product.0,
+                acc.as_ref().map(|a| a.version),
+                record.order.terms.provider.to_string(),
+                "",
+                &updated,
+                now,
+            )?],
             unique_keys: vec![UniqueKey {
                 scope: RATING_SCOPE.into(),
                 key: id.to_string(),
@@ -1164,6 +1277,13 @@ pub async fn rate_order(
             }],
             ..WriteBatch::default()
         };
+        write_order(
+            &mut batch,
+            Some(&loaded.state),
+            record,
+            Some(loaded.version),
+            now,
+        )?;
         add_outcome(&mut batch, outcome, now);
         if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
             return Ok(ApiJson(answer));
@@ -1248,10 +1368,15 @@ pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Pro
                 let record = OrderRecord {
                     order: next,
                     warranty_days: loaded.state.warranty_days,
+                    index_version: None,
                 };
-                batch
-                    .aggregates
-                    .push(order_write(&record, Some(loaded.version), now)?);
+                write_order(
+                    &mut batch,
+                    Some(&loaded.state),
+                    record,
+                    Some(loaded.version),
+                    now,
+                )?;
             }
             add_outcome(&mut batch, outcome, now);
         }
@@ -1264,4 +1389,114 @@ pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Pro
     Err(Problem::conflict(format!(
         "order {id} kept changing while its window end fired"
     )))
+}
+
+/// How often applying a sale to a product's count is retried after losing a race (other
+/// sale deadlines of a popular product firing on other workers).
+const SALE_COUNT_ATTEMPTS: u32 = 32;
+
+/// `order.sale_count`: applies one paid / refunded change to the product's sales count, in
+/// the batch that fires the deadline (exactly once per order and change).
+fn fire_sale_count(state: AppState, deadline: Deadline) -> HandlerFuture {
+    Box::pin(async move { count_sale(&state, &deadline).await })
+}
+
+/// The sale-count handler, callable directly.
+pub async fn count_sale(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
+    let fired = FiredDeadline {
+        id: deadline.id,
+        at: crate::deadlines::firing_time(state, deadline),
+    };
+    let count: SaleCount = match serde_json::from_value(deadline.payload.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(deadline = %deadline.id, error = %e, "malformed sale count; dropped");
+            let batch = WriteBatch {
+                fire: vec![fired],
+                ..WriteBatch::default()
+            };
+            return match state.store.commit(batch).await {
+                Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
+    let product = count.product_id.0;
+    for _ in 0..SALE_COUNT_ATTEMPTS {
+        let current =
+            crate::pipeline::load::<ProductSales>(&state.store, PRODUCT_SALES, product).await?;
+        let next = current
+            .as_ref()
+            .map(|l| l.state)
+            .unwrap_or_default()
+            .with(count.change)
+            .map_err(|e| Problem::refusal(&e))?;
+        let batch = WriteBatch {
+            fire: vec![fired],
+            aggregates: vec![aggregate_write(
+                PRODUCT_SALES,
+                product,
+                current.as_ref().map(|l| l.version),
+                count.provider_id.to_string(),
+                "",
+                &next,
+                fired.at,
+            )?],
+            ..WriteBatch::default()
+        };
+        match state.store.commit(batch).await {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(format!(
+        "the sales count of product {product} kept changing"
+    )))
+}
+
+/// The sales count of `product` (zero before its first paid order), for the catalogue.
+pub async fn load_product_sales(
+    store: &Store,
+    product: ProductId,
+) -> Result<ProductSales, Problem> {
+    Ok(
+        crate::pipeline::load::<ProductSales>(store, PRODUCT_SALES, product.0)
+            .await?
+            .map(|l| l.state)
+            .unwrap_or_default(),
+    )
+}
+
+/// The order `id` as stored, if any (for the delivery webhooks).
+pub(crate) async fn load_order(
+    store: &Store,
+    id: Uuid,
+) -> Result<Option<crate::pipeline::Loaded<OrderRecord>>, Problem> {
+    crate::pipeline::load::<OrderRecord>(store, ORDER, id).await
+}
+
+/// Adds to `batch` the order's new SaaS delivery state after its `create` delivery was
+/// acknowledged (`delivered`) or dead-lettered, conditional on the loaded version; nothing
+/// if it is already in that state. Money is untouched.
+pub(crate) fn mark_delivery(
+    batch: &mut WriteBatch,
+    loaded: &crate::pipeline::Loaded<OrderRecord>,
+    delivered: bool,
+    at: Timestamp,
+) -> Result<(), Problem> {
+    let changed = if delivered {
+        order::delivery_succeeded(&loaded.state.order, at)
+    } else {
+        order::delivery_failed(&loaded.state.order, at)
+    };
+    let Some(order) = changed else {
+        return Ok(());
+    };
+    let record = OrderRecord {
+        order,
+        ..loaded.state.clone()
+    };
+    write_order(batch, Some(&loaded.state), record, Some(loaded.version), at)?;
+    Ok(())
 }

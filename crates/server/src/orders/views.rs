@@ -51,6 +51,9 @@ pub struct PayRequest {
 
 /// An order as its buyer, its provider or the operator sees it, with the guarantee-window
 /// countdown at the time of the answer. Only the buyer's member id is shown (SPEC §14).
+/// A SaaS order shows its instance delivery in `order.delivery`: `{"status": "pending"}`
+/// once paid, `"delivered"` (with `delivered_at`) when the provider acknowledged the
+/// `create` webhook, `"failed"` (with `failed_at`) when it was dead-lettered.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "order": {
@@ -81,7 +84,7 @@ pub struct OrderView {
 }
 
 /// A page of orders.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct OrderPage {
     pub items: Vec<OrderView>,
     /// Pass as `after` for the next page; absent on the last one.
@@ -99,6 +102,19 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     /// Only orders in this status (e.g. `held`).
     pub status: Option<String>,
+    /// Whose orders a member that also acts for a provider lists: `provider` (the default
+    /// for whoever acts for a provider) or `buyer` (its own purchases).
+    #[serde(rename = "as")]
+    #[param(value_type = Option<String>)]
+    pub acting_as: Option<ListAs>,
+}
+
+/// Which side of its orders the caller lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListAs {
+    Buyer,
+    Provider,
 }
 
 /// A buyer's refund request (reason required outside the window where the rulebook lists

@@ -105,15 +105,14 @@ async fn seed_stats(State(state): State<AppState>, ApiJson(req): ApiJson<Value>)
     let id = Uuid::parse_str(req["product"].as_str().unwrap()).unwrap();
     let now = state.clock.now();
     let row = state.store.aggregate("product", id).await.unwrap().unwrap();
-    let mut product = row.state.clone();
-    product["sales"] = req["sales"].clone();
+    // Sales are orders' `product_sales` count (paid orders not refunded in full).
     let mut aggregates = vec![AggregateWrite {
-        kind: "product".into(),
+        kind: "product_sales".into(),
         id,
-        expected_version: Some(row.version),
+        expected_version: None,
         owner: row.owner.clone(),
-        status: row.status,
-        state: product,
+        status: String::new(),
+        state: json!({"paid": req["sales"], "refunded": 0}),
         at: now,
     }];
     if let Some(scores) = req["ratings"].as_array() {

@@ -883,7 +883,10 @@ async fn marketplace_journey(m: &Market) {
     // 15. The SaaS create goes out at once (the deadline runner, here at the clock's time):
     //     delivered to the receiver, which found the signature right.
     let report = m.fire_due().await;
-    assert_eq!(report["fired"], 1, "{report}");
+    assert_eq!(
+        report["fired"], 5,
+        "the SaaS create, and one sale count per paid order: {report}"
+    );
     let hits = good.hits();
     assert_eq!(hits.len(), 1);
     assert!(
@@ -898,7 +901,29 @@ async fn marketplace_journey(m: &Market) {
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0]["status"], "delivered", "{deliveries:?}");
     assert_eq!(deliveries[0]["attempts"][0]["status_code"], 200);
+    let delivered = m.order(&seller, &saas_order).await;
+    assert_eq!(
+        delivered["order"]["delivery"]["status"], "delivered",
+        "{delivered}"
+    );
     m.books("SaaS create delivered").await;
+    // The catalogue counts the paid orders: image 2, service 1, SaaS 1.
+    let by_sales = ok(m
+        .call(
+            Method::GET,
+            "/api/v1/catalogue?sort=sales",
+            None,
+            None,
+            None,
+        )
+        .await)
+    .await;
+    assert_eq!(
+        by_sales["items"][0]["product"],
+        image.as_str(),
+        "{by_sales}"
+    );
+    assert_eq!(by_sales["items"][0]["sales"], 2, "{by_sales}");
 
     // 16. The 5th day (7.5): inside the window, the refund of image #1 is in full.
     m.advance_days(4);
@@ -1002,7 +1027,8 @@ async fn marketplace_journey(m: &Market) {
         .await)
     .await;
     failing.know_secret(registered["secret"].as_str().unwrap());
-    let (saas_failed, _) = m.buy(&buyer, &saas, "pay-saas-2").await;
+    let (saas_failed, paid) = m.buy(&buyer, &saas, "pay-saas-2").await;
+    assert_eq!(paid["order"]["delivery"]["status"], "pending", "{paid}");
     m.books("bought the SaaS product again").await;
     let deliveries = m.deliveries_of(&seller, &saas_failed).await;
     assert_eq!(deliveries.len(), 1, "{deliveries:?}");
@@ -1010,7 +1036,14 @@ async fn marketplace_journey(m: &Market) {
     let mut attempts = 0;
     loop {
         let report = m.fire_due().await;
-        assert_eq!(report["fired"], 1, "attempt {}: {report}", attempts + 1);
+        // The first round also counts the order's sale.
+        let expected = if attempts == 0 { 2 } else { 1 };
+        assert_eq!(
+            report["fired"],
+            expected,
+            "attempt {}: {report}",
+            attempts + 1
+        );
         attempts += 1;
         let d = m.delivery(&seller, &delivery).await;
         assert_eq!(d["attempts"].as_array().unwrap().len(), attempts, "{d}");
@@ -1047,11 +1080,18 @@ async fn marketplace_journey(m: &Market) {
     assert_eq!(failed[0]["subject"], format!("order:{saas_failed}"));
     assert_eq!(failed[0]["payload"]["delivery_id"], delivery.as_str());
     assert_eq!(failed[0]["payload"]["product_id"], saas.as_str());
+    // The order itself is marked "delivery failed" (when: the last attempt), its money as
+    // it was: still held in escrow, nothing refunded.
     let seen = m.order(&seller, &saas_failed).await;
-    println!(
-        "journey: the dead-lettered SaaS order as its provider sees it: status {}",
-        seen["order"]["status"]
-    );
+    let delivery = &seen["order"]["delivery"];
+    assert_eq!(delivery["status"], "failed", "{seen}");
+    let failed_at: Timestamp = delivery["failed_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(failed_at, m.now(), "{seen}");
+    assert_eq!(seen["order"]["status"], "held", "{seen}");
+    assert_eq!(seen["order"]["escrow"], paid["order"]["escrow"], "{seen}");
+    assert_eq!(seen["refunded"], "0.00", "{seen}");
+    let as_buyer = m.order(&buyer, &saas_failed).await;
+    assert_eq!(as_buyer["order"]["delivery"]["status"], "failed");
     m.books("SaaS delivery dead-lettered, saas.delivery_failed recorded")
         .await;
 

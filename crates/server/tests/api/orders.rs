@@ -566,6 +566,7 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
     }
     let books = m.assert_books().await;
     assert_eq!(books["held"], 231_000);
+    assert_eq!(m.fire_due().await, 3, "each payment counts one sale");
 
     // The 5th day: inside the window, a full refund the provider accepts.
     m.advance_days(4);
@@ -601,7 +602,11 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
 
     // The 6th day: the window has ended; its deadlines release the escrow.
     m.advance_days(1);
-    assert_eq!(m.fire_due().await, 2);
+    assert_eq!(
+        m.fire_due().await,
+        3,
+        "two window ends, and the full refund's sale uncounted"
+    );
     assert_eq!(m.fire_due().await, 0, "a deadline fires once");
     let view = m.view(&buyer, &second).await;
     assert_eq!(view["order"]["status"], "released");
@@ -682,6 +687,7 @@ async fn service_milestones_then_acceptance_start_the_warranty(m: &Market) {
     let paid = m.pay(&buyer, &order).await;
     assert_eq!(paid["countdown"]["state"], "until_acceptance");
     m.assert_books().await;
+    assert_eq!(m.fire_due().await, 1, "the payment's sale count");
 
     let path = |p: &str| format!("/api/v1/orders/{order}/{p}");
     let res = m
@@ -1288,6 +1294,11 @@ async fn pay_later_cancel_withdraw_accept(m: &Market) {
     let later = later["order"]["id"].as_str().unwrap().to_owned();
     assert_eq!(m.pay(&buyer, &later).await["order"]["status"], "held");
     assert_eq!(m.assert_books().await["held"], 20_000);
+    assert_eq!(
+        m.fire_due().await,
+        1,
+        "a pay-later order is a sale once paid"
+    );
 
     let unpaid = m.order(&buyer, &product).await;
     let cancelled = ok(m
@@ -1337,6 +1348,312 @@ on_both_backends!(
     pay_later_cancel_withdraw_accept
 );
 
+/// Every order id `token` lists with `query`, page by page (`limit=2`): no page is longer
+/// than the limit, and `next` is absent exactly on the last page.
+async fn listed(m: &Market, token: &str, query: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/orders?limit=2{query}");
+        if let Some(a) = &after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let page = ok(m.get(&path, token).await).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        ids.extend(
+            items
+                .iter()
+                .map(|o| o["order"]["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                assert_eq!(items.len(), 2, "a page before the last is full: {page}");
+                assert_eq!(Some(next), ids.last().map(String::as_str));
+                after = Some(next.to_owned());
+            }
+            None => return ids,
+        }
+    }
+}
+
+/// Provider listing: provider A's staff and the member that applied for A list exactly A's
+/// orders (paid or not, page by page, by status through the provider index), never B's; a
+/// buyer lists only its own; operator staff list all.
+async fn provider_lists(m: &Market) {
+    let (provider_b, seller_b) = m.provider("isv-list-b@example.com").await;
+    let (_, applicant) = m
+        .user(
+            "applicant-list-a@example.com",
+            json!({"type": "member", "member_kind": "enterprise"}),
+        )
+        .await;
+    let app = json_of(
+        m.post(
+            "/api/v1/onboarding/applications",
+            &applicant,
+            json!({"store_name": "云帆列表测试店"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let provider_a: Uuid = app["application"]["provider"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, staff_a) = m
+        .user(
+            "staff-list-a@example.com",
+            json!({"type": "provider_staff", "provider_id": provider_a, "role": "owner"}),
+        )
+        .await;
+    let product_a = m
+        .product(provider_a, "image", "one_off", "100.00", "no_refund")
+        .await;
+    let product_b = m
+        .product(provider_b, "image", "one_off", "200.00", "no_refund")
+        .await;
+    let buyer_1 = m.buyer("list-buyer-1@example.com").await;
+    let buyer_2 = m.buyer("list-buyer-2@example.com").await;
+    let (mut of_a, mut of_b, mut of_1, mut of_2) = (vec![], vec![], vec![], vec![]);
+    for i in 0..5 {
+        let (buyer, mine) = if i % 2 == 0 {
+            (&buyer_1, &mut of_1)
+        } else {
+            (&buyer_2, &mut of_2)
+        };
+        let a = m.order(buyer, &product_a).await;
+        let b = m.order(buyer, &product_b).await;
+        mine.extend([a.clone(), b.clone()]);
+        of_a.push(a);
+        of_b.push(b);
+    }
+    m.pay(&buyer_1, &of_a[0]).await;
+    m.pay(&buyer_1, &of_a[2]).await;
+    m.pay(&buyer_2, &of_b[1]).await;
+
+    assert_eq!(listed(m, &staff_a, "").await, of_a, "A's staff");
+    assert_eq!(listed(m, &applicant, "").await, of_a, "A's applicant");
+    assert_eq!(
+        listed(m, &applicant, "&as=provider").await,
+        of_a,
+        "A's applicant, explicitly"
+    );
+    assert_eq!(listed(m, &seller_b, "").await, of_b, "B's staff");
+    assert_eq!(listed(m, &buyer_1, "").await, of_1, "buyer 1");
+    assert_eq!(listed(m, &buyer_2, "").await, of_2, "buyer 2");
+    assert!(
+        listed(m, &applicant, "&as=buyer").await.is_empty(),
+        "the applicant bought nothing"
+    );
+    // By status, through the index that follows each order's status.
+    assert_eq!(
+        listed(m, &staff_a, "&status=held").await,
+        vec![of_a[0].clone(), of_a[2].clone()]
+    );
+    assert_eq!(
+        listed(m, &staff_a, "&status=awaiting_payment").await,
+        vec![of_a[1].clone(), of_a[3].clone(), of_a[4].clone()]
+    );
+    assert_eq!(
+        listed(m, &seller_b, "&status=held").await,
+        vec![of_b[1].clone()]
+    );
+    // Provider staff are no buyers.
+    assert_problem(
+        m.get("/api/v1/orders?as=buyer", &staff_a).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Operator staff list every order.
+    let cs = m.customer_service("cs-list@example.com").await;
+    let all = listed(m, &cs, "").await;
+    assert_eq!(all.len(), 10);
+    let mut expected: Vec<String> = of_a.iter().chain(&of_b).cloned().collect();
+    expected.sort();
+    assert_eq!(all, expected);
+    m.assert_books().await;
+}
+on_both_backends!(
+    a_provider_and_its_applicant_list_exactly_the_providers_orders,
+    provider_lists
+);
+
+/// Sales: a paid order counts one sale of its product (counted by a deadline the payment
+/// schedules, off the payment's critical path); an unpaid order or a replayed payment counts
+/// nothing; a full refund uncounts it once. The catalogue shows the count and sorts by it.
+async fn sales(m: &Market) {
+    let (provider, seller) = m.provider("isv-sales@example.com").await;
+    let buyer = m.buyer("buyer-sales@example.com").await;
+    let quiet = m
+        .product(provider, "image", "one_off", "100.00", "no_refund")
+        .await;
+    let popular = m
+        .product(provider, "image", "one_off", "300.00", "no_refund")
+        .await;
+    let first = m.order(&buyer, &popular).await;
+    let second = m.order(&buyer, &popular).await;
+    let _unpaid = m.order(&buyer, &quiet).await;
+    m.pay(&buyer, &first).await;
+    let key = "pay-second-once";
+    for _ in 0..2 {
+        let res = m
+            .post_key(
+                &format!("/api/v1/orders/{second}/payments"),
+                &buyer,
+                key,
+                json!({}),
+            )
+            .await;
+        assert_eq!(ok(res).await["order"]["status"], "held");
+    }
+    assert_eq!(m.fire_due().await, 2, "one sale count per paid order");
+    assert_eq!(m.fire_due().await, 0, "each counts once");
+
+    let catalogue = |query: &'static str| async move {
+        ok(m.call(
+            Method::GET,
+            &format!("/api/v1/catalogue{query}"),
+            None,
+            None,
+            None,
+        )
+        .await)
+        .await
+    };
+    let page = catalogue("?sort=sales").await;
+    assert_eq!(page["items"][0]["product"], popular.as_str(), "{page}");
+    assert_eq!(page["items"][0]["sales"], 2, "{page}");
+    assert_eq!(page["items"][1]["product"], quiet.as_str(), "{page}");
+    assert_eq!(page["items"][1]["sales"], 0, "{page}");
+    let product = ok(m
+        .call(
+            Method::GET,
+            &format!("/api/v1/catalogue/{popular}"),
+            None,
+            None,
+            None,
+        )
+        .await)
+    .await;
+    assert_eq!(product["sales"], 2, "{product}");
+    let own = ok(m.get(&format!("/api/v1/products/{popular}"), &seller).await).await;
+    assert_eq!(own["sales"], 2, "{own}");
+
+    // A full refund inside the window uncounts the sale, once.
+    ok(m.post_key(
+        &format!("/api/v1/orders/{first}/refunds"),
+        &buyer,
+        "refund-sales",
+        json!({}),
+    )
+    .await)
+    .await;
+    let refunded = ok(m
+        .post_key(
+            &format!("/api/v1/orders/{first}/refunds/current/acceptance"),
+            &seller,
+            "accept-sales",
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(refunded["order"]["status"], "refunded");
+    assert_eq!(m.fire_due().await, 1, "the refund's uncount");
+    assert_eq!(m.fire_due().await, 0);
+    let page = catalogue("?sort=sales").await;
+    assert_eq!(page["items"][0]["product"], popular.as_str(), "{page}");
+    assert_eq!(page["items"][0]["sales"], 1, "{page}");
+    m.assert_books().await;
+}
+on_both_backends!(a_paid_order_counts_one_sale_until_refunded_in_full, sales);
+
+/// A dead-lettered SaaS `create` marks the order "delivery failed" (with the time), in the
+/// batch that dead-letters the delivery; money is untouched (still held, nothing refunded);
+/// a successful manual retry marks it delivered, keeping when it had failed.
+async fn delivery_failure(m: &Market) {
+    let (provider, seller) = m.provider("isv-saas-fail@example.com").await;
+    let buyer = m.buyer("buyer-saas-fail@example.com").await;
+    let receiver = crate::deliveries::Receiver::start(500).await;
+    let res = m
+        .call(
+            Method::PUT,
+            "/api/v1/webhooks/endpoint",
+            Some(&seller),
+            None,
+            Some(json!({"url": receiver.url})),
+        )
+        .await;
+    json_of(res, 200).await;
+    let saas = m
+        .product(provider, "saas", "monthly", "99.00", "no_refund")
+        .await;
+    let order = m.order(&buyer, &saas).await;
+    let paid = m.pay(&buyer, &order).await;
+    assert_eq!(paid["order"]["delivery"]["status"], "pending", "{paid}");
+    let books = m.assert_books().await;
+
+    // The first round sends attempt 1 and counts the sale; then one attempt per round.
+    assert_eq!(m.fire_due().await, 2);
+    let deliveries = ok(m.get("/api/v1/webhooks/deliveries", &seller).await).await;
+    let delivery = deliveries["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/webhooks/deliveries/{delivery}");
+    loop {
+        let d = ok(m.get(&path, &seller).await).await;
+        if d["status"] == "dead_lettered" {
+            break;
+        }
+        let seen = m.view(&buyer, &order).await;
+        assert_eq!(seen["order"]["delivery"]["status"], "pending", "{seen}");
+        let next: Timestamp = d["next_attempt_at"].as_str().unwrap().parse().unwrap();
+        m.clock.advance(next.duration_since(m.now())).unwrap();
+        assert_eq!(m.fire_due().await, 1);
+    }
+    assert_eq!(receiver.hits().len(), 6);
+    let failed_when = m.now();
+    for token in [&buyer, &seller] {
+        let seen = m.view(token, &order).await;
+        let delivery = &seen["order"]["delivery"];
+        assert_eq!(delivery["status"], "failed", "{seen}");
+        let at: Timestamp = delivery["failed_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(at, failed_when);
+        assert_eq!(seen["order"]["status"], paid["order"]["status"], "{seen}");
+        assert_eq!(seen["order"]["escrow"], paid["order"]["escrow"], "{seen}");
+        assert_eq!(seen["refunded"], "0.00", "{seen}");
+    }
+    let after = m.assert_books().await;
+    assert_eq!(after["held"], books["held"], "money untouched");
+    assert_eq!(after["escrow_balance"], books["escrow_balance"]);
+
+    // The provider repairs its endpoint and retries: delivered, the failure on record.
+    receiver.answer(200);
+    let res = m
+        .call(
+            Method::POST,
+            &format!("{path}/retry"),
+            Some(&seller),
+            None,
+            None,
+        )
+        .await;
+    json_of(res, 202).await;
+    assert_eq!(m.fire_due().await, 1);
+    let seen = m.view(&buyer, &order).await;
+    let delivery = &seen["order"]["delivery"];
+    assert_eq!(delivery["status"], "delivered", "{seen}");
+    assert!(delivery["delivered_at"].is_string(), "{seen}");
+    let at: Timestamp = delivery["failed_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at, failed_when);
+    assert_eq!(m.assert_books().await["held"], books["held"]);
+}
+on_both_backends!(
+    a_dead_lettered_create_marks_the_order_delivery_failed_without_touching_money,
+    delivery_failure
+);
+
 #[tokio::test]
 async fn order_endpoints_are_in_the_openapi_document() {
     let m = Market::sqlite().await;
@@ -1357,6 +1674,13 @@ async fn order_endpoints_are_in_the_openapi_document() {
         assert!(doc["paths"][path].is_object(), "{path} not documented");
     }
     assert!(doc["components"]["schemas"]["OrderView"]["example"].is_object());
+    let params: Vec<&str> = doc["paths"]["/api/v1/orders"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(params.contains(&"as"), "{params:?}");
     let _ = m.now();
     m.stop().await;
 }
