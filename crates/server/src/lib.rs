@@ -310,6 +310,16 @@ impl Server {
         self.local_addr
     }
 
+    /// The router with all routes and middleware, to call in process (benchmarks).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The state the handlers share (store, clock, rulebooks).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn bootstrap(&self) -> &Bootstrap {
         &self.bootstrap
     }

@@ -4,12 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use jiff::Timestamp;
 use uuid::Uuid;
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind, Balances, LedgerTransaction, Posting};
 use yunshi_store::{Store, WriteBatch};
+
+use super::{PgDb, median, tempfile_dir};
 
 #[derive(Debug, clap::Args)]
 pub struct LedgerBenchArgs {
@@ -26,18 +28,6 @@ pub struct LedgerBenchArgs {
     /// omit to skip PostgreSQL.
     #[arg(long, env = "YUNSHI_BENCH_PG")]
     pub postgres: Option<String>,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
-    /// Ledger postings per second.
-    Ledger(LedgerBenchArgs),
-}
-
-pub async fn run(cmd: BenchCommand) -> Result<()> {
-    match cmd {
-        BenchCommand::Ledger(args) => ledger(args).await,
-    }
 }
 
 /// The workload: `n` order payments, each a balanced two-posting transaction.
@@ -66,11 +56,6 @@ fn postings(txs: &[LedgerTransaction]) -> usize {
     txs.iter().map(|t| t.postings().len()).sum()
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 fn rate(rows: usize, took: Duration) -> f64 {
     rows as f64 / took.as_secs_f64()
 }
@@ -81,7 +66,7 @@ struct Row {
     baseline: Option<f64>,
 }
 
-async fn ledger(args: LedgerBenchArgs) -> Result<()> {
+pub async fn ledger(args: LedgerBenchArgs) -> Result<()> {
     anyhow::ensure!(
         args.runs > 0 && args.batch > 0 && args.transactions > 0,
         "counts must be positive"
@@ -200,12 +185,6 @@ async fn ledger(args: LedgerBenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("yunshi-bench-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
 /// Through the store: migrate a fresh database, then one `WriteBatch` of `batch`
 /// transactions per commit, `committers` commits in flight at once.
 async fn persist_with_store(
@@ -259,7 +238,7 @@ fn raw_sqlite(path: &std::path::Path, txs: &[LedgerTransaction], batch: usize) -
     let mut conn = rusqlite::Connection::open(path)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
     conn.execute_batch(include_str!(
-        "../../store/migrations/sqlite/0001_foundation.sql"
+        "../../../store/migrations/sqlite/0001_foundation.sql"
     ))?;
     let start = Instant::now();
     for chunk in txs.chunks(batch) {
@@ -302,7 +281,7 @@ async fn raw_postgres(url: &str, txs: &[LedgerTransaction], batch: usize) -> Res
     tokio::spawn(conn);
     setup
         .batch_execute(include_str!(
-            "../../store/migrations/postgres/0001_foundation.sql"
+            "../../../store/migrations/postgres/0001_foundation.sql"
         ))
         .await?;
     let chunks: Vec<&[LedgerTransaction]> = txs.chunks(batch).collect();
@@ -353,43 +332,4 @@ async fn raw_postgres_lane(url: &str, chunks: Vec<&[LedgerTransaction]>) -> Resu
         tx.commit().await?;
     }
     Ok(())
-}
-
-/// A throw-away PostgreSQL database.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn create(base: &str) -> Result<Self> {
-        let base = base.trim_end_matches('/');
-        let name = format!("yunshi_bench_{}", Uuid::now_v7().simple());
-        let admin = format!("{base}/postgres");
-        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-            .await
-            .with_context(|| format!("connecting to {admin}"))?;
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await?;
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-
-    async fn drop_db(self) -> Result<()> {
-        let (client, conn) = tokio_postgres::connect(&self.admin, tokio_postgres::NoTls).await?;
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await?;
-        Ok(())
-    }
 }

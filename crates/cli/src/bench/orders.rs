@@ -1,0 +1,323 @@
+//! `yunshi bench orders`: paid orders per second through the whole server — auth, handler,
+//! decision, idempotency claim, ledger, events, deadline, commit — over HTTP from a load
+//! generator with its own keep-alive connections, and in process through the router; each
+//! beside a raw-database baseline that writes the same rows per payment with nothing else.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use hyper::{Method, StatusCode};
+use serde_json::json;
+use tokio::sync::oneshot;
+use yunshi_core::ledger::AccountKind;
+use yunshi_core::money::Fen;
+use yunshi_server::config::Config;
+use yunshi_server::{AppState, Server};
+
+use super::market::{self, Market};
+use super::wire::{Call, Conn, Target};
+use super::{PgDb, median, raw};
+
+#[derive(Debug, clap::Args)]
+pub struct OrdersBenchArgs {
+    /// Orders paid per run.
+    #[arg(long, default_value_t = 20_000)]
+    pub orders: usize,
+    /// Concurrent clients (HTTP connections).
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Runs per measurement; the median run (by throughput) is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// PostgreSQL server to measure on as well (a fresh database per run).
+    #[arg(long, env = "YUNSHI_BENCH_PG")]
+    pub postgres: Option<String>,
+}
+
+/// One measured phase.
+#[derive(Clone, Copy)]
+struct Phase {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// One run: placing the orders, then paying them.
+struct Run {
+    place: Phase,
+    pay: Phase,
+    baseline: f64,
+}
+
+const ADMIN: &str = "bench-admin-token-0123456789abcdef";
+
+/// A server on `database_url` (None: SQLite in `dir`), running until the sender drops.
+async fn start(dir: &std::path::Path, database_url: Option<String>) -> Result<Running> {
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url,
+        admin_token: Some(ADMIN.into()),
+        ..Config::default()
+    };
+    let server = Server::bind(config.resolve()?).await?;
+    let addr = server.local_addr();
+    let router = server.router();
+    let state = server.state().clone();
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run_until(async {
+        let _ = rx.await;
+    }));
+    Ok(Running {
+        addr,
+        router,
+        state,
+        stop,
+        task,
+    })
+}
+
+struct Running {
+    addr: std::net::SocketAddr,
+    router: axum::Router,
+    state: AppState,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), yunshi_server::ServeError>>,
+}
+
+impl Running {
+    async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
+fn phase(count: usize, took: Duration, mut latencies: Vec<Duration>) -> Phase {
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Phase {
+        per_sec: count as f64 / took.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// Runs `work(i, conn)` for i in 0..count on `clients` concurrent clients; returns the
+/// results in order, the wall time and every call's latency.
+async fn drive<T, F, Fut>(
+    target: &Target,
+    clients: usize,
+    count: usize,
+    work: F,
+) -> Result<(Vec<T>, Duration, Vec<Duration>)>
+where
+    T: Send + 'static,
+    F: Fn(usize, Conn) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(T, Conn)>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let work = Arc::new(work);
+    let mut conns = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        conns.push(target.connect().await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut conn| {
+            let (next, work) = (Arc::clone(&next), Arc::clone(&work));
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        return Ok::<_, anyhow::Error>(done);
+                    }
+                    let t = Instant::now();
+                    let (out, c) = work(i, conn).await?;
+                    conn = c;
+                    done.push((i, out, t.elapsed()));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(count);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let took = start.elapsed();
+    all.sort_by_key(|(i, _, _)| *i);
+    let latencies = all.iter().map(|(_, _, l)| *l).collect();
+    Ok((
+        all.into_iter().map(|(_, o, _)| o).collect(),
+        took,
+        latencies,
+    ))
+}
+
+/// Places `orders` orders, then pays them all, each payment with its own key.
+async fn measure(
+    target: &Target,
+    market: &Market,
+    args: &OrdersBenchArgs,
+) -> Result<(Phase, Phase)> {
+    let product = market.product.clone();
+    let buyers = Arc::new(market.buyers.clone());
+    let place_buyers = Arc::clone(&buyers);
+    let (ids, took, latencies) =
+        drive(target, args.connections, args.orders, move |i, mut conn| {
+            let (product, buyers) = (product.clone(), Arc::clone(&place_buyers));
+            async move {
+                let token = &buyers[i % buyers.len()];
+                let body = json!({"product_id": product});
+                let placed = conn
+                    .expect(
+                        Call::json(Method::POST, "/api/v1/orders", Some(token), &body),
+                        StatusCode::CREATED,
+                    )
+                    .await?;
+                let id = placed
+                    .pointer("/order/id")
+                    .and_then(|v| v.as_str())
+                    .context("placed order has no id")?
+                    .to_owned();
+                Ok((id, conn))
+            }
+        })
+        .await?;
+    let place = phase(args.orders, took, latencies);
+    let ids = Arc::new(ids);
+    let (_, took, latencies) = drive(target, args.connections, args.orders, move |i, mut conn| {
+        let (ids, buyers) = (Arc::clone(&ids), Arc::clone(&buyers));
+        async move {
+            let path = format!("/api/v1/orders/{}/payments", ids[i]);
+            let key = format!("pay-{}", ids[i]);
+            let mut call = Call::json(
+                Method::POST,
+                &path,
+                Some(&buyers[i % buyers.len()]),
+                &json!({}),
+            );
+            call.key = Some(&key);
+            conn.expect(call, StatusCode::OK).await?;
+            Ok(((), conn))
+        }
+    })
+    .await?;
+    Ok((place, phase(args.orders, took, latencies)))
+}
+
+/// The books after the payments: trial balance zero, escrow holding every paid order.
+async fn check_books(state: &AppState, orders: usize) -> Result<()> {
+    anyhow::ensure!(
+        state.store.trial_balance().await? == 0,
+        "trial balance is not zero"
+    );
+    let escrow = state
+        .store
+        .balances_by_kind()
+        .await?
+        .into_iter()
+        .find(|(k, _)| *k == AccountKind::BuyerEscrow)
+        .map_or(Fen::ZERO, |(_, f)| f);
+    let expected = Fen::new(10_000 * orders as i64);
+    anyhow::ensure!(
+        escrow.fen().abs() == expected.fen(),
+        "escrow holds {escrow}, the paid orders {expected}"
+    );
+    Ok(())
+}
+
+/// One run on a fresh database: set up, measure, check, and the raw baseline.
+async fn run_once(args: &OrdersBenchArgs, http: bool, pg: Option<&str>) -> Result<Run> {
+    let dir = super::tempfile_dir()?;
+    let db = match pg {
+        Some(base) => Some(PgDb::create(base).await?),
+        None => None,
+    };
+    let server = start(&dir, db.as_ref().map(|d| d.url.clone())).await?;
+    let setup = Target::InProcess(server.router.clone());
+    let market = market::set_up(&mut setup.connect().await?, ADMIN, args.connections).await?;
+    let target = if http {
+        Target::Http(server.addr)
+    } else {
+        setup
+    };
+    let (place, pay) = measure(&target, &market, args).await?;
+    check_books(&server.state, args.orders).await?;
+    server.stop().await?;
+    let baseline = match &db {
+        Some(db) => {
+            let raw_db = PgDb::create(db.base()).await?;
+            let r = raw::postgres(&raw_db.url, args.orders, args.connections).await?;
+            raw_db.drop_db().await?;
+            r
+        }
+        None => raw::sqlite(&dir.join("raw.db"), args.orders, args.connections)?,
+    };
+    if let Some(db) = db {
+        db.drop_db().await?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Run {
+        place,
+        pay,
+        baseline: args.orders as f64 / baseline.as_secs_f64(),
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+pub async fn orders(args: OrdersBenchArgs) -> Result<()> {
+    anyhow::ensure!(
+        args.runs > 0 && args.orders > 0 && args.connections > 0,
+        "counts must be positive"
+    );
+    let mut backends = vec![("SQLite", None)];
+    if let Some(pg) = &args.postgres {
+        backends.push(("PostgreSQL", Some(pg.as_str())));
+    }
+    println!(
+        "paid orders — {} orders per run, {} clients, median run of {}, {} cores",
+        args.orders,
+        args.connections,
+        args.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!(
+        "| backend | path | place orders/s (p50/p99 ms) | paid orders/s | pay p50 ms | pay p99 ms | raw baseline payments/s | ratio |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for (name, pg) in backends {
+        for http in [false, true] {
+            let mut runs = Vec::with_capacity(args.runs);
+            for _ in 0..args.runs {
+                runs.push(run_once(&args, http, pg).await?);
+            }
+            let mid = median(runs.iter().map(|r| r.pay.per_sec).collect());
+            let run = runs
+                .iter()
+                .find(|r| r.pay.per_sec == mid)
+                .context("median run")?;
+            let baseline = median(runs.iter().map(|r| r.baseline).collect());
+            println!(
+                "| {name} | {} | {:.0} ({}/{}) | {:.0} | {} | {} | {baseline:.0} | {:.2} |",
+                if http { "HTTP" } else { "in process (router)" },
+                run.place.per_sec,
+                ms(run.place.p50),
+                ms(run.place.p99),
+                run.pay.per_sec,
+                ms(run.pay.p50),
+                ms(run.pay.p99),
+                run.pay.per_sec / baseline,
+            );
+        }
+    }
+    Ok(())
+}
