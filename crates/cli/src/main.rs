@@ -1,6 +1,7 @@
 //! `yunshi`: the one binary of Yunshi.
 
 mod bench;
+mod clock_cmd;
 mod rulebook_cmd;
 mod serve;
 
@@ -29,6 +30,9 @@ enum Commands {
     /// Check or show rulebooks.
     #[command(subcommand)]
     Rulebook(rulebook_cmd::RulebookCommand),
+    /// Show or advance the clock of a running server.
+    #[command(subcommand)]
+    Clock(clock_cmd::ClockCommand),
     /// Measure throughput against raw-database baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Commands::Serve(args) => serve::serve(args),
         Commands::Migrate(args) => serve::migrate(args),
         Commands::Rulebook(cmd) => rulebook_cmd::run(cmd),
+        Commands::Clock(cmd) => clock_cmd::run(cmd),
         Commands::Bench(cmd) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(bench::run(cmd))),

@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod calendar;
 pub mod catalog;
 pub mod decision;
+pub mod governance;
 pub mod ids;
 pub mod ledger;
 pub mod listing;

@@ -34,6 +34,11 @@ pub fn start_of_day(date: Date) -> Result<Timestamp, jiff::Error> {
 /// [`SimulatedClock`] and move it explicitly.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
+
+    /// The simulated clock behind this one, if it is one (so that it can be moved).
+    fn simulated(&self) -> Option<&SimulatedClock> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +88,10 @@ impl SimulatedClock {
 impl Clock for SimulatedClock {
     fn now(&self) -> Timestamp {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn simulated(&self) -> Option<&SimulatedClock> {
+        Some(self)
     }
 }
 

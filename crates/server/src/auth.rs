@@ -161,8 +161,12 @@ fn refused() -> Problem {
 
 async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Problem> {
     let token_hash = hash_secret(secret);
+    let now = state.clock.now();
+    if let Some(principal) = state.principals.get(&token_hash, now) {
+        return Ok(principal);
+    }
     let token = match state.store.api_token(&token_hash).await? {
-        Some(t) if t.role != ROLE_SETUP && t.is_active(state.clock.now()) => t,
+        Some(t) if t.role != ROLE_SETUP && t.is_active(now) => t,
         _ => return Err(refused()),
     };
     let (actor, credential) = match token.principal.strip_prefix(USER_PRINCIPAL_PREFIX) {
@@ -185,13 +189,23 @@ async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Probl
         }
         None => return Err(refused()),
     };
-    Ok(Principal {
+    let principal = Principal {
         principal: token.principal,
         role: role_summary(&actor).to_owned(),
         credential,
         actor,
         token_hash,
-    })
+    };
+    state.principals.put(&principal, token.expires_at);
+    Ok(principal)
+}
+
+/// Revokes the token with `hash` and forgets its cached authentication; false when there was
+/// no active token to revoke.
+pub async fn revoke_token(state: &AppState, hash: &str, now: Timestamp) -> Result<bool, Problem> {
+    let revoked = state.store.revoke_api_token(hash, now).await?;
+    state.principals.evict(hash);
+    Ok(revoked)
 }
 
 impl FromRequestParts<AppState> for Principal {

@@ -7,11 +7,13 @@
 //! each, in due order, to the handler of its kind. In system-clock mode a [`Worker`] started
 //! by [`Server::run_until`](crate::Server::run_until) calls it every second; several server
 //! processes on one PostgreSQL share the work because a claim is a lease that no other
-//! worker takes until it runs out. In simulated-clock mode nothing fires by itself.
+//! worker takes until it runs out. In simulated-clock mode nothing fires by itself: an
+//! operator advances the clock ([`advance_to`]) and every deadline due up to the target fires
+//! then, one at a time in due order, with the clock at its due time.
 //!
 //! [`Store::claim_due_deadlines`]: yunshi_store::Store::claim_due_deadlines
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
@@ -21,7 +23,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use yunshi_store::{Deadline, DeadlineState};
+use uuid::Uuid;
+use yunshi_core::time::{Clock, ClockError};
+use yunshi_store::{Deadline, DeadlineState, NewEvent, StoreError};
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -38,6 +42,7 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         crate::onboarding::DEADLINES,
         crate::orders::DEADLINES,
         crate::deliveries::DEADLINES,
+        crate::cases::DEADLINES,
     ]
     .into_iter()
     .flatten()
@@ -193,4 +198,194 @@ impl Worker {
             tracing::error!(error = %e, "deadline worker ended abnormally");
         }
     }
+}
+
+/// The claimant name of the simulated clock's advances.
+pub const SIMULATED_WORKER: &str = "simulated-clock";
+
+/// The event an advance of the simulated clock records.
+pub const CLOCK_ADVANCED: &str = "clock.advanced";
+
+/// What one advance of the simulated clock did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Advance {
+    /// Where the clock stood before.
+    pub from: Timestamp,
+    /// Where it stands now: the target.
+    pub to: Timestamp,
+    /// Deadlines fired, by kind.
+    pub fired: BTreeMap<String, u32>,
+    /// All of them.
+    pub fired_total: u32,
+    /// Due deadlines of a kind no handler is registered for: left pending.
+    pub unknown_kind: u32,
+    /// Due deadlines whose handler failed: left pending, tried again by the next advance.
+    pub failed: Vec<FailedDeadline>,
+}
+
+/// A deadline whose handler failed during an advance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedDeadline {
+    pub id: Uuid,
+    pub kind: String,
+    pub due_at: Timestamp,
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdvanceError {
+    #[error("the server runs on the system clock, which cannot be moved")]
+    NotSimulated,
+    #[error("the simulated clock cannot go back: it is {now}, asked for {target}")]
+    Backwards { now: Timestamp, target: Timestamp },
+    #[error("the clock cannot go that far")]
+    OutOfRange,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where an advance takes the simulated clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockTarget {
+    /// To this instant.
+    At(Timestamp),
+    /// This far past wherever the clock stands when the advance starts (after any advance
+    /// it waited for).
+    By(SignedDuration),
+}
+
+impl From<ClockError> for AdvanceError {
+    fn from(e: ClockError) -> Self {
+        match e {
+            ClockError::Backwards { now, target } => AdvanceError::Backwards { now, target },
+            // `advance_to` only ever sets an instant it was given.
+            ClockError::NegativeDuration | ClockError::OutOfRange => AdvanceError::OutOfRange,
+        }
+    }
+}
+
+/// Moves the simulated clock to `target`, firing on the way every deadline that falls due
+/// up to it — once each, in due order, with the clock set to each one's due time while it
+/// fires, so that deadlines a firing schedules before `target` fire in this call too.
+///
+/// Advances are serialised ([`ClockControl`](crate::clock::ClockControl)). Before the clock
+/// moves to an instant, that instant is stored ([`crate::clock::persist`]), so a restart
+/// never finds the clock behind a time it has shown. A crash between firings loses nothing
+/// and repeats nothing: each deadline fires in the same transaction as its effects, the ones
+/// not yet fired stay pending, and their claims hold nothing beyond the stored instant, so
+/// the next advance after a restart takes them up at their due times.
+pub async fn advance_to(state: &AppState, target: Timestamp) -> Result<Advance, AdvanceError> {
+    advance_with(state, &registry(), ClockTarget::At(target)).await
+}
+
+/// [`advance_to`] an instant or by a duration.
+pub async fn advance(state: &AppState, target: ClockTarget) -> Result<Advance, AdvanceError> {
+    advance_with(state, &registry(), target).await
+}
+
+/// [`advance`] with the given handlers.
+pub async fn advance_with(
+    state: &AppState,
+    handlers: &HashMap<&'static str, Handler>,
+    target: ClockTarget,
+) -> Result<Advance, AdvanceError> {
+    let Some(clock) = state.clock.simulated() else {
+        return Err(AdvanceError::NotSimulated);
+    };
+    let _advancing = state.clock_control.lock().await;
+    let from = clock.now();
+    let target = match target {
+        ClockTarget::At(at) => at,
+        ClockTarget::By(by) if by.is_negative() => return Err(AdvanceError::OutOfRange),
+        ClockTarget::By(by) => from.checked_add(by).map_err(|_| AdvanceError::OutOfRange)?,
+    };
+    if target < from {
+        return Err(AdvanceError::Backwards { now: from, target });
+    }
+    let mut report = Advance {
+        from,
+        to: target,
+        fired: BTreeMap::new(),
+        fired_total: 0,
+        unknown_kind: 0,
+        failed: Vec::new(),
+    };
+    // Due deadlines this advance cannot fire (unknown kind, failed handler); passed over.
+    let mut skipped: HashSet<Uuid> = HashSet::new();
+    loop {
+        let now = clock.now();
+        // The earliest due deadline not passed over: among the `skipped + 1` earliest, at
+        // least one is not. The claim holds them only until `now` (a lease of `now - target`,
+        // never positive): the advance lock already keeps other advances off, and after a
+        // crash no claim outlives the stored clock.
+        let limit = u32::try_from(skipped.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let hold = now.duration_since(target);
+        let claimed = state
+            .store
+            .claim_due_deadlines(target, SIMULATED_WORKER, hold, limit)
+            .await?;
+        let Some(deadline) = claimed.into_iter().find(|d| !skipped.contains(&d.id)) else {
+            break;
+        };
+        let at = now.max(deadline.due_at);
+        if at > now {
+            crate::clock::persist(&state.store, at, None).await?;
+            clock.set(at)?;
+        }
+        let Some(handler) = handlers.get(deadline.kind.as_str()) else {
+            tracing::error!(
+                deadline = %deadline.id,
+                kind = %deadline.kind,
+                subject = %deadline.subject,
+                "no handler for this deadline kind; left pending"
+            );
+            report.unknown_kind += 1;
+            skipped.insert(deadline.id);
+            continue;
+        };
+        let (id, kind, due_at) = (deadline.id, deadline.kind.clone(), deadline.due_at);
+        match handler(state.clone(), deadline).await {
+            Ok(()) => {
+                *report.fired.entry(kind).or_default() += 1;
+                report.fired_total += 1;
+            }
+            Err(problem) => match state.store.deadline(id).await {
+                // Fired or cancelled meanwhile by someone else: done, not by us.
+                Ok(Some(d)) if d.state != DeadlineState::Pending => {}
+                _ => {
+                    tracing::warn!(
+                        deadline = %id,
+                        %kind,
+                        detail = %problem.detail,
+                        "deadline handler failed; left pending for the next advance"
+                    );
+                    skipped.insert(id);
+                    report.failed.push(FailedDeadline {
+                        id,
+                        kind,
+                        due_at,
+                        detail: problem.detail.to_string(),
+                    });
+                }
+            },
+        }
+    }
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        kind: CLOCK_ADVANCED.into(),
+        subject: "clock".into(),
+        at: target,
+        payload: serde_json::json!({
+            "from": from,
+            "to": target,
+            "fired": report.fired,
+            "unknown_kind": report.unknown_kind,
+            "failed": report.failed.len(),
+        }),
+    };
+    crate::clock::persist(&state.store, target, Some(event)).await?;
+    clock.set(target)?;
+    Ok(report)
 }

@@ -95,6 +95,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::catalogue::ApiDoc::openapi(),
         crate::orders::ApiDoc::openapi(),
         crate::deliveries::ApiDoc::openapi(),
+        crate::cases::ApiDoc::openapi(),
+        crate::admin_clock::ApiDoc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -9,8 +9,10 @@
 //! future completes, lets in-flight requests finish, then closes the store.
 
 pub mod accounts;
+pub mod admin_clock;
 pub mod api;
 pub mod auth;
+pub mod cases;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod metrics;
 pub mod onboarding;
 pub mod orders;
 pub mod pipeline;
+pub mod principal_cache;
 pub mod problem;
 pub mod rulebooks;
 pub mod setup;
@@ -61,9 +64,13 @@ pub struct AppInner {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub clock_mode: ClockMode,
+    /// Serialises advances of a simulated clock.
+    pub clock_control: clock::ClockControl,
     pub calendar: Arc<WorkingCalendar>,
     pub rulebooks: rulebooks::Rulebooks,
     pub metrics: PrometheusHandle,
+    /// Recently authenticated tokens (see `principal_cache` for how fresh they are).
+    pub principals: principal_cache::PrincipalCache,
     /// The OpenAPI document, rendered once.
     pub openapi: Bytes,
 }
@@ -87,9 +94,11 @@ impl AppState {
             store,
             clock,
             clock_mode,
+            clock_control: clock::ClockControl::default(),
             calendar: Arc::new(calendar),
             rulebooks,
             metrics: metrics::prometheus(),
+            principals: principal_cache::PrincipalCache::default(),
             openapi: Bytes::from(docs::openapi_bytes()),
         }))
     }
@@ -114,6 +123,8 @@ pub fn routes() -> Router<AppState> {
         .merge(catalogue::routes())
         .merge(orders::routes())
         .merge(deliveries::routes())
+        .merge(cases::routes())
+        .merge(admin_clock::routes())
 }
 
 /// Limits applied to every request.
@@ -184,6 +195,8 @@ pub enum ServeError {
     Open { url: String, source: StoreError },
     #[error("database migration failed: {0}")]
     Migrate(StoreError),
+    #[error("cannot read the stored simulated clock: {0}")]
+    Clock(StoreError),
     #[error("administrator bootstrap failed: {0}")]
     Bootstrap(#[from] auth::BootstrapError),
     #[error("server error: {0}")]
@@ -293,7 +306,10 @@ impl Server {
         local_addr: SocketAddr,
     ) -> Result<(Bootstrap, Option<SetupLink>), ServeError> {
         store.migrate().await.map_err(ServeError::Migrate)?;
-        let now = settings.clock.now();
+        // A simulated clock continues from where it stood before a restart.
+        let now = clock::restore(store, settings.clock.as_ref())
+            .await
+            .map_err(ServeError::Clock)?;
         let bootstrap = auth::bootstrap(store, now, settings.admin_token.as_deref()).await?;
         let setup_link = match &bootstrap {
             Bootstrap::SetupSecret { secret, expires_at } => Some(SetupLink {

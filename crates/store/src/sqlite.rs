@@ -88,7 +88,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(Duration::from_secs(5)).map_err(db_err)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+         PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;",
@@ -96,6 +96,17 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     .map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// `query_row` through the connection's statement cache: the hot reads (tokens,
+/// idempotency keys, aggregates) are parsed once per connection, not per request.
+fn cached_row<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
 }
 
 impl SqliteStore {
@@ -117,6 +128,7 @@ impl SqliteStore {
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
+                permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
             }),
         })
     }
@@ -144,7 +156,7 @@ impl SqliteStore {
         {
             return Err(StoreError::Closed);
         }
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+        self.read(|c| cached_row(c, "SELECT 1", [], |_| Ok(())).map_err(db_err))
             .await
     }
 
@@ -190,7 +202,8 @@ impl SqliteStore {
 
     pub(crate) async fn file(&self, id: Uuid) -> Result<Option<StoredFile>, StoreError> {
         self.read(move |c| {
-            c.query_row(
+            cached_row(
+                c,
                 "SELECT owner, content_type, sha256, size_bytes, content, created_at
                  FROM files WHERE id = ?1",
                 params![id.as_bytes().as_slice()],
@@ -255,6 +268,12 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let pool = Arc::clone(&self.readers);
+        // Waiting here, not in a blocking thread: at most READERS reads run at once, each on
+        // a connection that stays open (no open/close churn under load).
+        let _permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Database(format!("reader pool closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let conn = pool.take()?;
             let result = f(&conn);
@@ -418,7 +437,8 @@ impl SqliteStore {
 
     pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
         self.read(move |c| {
-            c.query_row(
+            cached_row(
+                c,
                 &format!("SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE id = ?1"),
                 params![id.as_bytes()],
                 deadline_row,
@@ -433,7 +453,8 @@ impl SqliteStore {
 
     pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|c| {
-            c.query_row(
+            cached_row(
+                c,
                 "SELECT MIN(due_at) FROM deadlines WHERE state = 'pending'",
                 [],
                 |r| r.get::<_, Option<i64>>(0),
@@ -524,21 +545,21 @@ impl SqliteStore {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (scope, key) = (scope.to_string(), key.to_string());
         self.read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT fingerprint, response, created_at FROM idempotency_keys
+            let row = cached_row(
+                c,
+                "SELECT fingerprint, response, created_at FROM idempotency_keys
                      WHERE scope = ?1 AND key = ?2",
-                    params![scope, key],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    },
-                )
-                .optional()
-                .map_err(db_err)?;
+                params![scope, key],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?;
             row.map(|(fingerprint, response, at)| {
                 Ok(IdempotencyRecord {
                     scope,
@@ -557,7 +578,8 @@ impl SqliteStore {
     pub(crate) async fn api_token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
         let hash = hash.to_string();
         self.read(move |c| {
-            c.query_row(
+            cached_row(
+                c,
                 "SELECT hash, principal, role, label, created_at, expires_at, revoked_at
                  FROM api_tokens WHERE hash = ?1",
                 params![hash],
@@ -643,7 +665,8 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let role = role.to_string();
         self.read(move |c| {
-            c.query_row(
+            cached_row(
+                c,
                 "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE role = ?1 AND revoked_at IS NULL
                    AND (expires_at IS NULL OR expires_at > ?2))",
                 params![role, to_micros(now)],
@@ -655,9 +678,13 @@ impl SqliteStore {
     }
 }
 
+/// Reads at once: a few more than cores, since a read may wait on the disk.
+const READERS: usize = 4;
+
 struct ReaderPool {
     path: std::path::PathBuf,
     idle: Mutex<Vec<Connection>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl ReaderPool {
@@ -680,7 +707,7 @@ impl ReaderPool {
 
     fn give_back(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < 8 {
+        if idle.len() < READERS {
             idle.push(conn);
         }
     }

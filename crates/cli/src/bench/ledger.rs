@@ -236,7 +236,7 @@ async fn persist_with_store(
 /// database transaction per batch, nothing else.
 fn raw_sqlite(path: &std::path::Path, txs: &[LedgerTransaction], batch: usize) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
     conn.execute_batch(include_str!(
         "../../../store/migrations/sqlite/0001_foundation.sql"
     ))?;

@@ -189,6 +189,7 @@ async fn measure(
         })
         .await?;
     let place = phase(args.orders, took, latencies);
+    eprintln!("placed {} orders in {took:.2?}", args.orders);
     let ids = Arc::new(ids);
     let (_, took, latencies) = drive(target, args.connections, args.orders, move |i, mut conn| {
         let (ids, buyers) = (Arc::clone(&ids), Arc::clone(&buyers));
@@ -207,6 +208,7 @@ async fn measure(
         }
     })
     .await?;
+    eprintln!("paid {} orders in {took:.2?}", args.orders);
     Ok((place, phase(args.orders, took, latencies)))
 }
 
@@ -249,6 +251,7 @@ async fn run_once(args: &OrdersBenchArgs, http: bool, pg: Option<&str>) -> Resul
     let (place, pay) = measure(&target, &market, args).await?;
     check_books(&server.state, args.orders).await?;
     server.stop().await?;
+    let raw_start = std::time::Instant::now();
     let baseline = match &db {
         Some(db) => {
             let raw_db = PgDb::create(db.base()).await?;
@@ -258,6 +261,7 @@ async fn run_once(args: &OrdersBenchArgs, http: bool, pg: Option<&str>) -> Resul
         }
         None => raw::sqlite(&dir.join("raw.db"), args.orders, args.connections)?,
     };
+    eprintln!("raw baseline in {:.2?}", raw_start.elapsed());
     if let Some(db) = db {
         db.drop_db().await?;
     }

@@ -123,10 +123,7 @@ pub async fn logout(
              DELETE /api/v1/tokens/{id}",
         ));
     }
-    state
-        .store
-        .revoke_api_token(&principal.token_hash, state.clock.now())
-        .await?;
+    crate::auth::revoke_token(&state, &principal.token_hash, state.clock.now()).await?;
     tracing::info!(principal = %principal.principal, "session closed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -206,11 +206,7 @@ pub async fn revoke_token(
         .iter()
         .find(|t| id.len() == ID_LEN && token_id(t) == id)
         .ok_or_else(|| Problem::not_found(format!("no token {id}")))?;
-    if !state
-        .store
-        .revoke_api_token(&token.hash, state.clock.now())
-        .await?
-    {
+    if !crate::auth::revoke_token(&state, &token.hash, state.clock.now()).await? {
         return Err(Problem::not_found(format!("no token {id}")));
     }
     tracing::info!(principal = %principal.principal, %id, "API token revoked");

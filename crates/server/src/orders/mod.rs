@@ -201,7 +201,7 @@ pub struct ProviderOrderIndex {
 }
 
 /// Who may give a command.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Buyer,
     Provider,
@@ -322,18 +322,22 @@ async fn load_for(
     id: Uuid,
     who: Option<Who>,
 ) -> Result<crate::pipeline::Loaded<OrderRecord>, Problem> {
-    // The member that applied for a provider acts for it like its staff.
-    let own_provider = crate::onboarding::own_provider_id(state, &principal.actor).await?;
     let loaded = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id)
         .await?
-        .filter(|l| {
-            let order = &l.state.order;
-            principal
-                .actor
-                .may_see_order(order.terms.provider, order.buyer)
-                || own_provider == Some(order.terms.provider)
-        })
         .ok_or_else(|| Problem::not_found(format!("no order {id}")))?;
+    let order = &loaded.state.order;
+    let provider = order.terms.provider;
+    let sees_directly = principal.actor.may_see_order(provider, order.buyer);
+    // The member that applied for a provider acts for it like its staff; looked up only when
+    // it can matter (the buyer's own commands skip the read).
+    let own_provider = if sees_directly && who != Some(Who::Provider) {
+        None
+    } else {
+        crate::onboarding::own_provider_id(state, &principal.actor).await?
+    };
+    if !sees_directly && own_provider != Some(provider) {
+        return Err(Problem::not_found(format!("no order {id}")));
+    }
     let order = &loaded.state.order;
     match who {
         None => {}

@@ -40,9 +40,9 @@ use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, test_config};
 /// Everything happens from 2026-07-01 (Beijing); purchases on 7.1, so the image window runs
 /// 7.1–7.5 (the day of purchase counts).
 const START: &str = "2026-07-01T09:00:00+08:00";
-const PASSWORD: &str = "云市场 Passw0rd";
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
+pub(crate) const PASSWORD: &str = "云市场 Passw0rd";
+pub(crate) const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
 
 // ---- test-only routes ----
 
@@ -208,7 +208,7 @@ impl Receiver {
 
 // ---- the harness ----
 
-struct Market {
+pub(crate) struct Market {
     addr: std::net::SocketAddr,
     client: reqwest::Client,
     clock: SimulatedClock,
@@ -231,11 +231,22 @@ async fn pg_admin(base: &str) -> tokio_postgres::Client {
 
 impl Market {
     async fn start(pg: Option<(String, String)>) -> Market {
+        Self::start_with(pg, "ali-2020", START).await
+    }
+
+    /// A server under `rulebook` whose simulated clock starts at `start` (shared with
+    /// tests/api/cases.rs).
+    pub(crate) async fn start_with(
+        pg: Option<(String, String)>,
+        rulebook: &str,
+        start: &str,
+    ) -> Market {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir);
         config.admin_token = Some(ADMIN_TOKEN.into());
         config.clock = ClockMode::Simulated;
-        config.start = Some(START.into());
+        config.start = Some(start.into());
+        config.rulebook = rulebook.into();
         if let Some((base, db)) = &pg {
             config.database_url = Some(format!("{base}/{db}"));
         }
@@ -265,6 +276,11 @@ impl Market {
 
     /// A server on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
     async fn postgres() -> Option<Market> {
+        Self::postgres_with("ali-2020", START).await
+    }
+
+    /// [`Market::start_with`] on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
+    pub(crate) async fn postgres_with(rulebook: &str, start: &str) -> Option<Market> {
         let url = std::env::var("YUNSHI_TEST_PG").ok()?;
         let base = url.trim().trim_end_matches('/').to_owned();
         let db = format!(
@@ -276,10 +292,10 @@ impl Market {
             .batch_execute(&format!("CREATE DATABASE {db}"))
             .await
             .unwrap();
-        Some(Self::start(Some((base, db))).await)
+        Some(Self::start_with(Some((base, db)), rulebook, start).await)
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -295,11 +311,11 @@ impl Market {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -320,30 +336,43 @@ impl Market {
         req.send().await.unwrap()
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.call(Method::POST, path, Some(token), None, Some(body))
             .await
     }
 
-    async fn post_key(&self, path: &str, token: &str, key: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post_key(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: Value,
+    ) -> reqwest::Response {
         self.call(Method::POST, path, Some(token), Some(key), Some(body))
             .await
     }
 
-    async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.call(Method::PUT, path, Some(token), None, Some(body))
             .await
     }
 
-    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> reqwest::Response {
         self.call(Method::GET, path, Some(token), None, None).await
     }
 
-    async fn public_get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn public_get(&self, path: &str) -> reqwest::Response {
         self.call(Method::GET, path, None, None, None).await
     }
 
-    async fn upload(&self, app: &str, token: &str, kind: &str, ct: &str, bytes: Vec<u8>) -> Value {
+    pub(crate) async fn upload(
+        &self,
+        app: &str,
+        token: &str,
+        kind: &str,
+        ct: &str,
+        bytes: Vec<u8>,
+    ) -> Value {
         let res = self
             .client
             .post(self.url(&format!(
@@ -358,20 +387,20 @@ impl Market {
         json_of(res, 201).await
     }
 
-    fn advance(&self, by: SignedDuration) {
+    pub(crate) fn advance(&self, by: SignedDuration) {
         self.clock.advance(by).unwrap();
     }
 
-    fn advance_days(&self, days: i64) {
+    pub(crate) fn advance_days(&self, days: i64) {
         self.advance(SignedDuration::from_hours(24 * days));
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         use yunshi_core::time::Clock;
         self.clock.now()
     }
 
-    async fn fire_due(&self) -> Value {
+    pub(crate) async fn fire_due(&self) -> Value {
         ok(self
             .call(Method::POST, "/test/fire-due", None, None, None)
             .await)
@@ -380,7 +409,7 @@ impl Market {
 
     /// After every step: the trial balance is zero and the escrow account holds exactly what
     /// the held orders hold. Returns the books.
-    async fn books(&self, step: &str) -> Value {
+    pub(crate) async fn books(&self, step: &str) -> Value {
         let books = ok(self
             .call(Method::GET, "/test/books", None, None, None)
             .await)
@@ -396,7 +425,7 @@ impl Market {
     }
 
     /// Operator staff created by the bootstrap admin, with an API token.
-    async fn staff(&self, email: &str, kind: Value) -> String {
+    pub(crate) async fn staff(&self, email: &str, kind: Value) -> String {
         let res = self
             .post(
                 "/api/v1/admin/users",
@@ -421,7 +450,7 @@ impl Market {
             .to_owned()
     }
 
-    async fn register(&self, email: &str, name: &str, kind: &str) -> Value {
+    pub(crate) async fn register(&self, email: &str, name: &str, kind: &str) -> Value {
         let res = self
             .call(
                 Method::POST,
@@ -437,7 +466,7 @@ impl Market {
     }
 
     /// Logs in (sessions last 12 hours of the simulated clock): the session token.
-    async fn login(&self, email: &str) -> String {
+    pub(crate) async fn login(&self, email: &str) -> String {
         let res = self
             .call(
                 Method::POST,
@@ -453,13 +482,13 @@ impl Market {
             .to_owned()
     }
 
-    async fn order(&self, token: &str, order: &str) -> Value {
+    pub(crate) async fn order(&self, token: &str, order: &str) -> Value {
         ok(self.get(&format!("/api/v1/orders/{order}"), token).await).await
     }
 
     /// Places an order and pays it with an Idempotency-Key; a replay with the same key
     /// answers the same and charges nothing. Returns (order id, paid view).
-    async fn buy(&self, buyer: &str, product: &str, key: &str) -> (String, Value) {
+    pub(crate) async fn buy(&self, buyer: &str, product: &str, key: &str) -> (String, Value) {
         let placed = json_of(
             self.post("/api/v1/orders", buyer, json!({"product_id": product}))
                 .await,
@@ -495,20 +524,20 @@ impl Market {
     }
 }
 
-async fn ok(res: reqwest::Response) -> Value {
+pub(crate) async fn ok(res: reqwest::Response) -> Value {
     json_of(res, 200).await
 }
 
-fn fen(amount: &str) -> i64 {
+pub(crate) fn fen(amount: &str) -> i64 {
     amount.parse::<Fen>().unwrap().fen()
 }
 
-fn status_of(app: &Value) -> &str {
+pub(crate) fn status_of(app: &Value) -> &str {
     app["application"]["status"]["status"].as_str().unwrap()
 }
 
 /// A listing every built-in rulebook accepts, with `description` as given.
-fn content(title: &str, description: &str) -> Value {
+pub(crate) fn content(title: &str, description: &str) -> Value {
     json!({
         "title": title,
         "images": ["upload:cover"],

@@ -9,6 +9,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod cases;
 mod catalogue;
 mod clock;
 mod deadlines;

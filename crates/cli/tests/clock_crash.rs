@@ -1,0 +1,568 @@
+//! A crash while a clock advance is firing deadlines neither loses nor repeats one.
+//!
+//! Runs the real `yunshi` binary in simulated-clock mode on SQLite, pays hundreds of orders
+//! through the API (each payment schedules the end of the order's guarantee window, which
+//! releases its escrow), starts an advance that fires them, kills the process with SIGKILL
+//! half-way, restarts it and advances again — then reads the database: every deadline fired
+//! exactly once, at its due time, and every escrow was released exactly once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "crash-test-admin-token-0123456789abcdef";
+const START: &str = "2026-10-12T09:00:00+08:00";
+/// Orders paid per simulated day; four days of them.
+const PER_DAY: usize = 150;
+const DAYS: usize = 4;
+const WINDOW_END: &str = "order.guarantee_window_end";
+const SALE_COUNT: &str = "order.sale_count";
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
+
+/// A `yunshi serve` child process.
+struct Yunshi {
+    child: Child,
+    base: String,
+}
+
+impl Yunshi {
+    async fn start(data: &Path) -> Yunshi {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_yunshi"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--clock", "simulated", "--start", START])
+            .env("YUNSHI_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "warn")
+            .env_remove("YUNSHI_CONFIG")
+            .env_remove("YUNSHI_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Yunshi {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(res) = client.get(format!("{}/healthz", server.base)).send().await
+                && res.status() == 200
+            {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "yunshi did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flushing, nothing.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Yunshi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Value {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, expect, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
+        self.call(Method::POST, path, Some(token), None, Some(body), expect)
+            .await
+    }
+
+    async fn upload(&self, path: &str, token: &str, content_type: &str, bytes: &'static [u8]) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
+    }
+
+    /// A user made by the administrator, and an API token for it.
+    async fn user(&self, email: &str, kind: Value) -> String {
+        let made = self
+            .post(
+                "/api/v1/admin/users",
+                ADMIN,
+                json!({"email": email, "display_name": email, "kind": kind}),
+                201,
+            )
+            .await;
+        let id = made["user"]["id"].as_str().unwrap();
+        let token = self
+            .post(
+                &format!("/api/v1/admin/users/{id}/tokens"),
+                ADMIN,
+                json!({"label": "crash test"}),
+                201,
+            )
+            .await;
+        token["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A provider admitted through onboarding with one approved one-off image product; the
+/// product's id.
+async fn live_product(api: &Api) -> String {
+    let reviewer = api
+        .user(
+            "reviewer@crash.example",
+            json!({"type": "operator_staff", "roles": ["reviewer"]}),
+        )
+        .await;
+    let isv = api
+        .user(
+            "owner@crash-isv.example",
+            json!({"type": "member", "member_kind": "enterprise"}),
+        )
+        .await;
+    let app = api
+        .post(
+            "/api/v1/onboarding/applications",
+            &isv,
+            json!({"store_name": "崩溃测试官方店"}),
+            201,
+        )
+        .await;
+    let app_id = app["application"]["id"].as_str().unwrap().to_owned();
+    let missing: Vec<String> = serde_json::from_value(app["missing_materials"].clone()).unwrap();
+    for kind in &missing {
+        let (content_type, bytes) = if kind == "legal_representative_id" {
+            ("image/png", PNG)
+        } else {
+            ("application/pdf", PDF)
+        };
+        let path = format!("/api/v1/onboarding/applications/{app_id}/materials?kind={kind}");
+        api.upload(&path, &isv, content_type, bytes).await;
+    }
+    let step = |s: &str| format!("/api/v1/onboarding/applications/{app_id}/{s}");
+    let review = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
+    api.post(&step("submit"), &isv, json!({}), 200).await;
+    api.post(&review("review"), &reviewer, json!({}), 200).await;
+    api.post(
+        &review("verification"),
+        &reviewer,
+        json!({"decision": "verified"}),
+        200,
+    )
+    .await;
+    api.post(
+        &review("approve"),
+        &reviewer,
+        json!({"partner_member": true}),
+        200,
+    )
+    .await;
+    let agreement = api
+        .call(
+            Method::GET,
+            "/api/v1/onboarding/agreement",
+            None,
+            None,
+            None,
+            200,
+        )
+        .await;
+    let accepted = api
+        .post(
+            &step("agreement"),
+            &isv,
+            json!({"agreement_id": agreement["id"]}),
+            200,
+        )
+        .await;
+    let deposit = accepted["deposit_outstanding"].as_str().unwrap().to_owned();
+    let paid = api
+        .call(
+            Method::POST,
+            &step("deposit-payments"),
+            Some(&isv),
+            Some("crash-deposit"),
+            Some(json!({"amount": deposit})),
+            201,
+        )
+        .await;
+    let store = paid["store"]["store"]["id"].as_str().unwrap().to_owned();
+    let listing = json!({
+        "title": "崩溃测试数据备份镜像",
+        "images": ["upload:cover"],
+        "attributes": [{"name": "部署方式", "value": "镜像部署"}],
+        "description": "稳定可靠的数据备份方案，支持增量备份。",
+        "terms": "购买即表示同意本产品服务协议。",
+        "delisting_strategy": "下架后已购用户可继续使用至服务期满，数据可随时导出。",
+        "open_source": [],
+        "own_product_page": "https://www.crash-isv.example/backup",
+        "refund_terms": "担保期外不予退款。"
+    });
+    let product = api
+        .post(
+            "/api/v1/products",
+            &isv,
+            json!({
+                "store": store, "category": "image", "sales_mode": "self_sold",
+                "pricing": "one_off", "price": "100.00", "refund_policy": "no_refund",
+                "content": listing
+            }),
+            201,
+        )
+        .await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/api/v1/products/{product}/submit"),
+        &isv,
+        json!({}),
+        200,
+    )
+    .await;
+    api.post(
+        &format!("/api/v1/review/listings/{product}/approve"),
+        &reviewer,
+        json!({"acknowledged": []}),
+        200,
+    )
+    .await;
+    product
+}
+
+/// Places and pays `n` orders, eight clients at a time.
+async fn pay_orders(api: &Api, buyers: &[String], product: &str, day: usize, n: usize) {
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let api = Api {
+            client: api.client.clone(),
+            base: api.base.clone(),
+        };
+        let (product, buyers) = (product.to_owned(), buyers.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for i in (c..n).step_by(8) {
+                let token = &buyers[i % buyers.len()];
+                let placed = api
+                    .post("/api/v1/orders", token, json!({"product_id": product}), 201)
+                    .await;
+                let id = placed["order"]["id"].as_str().unwrap();
+                api.call(
+                    Method::POST,
+                    &format!("/api/v1/orders/{id}/payments"),
+                    Some(token),
+                    Some(&format!("pay-{day}-{i}")),
+                    Some(json!({})),
+                    200,
+                )
+                .await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// `yunshi clock …` against the server; its standard output.
+fn yunshi_clock(base: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_yunshi"))
+        .arg("clock")
+        .args(args)
+        .args(["--server", base, "--token", ADMIN])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "yunshi clock {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn db(data: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("yunshi.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn fired_window_ends(conn: &rusqlite::Connection) -> i64 {
+    count(
+        conn,
+        &format!("SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'fired'"),
+    )
+}
+
+fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("data")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir(&dir);
+    let server = Yunshi::start(&data).await;
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let product = live_product(&api).await;
+    let mut buyers = Vec::new();
+    for i in 0..8 {
+        let kind = json!({"type": "member", "member_kind": "personal"});
+        buyers.push(api.user(&format!("buyer{i}@crash.example"), kind).await);
+    }
+    // A day of payments, then a day on the clock (through the CLI), four times: the windows
+    // end on four different days.
+    for day in 0..DAYS {
+        pay_orders(&api, &buyers, &product, day, PER_DAY).await;
+        let out = yunshi_clock(&server.base, &["advance", "--by", "1d"]);
+        assert!(out.contains(SALE_COUNT), "{out}");
+    }
+    let total = (PER_DAY * DAYS) as i64;
+    let shown = yunshi_clock(&server.base, &["show"]);
+    assert!(shown.contains("simulated"), "{shown}");
+    {
+        let conn = db(&data);
+        let pending = count(
+            &conn,
+            &format!(
+                "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'pending'"
+            ),
+        );
+        assert_eq!(
+            pending, total,
+            "every paid order waits for its window to end"
+        );
+        assert_eq!(
+            count(
+                &conn,
+                &format!(
+                    "SELECT COUNT(*) FROM deadlines WHERE kind = '{SALE_COUNT}' AND state = 'fired'"
+                ),
+            ),
+            total
+        );
+    }
+    let before: Value = api
+        .call(
+            Method::GET,
+            "/api/v1/admin/clock",
+            Some(ADMIN),
+            None,
+            None,
+            200,
+        )
+        .await;
+    let before: jiff::Timestamp = before["now"].as_str().unwrap().parse().unwrap();
+    let target = before + jiff::SignedDuration::from_hours(24 * 30);
+
+    // The advance that fires them all, killed half-way.
+    let advance = {
+        let req = api
+            .client
+            .post(format!("{}/api/v1/admin/clock", api.base))
+            .bearer_auth(ADMIN)
+            .json(&json!({"to": target.to_string()}));
+        tokio::spawn(async move { req.send().await })
+    };
+    let conn = db(&data);
+    let started = Instant::now();
+    let fired_at_kill = loop {
+        let fired = fired_window_ends(&conn);
+        if fired >= total / 4 {
+            break fired;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the advance fired only {fired} in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    server.kill();
+    drop(conn);
+    let answered = advance.await.unwrap();
+    assert!(
+        answered.is_err() || !answered.unwrap().status().is_success(),
+        "the advance finished before the kill"
+    );
+    let conn = db(&data);
+    let fired_after_kill = fired_window_ends(&conn);
+    assert!(fired_after_kill >= fired_at_kill);
+    assert!(
+        fired_after_kill < total,
+        "the kill came too late: {fired_after_kill} of {total} already fired"
+    );
+    println!("killed after {fired_at_kill} window ends ({fired_after_kill} committed) of {total}");
+    drop(conn);
+
+    // Restart with the same --start: the clock continues where it stood, not at --start.
+    let server = Yunshi::start(&data).await;
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let shown: Value = api
+        .call(
+            Method::GET,
+            "/api/v1/admin/clock",
+            Some(ADMIN),
+            None,
+            None,
+            200,
+        )
+        .await;
+    let resumed: jiff::Timestamp = shown["now"].as_str().unwrap().parse().unwrap();
+    assert!(
+        resumed > before && resumed < target,
+        "resumed at {resumed}, advanced from {before} to {target}"
+    );
+    // The same target again: what the crash left pending fires now.
+    let out = yunshi_clock(&server.base, &["advance", "--to", &target.to_string()]);
+    assert!(out.contains(WINDOW_END), "{out}");
+    let again = yunshi_clock(&server.base, &["advance", "--by", "1d"]);
+    assert!(again.contains("fired 0 deadline(s)"), "{again}");
+    server.kill();
+
+    // The books.
+    let conn = db(&data);
+    assert_eq!(fired_window_ends(&conn), total, "every window end fired");
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM deadlines WHERE state = 'pending'"
+        ),
+        0,
+        "nothing left pending"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            &format!(
+                "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND fired_at <> due_at"
+            ),
+        ),
+        0,
+        "each window end fired at its due time"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'escrow_released'"
+        ),
+        total,
+        "one release per order"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(DISTINCT reference) FROM ledger_transactions WHERE kind = 'escrow_released'"
+        ),
+        total,
+        "no order released twice"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'order_paid'"
+        ),
+        total
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings WHERE account_kind = 'buyer_escrow'"
+        ),
+        0,
+        "every escrow released in full"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings"
+        ),
+        0,
+        "the trial balance is zero"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM (SELECT tx_id FROM ledger_postings GROUP BY tx_id HAVING SUM(amount) <> 0)"
+        ),
+        0,
+        "every transaction balances"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM events WHERE kind = 'order.escrow_released'"
+        ),
+        total,
+        "one release event per order"
+    );
+}

@@ -1,0 +1,74 @@
+//! Recently authenticated bearer tokens, so that a busy client's requests do not each read
+//! its token and user from the database.
+//!
+//! An entry lives [`TTL`] of wall time. Revoking a token through this server evicts it at
+//! once ([`crate::auth::revoke_token`]); a revocation made by another server process sharing
+//! the database takes effect here within [`TTL`]. The token's own expiry is checked on
+//! every hit against the server's clock (which may be simulated).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::auth::Principal;
+
+/// How long a cached authentication is trusted without a database read.
+pub const TTL: Duration = Duration::from_secs(2);
+
+/// Beyond this many entries the cache starts over (bounds memory under token churn).
+const CAPACITY: usize = 50_000;
+
+struct Entry {
+    principal: Principal,
+    /// The token's own expiry.
+    expires_at: Option<Timestamp>,
+    cached_at: Instant,
+}
+
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl PrincipalCache {
+    /// The principal for `token_hash`, if cached recently and the token has not expired.
+    pub fn get(&self, token_hash: &str, now: Timestamp) -> Option<Principal> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = entries.get(token_hash)?;
+        let fresh = entry.cached_at.elapsed() < TTL && entry.expires_at.is_none_or(|e| now < e);
+        fresh.then(|| entry.principal.clone())
+    }
+
+    pub fn put(&self, principal: &Principal, expires_at: Option<Timestamp>) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert(
+            principal.token_hash.clone(),
+            Entry {
+                principal: principal.clone(),
+                expires_at,
+                cached_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets `token_hash` (revoked).
+    pub fn evict(&self, token_hash: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(token_hash);
+    }
+
+    /// Forgets everything: a user's standing changed (disabled, banned, roles).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
