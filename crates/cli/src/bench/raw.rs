@@ -28,7 +28,7 @@ const PG_SCHEMA: [&str; 2] = [
 ];
 
 /// `orders` payments, one SQL transaction each, on one connection (SQLite has one writer).
-pub fn sqlite(path: &std::path::Path, orders: usize, _clients: usize) -> Result<Duration> {
+pub fn sqlite(path: &std::path::Path, orders: usize) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
     for sql in SQLITE_SCHEMA {
