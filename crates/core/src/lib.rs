@@ -5,6 +5,7 @@ pub mod account;
 pub mod allocation;
 pub mod calendar;
 pub mod catalog;
+pub mod complaint;
 pub mod decision;
 pub mod governance;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod rulebook;
 pub mod source;
 pub mod storefront;
 pub mod time;
+pub mod visibility;
 
 pub use money::{Fen, MoneyError};
 pub use rate::{Rate, Rounding};

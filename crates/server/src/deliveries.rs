@@ -6,7 +6,9 @@
 //! delivery is dead-lettered — for a `create` with the event `saas.delivery_failed` (about
 //! the order), which the governance rules consume, and the order itself marked "delivery
 //! failed" (`order.delivery`, in the same batch, conditional on the order's version; a later
-//! successful manual retry marks it delivered). Every attempt is logged on the delivery and
+//! successful manual retry marks it delivered). Where the rulebook in force has the SaaS
+//! delivery-failure rule (TC 4.2), the same batches schedule that rule's deadlines: the
+//! failure's and, on the later delivery, the repair's ([`crate::visibility`]). Every attempt is logged on the delivery and
 //! the provider sees its own deliveries.
 //!
 //! Aggregates: `webhook_endpoint` (id = the provider's id; it holds the secret, which must
@@ -16,9 +18,8 @@
 //! Delivery is at least once: the POST happens before the attempt is committed, so a crash
 //! or a lost race in between repeats it. Receivers dedupe by `X-Yunshi-Delivery`.
 //!
-//! The HTTP client is reqwest built without TLS (no TLS stack is vendored yet): in this
-//! build an `https://` endpoint fails every attempt with a logged error until reqwest's
-//! `rustls` feature is enabled. Plain `http://` is accepted only to 127.0.0.1, `::1` or
+//! The HTTP client is reqwest with rustls, verifying endpoints' certificates against the
+//! system's trust store. Plain `http://` is accepted only to 127.0.0.1, `::1` or
 //! `localhost`, and only in debug builds (for tests and development).
 
 use std::sync::OnceLock;
@@ -489,9 +490,12 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
         Some(id) => crate::orders::load_order(&state.store, id).await?,
         None => None,
     };
+    // TC 4.2: a failed `create`, and its repair, feed the SaaS delivery-failure rule when
+    // the rulebook in force has it (crate::visibility).
+    let rule = crate::visibility::saas_rule_in_force(&state, at).is_some();
     let mut current = loaded;
     for _ in 0..MAX_RACES {
-        let batch = record(&current, attempt.clone(), fired, order.as_ref())?;
+        let batch = record(&current, attempt.clone(), fired, order.as_ref(), rule)?;
         match state.store.commit(batch).await {
             Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
             Err(StoreError::VersionConflict { .. }) => {
@@ -515,11 +519,15 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
 /// The batch that logs `attempt` on the delivery and decides what follows. For a `create`,
 /// `order` is the order it provisions (if stored): delivered marks it delivered, and
 /// dead-lettering marks it "delivery failed" — conditional on the order's loaded version.
+/// With `visibility_rule` (the rulebook in force has the SaaS delivery-failure rule) the
+/// failure of a `create`, and its later delivery, also schedule the rule's deadlines
+/// ([`crate::visibility::failed_deadline`], [`crate::visibility::repaired_deadline`]).
 fn record(
     loaded: &Loaded<Delivery>,
     attempt: Attempt,
     fired: FiredDeadline,
     order: Option<&Loaded<crate::orders::OrderRecord>>,
+    visibility_rule: bool,
 ) -> Result<WriteBatch, Problem> {
     let at = fired.at;
     let mut d = loaded.state.clone();
@@ -547,6 +555,11 @@ fn record(
             batch
                 .events
                 .push(event(DELIVERY_REPAIRED, order_subject, at, facts));
+            if visibility_rule && d.event == DeliveryKind::Create {
+                batch
+                    .schedule
+                    .push(crate::visibility::repaired_deadline(&d, at));
+            }
         }
         if d.event == DeliveryKind::Create
             && let Some(order) = order
@@ -578,6 +591,11 @@ fn record(
             batch
                 .events
                 .push(event(DELIVERY_FAILED, order_subject, at, facts));
+            if visibility_rule {
+                batch
+                    .schedule
+                    .push(crate::visibility::failed_deadline(&d, at));
+            }
         }
         if d.event == DeliveryKind::Create
             && let Some(order) = order
@@ -697,9 +715,6 @@ fn describe(e: &reqwest::Error) -> String {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
-    }
-    if text.contains("scheme is not http") {
-        text.push_str(" (this build of Yunshi has no TLS support for https:// endpoints)");
     }
     text
 }

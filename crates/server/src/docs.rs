@@ -96,6 +96,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::orders::ApiDoc::openapi(),
         crate::deliveries::ApiDoc::openapi(),
         crate::cases::ApiDoc::openapi(),
+        crate::complaints::ApiDoc::openapi(),
         crate::admin_clock::ApiDoc::openapi(),
     ] {
         doc.merge(part);

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod cases;
 pub mod catalogue;
 pub mod clock;
+pub mod complaints;
 pub mod config;
 pub mod deadlines;
 pub mod deliveries;
@@ -28,6 +29,7 @@ pub mod principal_cache;
 pub mod problem;
 pub mod rulebooks;
 pub mod setup;
+pub mod visibility;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -124,6 +126,7 @@ pub fn routes() -> Router<AppState> {
         .merge(orders::routes())
         .merge(deliveries::routes())
         .merge(cases::routes())
+        .merge(complaints::routes())
         .merge(admin_clock::routes())
 }
 

@@ -706,3 +706,37 @@ async fn fire_window(state: AppState, d: Deadline, f: Step) -> Result<(), Proble
     }
     Err(Problem::conflict("the case kept changing; try again"))
 }
+
+// ---- opening a case from another module's batch ----
+
+/// Opens case `id` inside the caller's `batch` (a complaint's breach or decision): the table
+/// row of the rulebook in force on `cmd.act_on`, the reply window of the rulebook in force
+/// at `now`, the case aggregate and its events and deadline — all committed with the
+/// caller's own writes.
+pub(crate) fn open_in_batch(
+    state: &AppState,
+    id: Uuid,
+    cmd: OpenCase,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<Case, Problem> {
+    let act_rb = state
+        .rulebooks
+        .marketplace_at(cmd.act_on)
+        .ok()
+        .and_then(|r| r.as_marketplace())
+        .ok_or_else(|| refused(CaseError::NoRulebookOn(cmd.act_on)))?;
+    let rulebook = rulebook_at(state, now)?;
+    let mut ids = NewIds;
+    let mut ctx = Context {
+        now,
+        rulebook,
+        calendar: &state.calendar,
+        ids: &mut ids,
+    };
+    let (case, outcome) = Case::open(id, cmd, act_rb, &mut ctx).map_err(refused)?;
+    add_outcome(batch, outcome, now);
+    batch.aggregates.push(case_write(&case, None, now)?);
+    tracing::info!(case = %case.id, provider = %case.provider, code = %case.row.code, "violation case opened from a complaint");
+    Ok(case)
+}

@@ -109,6 +109,8 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         review::reject,
         browse::search_catalogue,
         browse::catalogue_product,
+        crate::visibility::saas_delivery_standing,
+        crate::visibility::performance::start_monthly_checks,
     ),
     components(schemas(
         views::NewProductRequest,
@@ -124,6 +126,8 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         views::CatalogueItem,
         views::CataloguePageView,
         views::CatalogueProductView,
+        crate::visibility::SaasDeliveryStandingView,
+        crate::visibility::performance::MonthlyChecks,
     )),
     tags(
         (name = "products", description = "Provider products, automatic checks, submission, shelf"),
@@ -157,6 +161,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/listings/{id}/reject", post(review::reject))
         .route("/api/v1/catalogue", get(browse::search_catalogue))
         .route("/api/v1/catalogue/{id}", get(browse::catalogue_product))
+        .route(
+            "/api/v1/providers/{id}/saas-delivery-standing",
+            get(crate::visibility::saas_delivery_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/monthly-checks",
+            post(crate::visibility::performance::start_monthly_checks),
+        )
 }
 
 /// The deadline kinds this module fires, and how.

@@ -43,7 +43,7 @@ use uuid::Uuid;
 use yunshi_core::account::Capability;
 use yunshi_core::catalog::FeeTerms;
 use yunshi_core::decision::{Context, Outcome};
-use yunshi_core::ids::ProductId;
+use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::Product;
 use yunshi_core::order::{
     self, ConfirmedPayment, GUARANTEE_WINDOW_END, Order, OrderError, OrderStatus, PlaceOrder,
@@ -175,6 +175,10 @@ pub const DEADLINES: &[(&str, Handler)] = &[
     (GUARANTEE_WINDOW_END, fire_window_end),
     (order::SALE_COUNT, fire_sale_count),
 ];
+
+/// The kinds the deadline worker fires in bulk (see [`crate::deadlines::BatchHandler`]).
+pub const BATCH_DEADLINES: &[(&str, crate::deadlines::BatchHandler)] =
+    &[(order::SALE_COUNT, fire_sale_counts)];
 
 /// An order as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1405,58 +1409,90 @@ fn fire_sale_count(state: AppState, deadline: Deadline) -> HandlerFuture {
     Box::pin(async move { count_sale(&state, &deadline).await })
 }
 
-/// The sale-count handler, callable directly.
+/// The sale-count handler for one deadline.
 pub async fn count_sale(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
-    let fired = FiredDeadline {
-        id: deadline.id,
-        at: crate::deadlines::firing_time(state, deadline),
-    };
-    let count: SaleCount = match serde_json::from_value(deadline.payload.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(deadline = %deadline.id, error = %e, "malformed sale count; dropped");
-            let batch = WriteBatch {
-                fire: vec![fired],
-                ..WriteBatch::default()
-            };
-            return match state.store.commit(batch).await {
-                Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-                Err(e) => Err(e.into()),
-            };
+    count_sales(state, std::slice::from_ref(deadline)).await
+}
+
+/// `order.sale_count` in bulk ([`crate::deadlines::BatchHandler`]): every claimed change,
+/// grouped by product, applied with all the firings in one batch — one commit per round of
+/// the deadline worker instead of one per paid order. If one of them was fired meanwhile by
+/// another worker, each is applied alone instead.
+fn fire_sale_counts(state: AppState, deadlines: Vec<Deadline>) -> HandlerFuture {
+    Box::pin(async move {
+        match count_sales(&state, &deadlines).await {
+            Err(_) if deadlines.len() > 1 => {
+                for deadline in &deadlines {
+                    count_sales(&state, std::slice::from_ref(deadline)).await?;
+                }
+                Ok(())
+            }
+            done => done,
         }
-    };
-    let product = count.product_id.0;
+    })
+}
+
+/// Applies the sale changes of `deadlines` to their products' counts in the batch that fires
+/// them all (exactly once per order and change).
+async fn count_sales(state: &AppState, deadlines: &[Deadline]) -> Result<(), Problem> {
+    let mut fire = Vec::with_capacity(deadlines.len());
+    let mut changes: std::collections::BTreeMap<Uuid, (ProviderId, Vec<order::SaleChange>)> =
+        std::collections::BTreeMap::new();
+    for deadline in deadlines {
+        fire.push(FiredDeadline {
+            id: deadline.id,
+            at: crate::deadlines::firing_time(state, deadline),
+        });
+        match serde_json::from_value::<SaleCount>(deadline.payload.clone()) {
+            Ok(count) => changes
+                .entry(count.product_id.0)
+                .or_insert_with(|| (count.provider_id, Vec::new()))
+                .1
+                .push(count.change),
+            Err(e) => {
+                tracing::error!(deadline = %deadline.id, error = %e, "malformed sale count; dropped");
+            }
+        }
+    }
+    let at = fire
+        .iter()
+        .map(|f| f.at)
+        .max()
+        .unwrap_or_else(|| state.clock.now());
     for _ in 0..SALE_COUNT_ATTEMPTS {
-        let current =
-            crate::pipeline::load::<ProductSales>(&state.store, PRODUCT_SALES, product).await?;
-        let next = current
-            .as_ref()
-            .map(|l| l.state)
-            .unwrap_or_default()
-            .with(count.change)
-            .map_err(|e| Problem::refusal(&e))?;
-        let batch = WriteBatch {
-            fire: vec![fired],
-            aggregates: vec![aggregate_write(
+        let mut aggregates = Vec::with_capacity(changes.len());
+        for (&product, (provider, product_changes)) in &changes {
+            let current =
+                crate::pipeline::load::<ProductSales>(&state.store, PRODUCT_SALES, product).await?;
+            let mut next = current.as_ref().map(|l| l.state).unwrap_or_default();
+            for &change in product_changes {
+                next = next.with(change).map_err(|e| Problem::refusal(&e))?;
+            }
+            aggregates.push(aggregate_write(
                 PRODUCT_SALES,
                 product,
                 current.as_ref().map(|l| l.version),
-                count.provider_id.to_string(),
+                provider.to_string(),
                 "",
                 &next,
-                fired.at,
-            )?],
+                at,
+            )?);
+        }
+        let batch = WriteBatch {
+            fire: fire.clone(),
+            aggregates,
             ..WriteBatch::default()
         };
         match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Ok(_) => return Ok(()),
+            Err(StoreError::DeadlineNotPending(_)) if deadlines.len() == 1 => return Ok(()),
             Err(StoreError::VersionConflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Problem::conflict(format!(
-        "the sales count of product {product} kept changing"
-    )))
+    Err(Problem::conflict(
+        "the sales counts kept changing; retried when the lease runs out",
+    ))
 }
 
 /// The sales count of `product` (zero before its first paid order), for the catalogue.

@@ -171,13 +171,13 @@ async fn receive(
     }
 }
 
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     state: ReceiverState,
 }
 
 impl Receiver {
-    async fn start(failing: bool) -> Receiver {
+    pub(crate) async fn start(failing: bool) -> Receiver {
         let state = ReceiverState {
             secret: Arc::default(),
             failing,
@@ -197,7 +197,7 @@ impl Receiver {
         }
     }
 
-    fn know_secret(&self, secret: &str) {
+    pub(crate) fn know_secret(&self, secret: &str) {
         *self.state.secret.lock().unwrap() = Some(secret.to_owned());
     }
 
