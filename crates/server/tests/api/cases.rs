@@ -10,14 +10,14 @@ use crate::helpers::{assert_problem, json_of};
 use crate::journey::{Market, PDF, PNG, content, fen, ok, status_of};
 
 /// A provider admitted through the API, with one listed product.
-struct Admitted {
-    email: String,
-    provider: String,
+pub(crate) struct Admitted {
+    pub(crate) email: String,
+    pub(crate) provider: String,
     /// An API token of the provider's owner (sessions last 12 simulated hours; the
     /// scenarios span months).
-    isv: String,
-    store: String,
-    product: String,
+    pub(crate) isv: String,
+    pub(crate) store: String,
+    pub(crate) product: String,
 }
 
 struct Gov {
@@ -44,7 +44,9 @@ async fn staff(m: &Market) -> Gov {
     }
 }
 
-async fn admit(m: &Market, g: &Gov, email: &str, name: &str) -> Admitted {
+/// A provider admitted through the API (onboarding reviewed by `reviewer`) with one listed
+/// image; shared with tests/api/complaints.rs.
+pub(crate) async fn admit(m: &Market, reviewer: &str, email: &str, name: &str) -> Admitted {
     m.register(email, name, "enterprise").await;
     let isv = m.login(email).await;
     let app = json_of(
@@ -71,21 +73,17 @@ async fn admit(m: &Market, g: &Gov, email: &str, name: &str) -> Admitted {
     let step = |s: &str| format!("/api/v1/onboarding/applications/{app_id}/{s}");
     let admin = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
     ok(m.post(&step("submit"), &isv, json!({})).await).await;
-    ok(m.post(&admin("review"), &g.reviewer, json!({})).await).await;
+    ok(m.post(&admin("review"), reviewer, json!({})).await).await;
     // Rulebooks without a verification step may refuse it; the approval says.
     let _ = m
         .post(
             &admin("verification"),
-            &g.reviewer,
+            reviewer,
             json!({"decision": "verified"}),
         )
         .await;
     let approved = ok(m
-        .post(
-            &admin("approve"),
-            &g.reviewer,
-            json!({"partner_member": true}),
-        )
+        .post(&admin("approve"), reviewer, json!({"partner_member": true}))
         .await)
     .await;
     assert_eq!(status_of(&approved), "approved", "{approved}");
@@ -137,7 +135,7 @@ async fn admit(m: &Market, g: &Gov, email: &str, name: &str) -> Admitted {
     let listed = ok(m
         .post(
             &format!("/api/v1/review/listings/{product}/approve"),
-            &g.reviewer,
+            reviewer,
             json!({"acknowledged": []}),
         )
         .await)
@@ -242,7 +240,7 @@ async fn reapply_refused(m: &Market, p: &Admitted, code: &str) {
 
 async fn ali_two_twelve_point_violations_in_one_fiscal_year_expel(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     let required = fen(standing(m, &g.compliance, &p).await["deposit"]["held"]
         .as_str()
         .unwrap());
@@ -312,7 +310,7 @@ async fn ali_two_twelve_point_violations_in_one_fiscal_year_expel(m: &Market) {
 
 async fn ali_points_reset_at_31_march_24_00(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     decide_now(m, &g, &p, "ALI-B1", "2027-03-20").await;
     at(m, "2027-04-02T10:00:00+08:00").await;
     let s = standing(m, &p.isv, &p).await;
@@ -330,7 +328,7 @@ async fn ali_points_reset_at_31_march_24_00(m: &Market) {
 /// books its points in the new fiscal year, where they add up with April's.
 async fn ali_case_handled_across_31_march_books_in_the_new_fiscal_year(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     let first = id(&open_case(m, &g, &p, "ALI-B1", "2027-03-30").await);
     at(m, "2027-04-03T00:00:00+08:00").await; // 31 Mar, 1 and 2 Apr: three working days
     at(m, "2027-04-15T10:00:00+08:00").await; // the objection window ran out meanwhile
@@ -352,7 +350,7 @@ async fn ali_case_handled_across_31_march_books_in_the_new_fiscal_year(m: &Marke
 
 async fn jd_points_reset_at_31_december(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     decide_now(m, &g, &p, "JD-B1", "2026-12-20").await;
     let s = standing(m, &p.isv, &p).await;
     assert_eq!(s["points"]["year_start"], "2026-01-01", "{s}");
@@ -388,7 +386,7 @@ async fn jd_points_reset_at_31_december(m: &Market) {
 
 async fn tc_off_platform_trade_expels_deducts_5000_and_bans_for_good(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     let before = fen(standing(m, &g.compliance, &p).await["deposit"]["held"]
         .as_str()
         .unwrap());
@@ -411,7 +409,7 @@ async fn tc_off_platform_trade_expels_deducts_5000_and_bans_for_good(m: &Market)
 
 async fn tc_fake_transactions_block_for_15_days_lifted_on_day_16(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     at(m, "2026-07-06T10:00:00+08:00").await;
     decide_now(m, &g, &p, "TC-S4", "2026-07-03").await;
     let s = standing(m, &p.isv, &p).await;
@@ -466,7 +464,7 @@ async fn tc_fake_transactions_block_for_15_days_lifted_on_day_16(m: &Market) {
 
 async fn no_reply_in_3_working_days_across_national_day_is_established_on_10_october(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
     // Notice on Wednesday 30 September: 1–7 October are holidays, 8 and 9 October are
     // working days and Saturday 10 October is an adjusted working day (调休): the third.
     let case = id(&open_case(m, &g, &p, "ALI-S4", "2026-09-29").await);
@@ -495,8 +493,8 @@ async fn no_reply_in_3_working_days_across_national_day_is_established_on_10_oct
 
 async fn only_compliance_decides_and_only_the_provider_replies_on_its_own_cases(m: &Market) {
     let g = staff(m).await;
-    let p = admit(m, &g, "owner@yunfan.example", "云帆科技").await;
-    let other = admit(m, &g, "owner@other.example", "别家科技").await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
+    let other = admit(m, &g.reviewer, "owner@other.example", "别家科技").await;
     let case = id(&open_case(m, &g, &p, "ALI-S2", "2026-07-01").await);
     // Another provider: 404 for the case and the standing.
     let res = m.get(&format!("/api/v1/cases/{case}"), &other.isv).await;

@@ -5,20 +5,14 @@
 
 use serde_json::{Value, json};
 
+use crate::cases::{Admitted, admit};
 use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of};
-use crate::journey::{Market, PDF, PNG, content, ok, status_of};
+use crate::journey::{Market, ok};
 
 struct Staff {
     reviewer: String,
     compliance: String,
     service: String,
-}
-
-struct Admitted {
-    provider: String,
-    /// An API token of the provider's owner.
-    isv: String,
-    product: String,
 }
 
 async fn staff(m: &Market) -> Staff {
@@ -31,118 +25,6 @@ async fn staff(m: &Market) -> Staff {
         service: m
             .staff("cs@yunshi.example", op(&["customer_service"]))
             .await,
-    }
-}
-
-/// A provider admitted through the API with one listed image (as tests/api/cases.rs).
-async fn admit(m: &Market, s: &Staff, email: &str, name: &str) -> Admitted {
-    m.register(email, name, "enterprise").await;
-    let isv = m.login(email).await;
-    let app = json_of(
-        m.post(
-            "/api/v1/onboarding/applications",
-            &isv,
-            json!({"store_name": format!("{name}官方店")}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let app_id = app["application"]["id"].as_str().unwrap().to_owned();
-    let provider = app["application"]["provider"].as_str().unwrap().to_owned();
-    let missing: Vec<String> = serde_json::from_value(app["missing_materials"].clone()).unwrap();
-    for kind in &missing {
-        let (ct, bytes) = if kind == "legal_representative_id" {
-            ("image/png", PNG)
-        } else {
-            ("application/pdf", PDF)
-        };
-        m.upload(&app_id, &isv, kind, ct, bytes.to_vec()).await;
-    }
-    let step = |x: &str| format!("/api/v1/onboarding/applications/{app_id}/{x}");
-    let admin = |x: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{x}");
-    ok(m.post(&step("submit"), &isv, json!({})).await).await;
-    ok(m.post(&admin("review"), &s.reviewer, json!({})).await).await;
-    let _ = m
-        .post(
-            &admin("verification"),
-            &s.reviewer,
-            json!({"decision": "verified"}),
-        )
-        .await;
-    let approved = ok(m
-        .post(
-            &admin("approve"),
-            &s.reviewer,
-            json!({"partner_member": true}),
-        )
-        .await)
-    .await;
-    assert_eq!(status_of(&approved), "approved", "{approved}");
-    let agreement = ok(m.public_get("/api/v1/onboarding/agreement").await).await;
-    let accepted = ok(m
-        .post(
-            &step("agreement"),
-            &isv,
-            json!({"agreement_id": agreement["id"]}),
-        )
-        .await)
-    .await;
-    let deposit = accepted["deposit_outstanding"].as_str().unwrap().to_owned();
-    let paid = json_of(
-        m.post_key(
-            &step("deposit-payments"),
-            &isv,
-            &format!("deposit-{email}"),
-            json!({"amount": deposit}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    assert_eq!(paid["provider_status"], "active", "{paid}");
-    let store = paid["store"]["store"]["id"].as_str().unwrap().to_owned();
-    let created = json_of(
-        m.post(
-            "/api/v1/products",
-            &isv,
-            json!({
-                "store": store, "category": "image", "sales_mode": "self_sold",
-                "pricing": "one_off", "price": "1000.00", "refund_policy": "no_refund",
-                "content": content("云数据备份镜像", "稳定可靠的数据备份方案。")
-            }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let product = created["id"].as_str().unwrap().to_owned();
-    ok(m.post(
-        &format!("/api/v1/products/{product}/submit"),
-        &isv,
-        json!({}),
-    )
-    .await)
-    .await;
-    let listed = ok(m
-        .post(
-            &format!("/api/v1/review/listings/{product}/approve"),
-            &s.reviewer,
-            json!({"acknowledged": []}),
-        )
-        .await)
-    .await;
-    assert_eq!(listed["status"], "listed", "{listed}");
-    let isv = m
-        .staff(
-            &format!("ops.{email}"),
-            json!({"type": "provider_staff", "provider_id": provider, "role": "owner"}),
-        )
-        .await;
-    Admitted {
-        provider,
-        isv,
-        product,
     }
 }
 
@@ -198,7 +80,7 @@ async fn buyer_with_order(m: &Market, p: &Admitted, email: &str) -> (String, Str
 
 async fn complaint_not_answered_within_30_minutes_opens_ali_s2_with_3_points(m: &Market) {
     let s = staff(m).await;
-    let p = admit(m, &s, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &s.reviewer, "owner@yunfan.example", "云帆科技").await;
     let (buyer, order) = buyer_with_order(m, &p, "buyer@example.com").await;
     let opened = complain(m, &buyer, &order).await;
     let id = cid(&opened);
@@ -281,7 +163,7 @@ async fn complaint_not_answered_within_30_minutes_opens_ali_s2_with_3_points(m: 
 
 async fn a_response_within_30_minutes_opens_no_case_and_a_decision_lifts_the_hold(m: &Market) {
     let s = staff(m).await;
-    let p = admit(m, &s, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &s.reviewer, "owner@yunfan.example", "云帆科技").await;
     let (buyer, order) = buyer_with_order(m, &p, "buyer@example.com").await;
     let id = cid(&complain(m, &buyer, &order).await);
     advance(m, "10m").await;
@@ -345,7 +227,7 @@ async fn a_response_within_30_minutes_opens_no_case_and_a_decision_lifts_the_hol
 
 async fn customer_service_refunds_through_the_refund_flow_or_opens_a_case(m: &Market) {
     let s = staff(m).await;
-    let p = admit(m, &s, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &s.reviewer, "owner@yunfan.example", "云帆科技").await;
     let (buyer, order) = buyer_with_order(m, &p, "buyer@example.com").await;
     let id = cid(&complain(m, &buyer, &order).await);
     let path = format!("/api/v1/admin/complaints/{id}/decision");
@@ -401,7 +283,7 @@ async fn customer_service_refunds_through_the_refund_flow_or_opens_a_case(m: &Ma
 
 async fn only_the_buyer_complains_and_others_get_404(m: &Market) {
     let s = staff(m).await;
-    let p = admit(m, &s, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &s.reviewer, "owner@yunfan.example", "云帆科技").await;
     let (buyer, order) = buyer_with_order(m, &p, "buyer@example.com").await;
     m.register("other@example.com", "李雷", "personal").await;
     let other = m.login("other@example.com").await;
@@ -501,7 +383,7 @@ async fn only_the_buyer_complains_and_others_get_404(m: &Market) {
 
 async fn tc_unreachable_provider_opens_tc_s10(m: &Market) {
     let s = staff(m).await;
-    let p = admit(m, &s, "owner@yunfan.example", "云帆科技").await;
+    let p = admit(m, &s.reviewer, "owner@yunfan.example", "云帆科技").await;
     let (buyer, order) = buyer_with_order(m, &p, "buyer@example.com").await;
     // TC sets no 30-minute window.
     let first = complain(m, &buyer, &order).await;
