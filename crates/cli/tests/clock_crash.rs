@@ -1,6 +1,7 @@
 //! A crash while a clock advance is firing deadlines neither loses nor repeats one.
 //!
-//! Runs the real `yunshi` binary in simulated-clock mode on SQLite, pays hundreds of orders
+//! Runs the real `yunshi` binary in simulated-clock mode on SQLite (and on a fresh PostgreSQL
+//! database when `YUNSHI_TEST_PG` names a server), pays hundreds of orders
 //! through the API (each payment schedules the end of the order's guarantee window, which
 //! releases its escrow), starts an advance that fires them, kills the process with SIGKILL
 //! half-way, restarts it and advances again — then reads the database: every deadline fired
@@ -33,7 +34,7 @@ struct Yunshi {
 }
 
 impl Yunshi {
-    async fn start(data: &Path) -> Yunshi {
+    async fn start(data: &Path, db: &Target) -> Yunshi {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,19 +45,19 @@ impl Yunshi {
             .append(true)
             .open(data.with_extension("log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_yunshi"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yunshi"));
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data)
             .args(["--clock", "simulated", "--start", START])
             .env("YUNSHI_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
             .env_remove("YUNSHI_CONFIG")
-            .env_remove("YUNSHI_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+            .env_remove("YUNSHI_DATABASE_URL");
+        if let Target::Postgres { url, .. } = db {
+            cmd.env("YUNSHI_DATABASE_URL", url);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
         let server = Yunshi {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -337,25 +338,78 @@ fn yunshi_clock(base: &str, args: &[&str]) -> String {
     stdout
 }
 
-fn db(data: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open_with_flags(
-        data.join("yunshi.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn
+/// The database the server runs on, read directly by the test.
+enum Target {
+    Sqlite(PathBuf),
+    Postgres { url: String },
 }
 
-fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+impl Target {
+    /// A fresh PostgreSQL database on the `YUNSHI_TEST_PG` server, if it is set.
+    async fn postgres() -> Option<Target> {
+        let base = std::env::var("YUNSHI_TEST_PG").ok()?;
+        let base = base.trim().trim_end_matches('/').to_owned();
+        let name = format!(
+            "yunshi_crash_{}",
+            &uuid::Uuid::now_v7().simple().to_string()[16..]
+        );
+        connect(&format!("{base}/postgres"))
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        Some(Target::Postgres {
+            url: format!("{base}/{name}"),
+        })
+    }
+
+    async fn open(&self) -> Db {
+        match self {
+            Target::Sqlite(data) => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    data.join("yunshi.db"),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .unwrap();
+                conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                Db::Sqlite(conn)
+            }
+            Target::Postgres { url } => Db::Postgres(connect(url).await),
+        }
+    }
 }
 
-fn fired_window_ends(conn: &rusqlite::Connection) -> i64 {
-    count(
-        conn,
-        &format!("SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'fired'"),
-    )
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A read-only look at the server's database, behind its back.
+enum Db {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl Db {
+    /// The single BIGINT `sql` answers (the same SQL on both stores).
+    async fn count(&self, sql: &str) -> i64 {
+        match self {
+            Db::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap(),
+            Db::Postgres(client) => client.query_one(sql, &[]).await.unwrap().get(0),
+        }
+    }
+
+    async fn fired_window_ends(&self) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'fired'"
+        ))
+        .await
+    }
 }
 
 fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
@@ -363,10 +417,24 @@ fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
+async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = data_dir(&dir);
-    let server = Yunshi::start(&data).await;
+    crash_during_an_advance(&data, &Target::Sqlite(data.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_postgres() {
+    let Some(target) = Target::postgres().await else {
+        eprintln!("YUNSHI_TEST_PG not set: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    crash_during_an_advance(&data_dir(&dir), &target).await;
+}
+
+async fn crash_during_an_advance(data: &Path, db: &Target) {
+    let server = Yunshi::start(data, db).await;
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -388,24 +456,21 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
     let shown = yunshi_clock(&server.base, &["show"]);
     assert!(shown.contains("simulated"), "{shown}");
     {
-        let conn = db(&data);
-        let pending = count(
-            &conn,
-            &format!(
+        let conn = db.open().await;
+        let pending = conn
+            .count(&format!(
                 "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'pending'"
-            ),
-        );
+            ))
+            .await;
         assert_eq!(
             pending, total,
             "every paid order waits for its window to end"
         );
         assert_eq!(
-            count(
-                &conn,
-                &format!(
-                    "SELECT COUNT(*) FROM deadlines WHERE kind = '{SALE_COUNT}' AND state = 'fired'"
-                ),
-            ),
+            conn.count(&format!(
+                "SELECT COUNT(*) FROM deadlines WHERE kind = '{SALE_COUNT}' AND state = 'fired'"
+            ),)
+                .await,
             total
         );
     }
@@ -431,10 +496,10 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
             .json(&json!({"to": target.to_string()}));
         tokio::spawn(async move { req.send().await })
     };
-    let conn = db(&data);
+    let conn = db.open().await;
     let started = Instant::now();
     let fired_at_kill = loop {
-        let fired = fired_window_ends(&conn);
+        let fired = conn.fired_window_ends().await;
         if fired >= total / 4 {
             break fired;
         }
@@ -451,8 +516,8 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
         answered.is_err() || !answered.unwrap().status().is_success(),
         "the advance finished before the kill"
     );
-    let conn = db(&data);
-    let fired_after_kill = fired_window_ends(&conn);
+    let conn = db.open().await;
+    let fired_after_kill = conn.fired_window_ends().await;
     assert!(fired_after_kill >= fired_at_kill);
     assert!(
         fired_after_kill < total,
@@ -462,7 +527,7 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
     drop(conn);
 
     // Restart with the same --start: the clock continues where it stood, not at --start.
-    let server = Yunshi::start(&data).await;
+    let server = Yunshi::start(data, db).await;
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -490,78 +555,67 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline() {
     server.kill();
 
     // The books.
-    let conn = db(&data);
-    assert_eq!(fired_window_ends(&conn), total, "every window end fired");
+    let conn = db.open().await;
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(*) FROM deadlines WHERE state = 'pending'"
-        ),
-        0,
-        "nothing left pending"
+        conn.fired_window_ends().await,
+        total,
+        "every window end fired"
     );
     assert_eq!(
-        count(
-            &conn,
-            &format!(
-                "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND fired_at <> due_at"
-            ),
-        ),
+        conn.count(&format!(
+            "SELECT COUNT(*) FROM deadlines WHERE state = 'pending' AND due_at <= {}",
+            target.as_microsecond()
+        ))
+        .await,
+        0,
+        "nothing due left pending"
+    );
+    assert_eq!(
+        conn.count(&format!(
+            "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND fired_at <> due_at"
+        ),)
+            .await,
         0,
         "each window end fired at its due time"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'escrow_released'"
-        ),
+        conn.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'escrow_released'")
+            .await,
         total,
         "one release per order"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(DISTINCT reference) FROM ledger_transactions WHERE kind = 'escrow_released'"
-        ),
+        conn.count("SELECT COUNT(DISTINCT reference) FROM ledger_transactions WHERE kind = 'escrow_released'"
+        ).await,
         total,
         "no order released twice"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'order_paid'"
-        ),
+        conn.count("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'order_paid'")
+            .await,
         total
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings WHERE account_kind = 'buyer_escrow'"
-        ),
+        conn.count("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_postings WHERE account_kind = 'buyer_escrow'"
+        ).await,
         0,
         "every escrow released in full"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings"
-        ),
+        conn.count("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_postings")
+            .await,
         0,
         "the trial balance is zero"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(*) FROM (SELECT tx_id FROM ledger_postings GROUP BY tx_id HAVING SUM(amount) <> 0)"
-        ),
+        conn.count("SELECT COUNT(*) FROM (SELECT tx_id FROM ledger_postings GROUP BY tx_id HAVING SUM(amount) <> 0) AS unbalanced"
+        ).await,
         0,
         "every transaction balances"
     );
     assert_eq!(
-        count(
-            &conn,
-            "SELECT COUNT(*) FROM events WHERE kind = 'order.escrow_released'"
-        ),
+        conn.count("SELECT COUNT(*) FROM events WHERE kind = 'order.escrow_released'")
+            .await,
         total,
         "one release event per order"
     );

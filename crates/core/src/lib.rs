@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod complaint;
 pub mod decision;
+pub mod deposit;
 pub mod governance;
 pub mod ids;
 pub mod ledger;

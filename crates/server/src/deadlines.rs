@@ -55,6 +55,8 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         crate::deliveries::DEADLINES,
         crate::cases::DEADLINES,
         crate::complaints::DEADLINES,
+        crate::deposits::DEADLINES,
+        crate::exits::DEADLINES,
         crate::visibility::DEADLINES,
     ]
     .into_iter()

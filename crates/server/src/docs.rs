@@ -97,6 +97,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::deliveries::ApiDoc::openapi(),
         crate::cases::ApiDoc::openapi(),
         crate::complaints::ApiDoc::openapi(),
+        crate::deposits::ApiDoc::openapi(),
+        crate::evidence::ApiDoc::openapi(),
+        crate::exits::ApiDoc::openapi(),
         crate::admin_clock::ApiDoc::openapi(),
     ] {
         doc.merge(part);

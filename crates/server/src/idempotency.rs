@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jiff::Timestamp;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use yunshi_store::{IdempotencyClaim, StoreError};
 
 use crate::AppState;
@@ -65,6 +66,33 @@ impl IdempotencyKey {
                 .map_err(|e| Problem::internal(format!("answer: {e}")))?,
             at,
         })
+    }
+
+    /// The stored answer for this key, if the key was used before: the same request gets
+    /// its answer again; another request with the key is refused with 422.
+    pub async fn replayed<T: DeserializeOwned, W: Serialize>(
+        &self,
+        state: &AppState,
+        caller: &Principal,
+        what: &W,
+    ) -> Result<Option<T>, Problem> {
+        let Some(record) = state
+            .store
+            .idempotency_record(&caller.principal, &self.0)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let claim = self.claim(caller, what, &(), Timestamp::UNIX_EPOCH)?;
+        if claim.fingerprint != record.fingerprint {
+            return Err(mismatch(&StoreError::IdempotencyMismatch {
+                key: self.0.clone(),
+            })
+            .unwrap_or_else(|| Problem::conflict("idempotency key reused")));
+        }
+        serde_json::from_value(record.response)
+            .map(Some)
+            .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}")))
     }
 }
 

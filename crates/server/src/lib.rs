@@ -19,7 +19,10 @@ pub mod complaints;
 pub mod config;
 pub mod deadlines;
 pub mod deliveries;
+pub mod deposits;
 pub mod docs;
+pub mod evidence;
+pub mod exits;
 pub mod idempotency;
 pub mod metrics;
 pub mod onboarding;
@@ -127,6 +130,9 @@ pub fn routes() -> Router<AppState> {
         .merge(deliveries::routes())
         .merge(cases::routes())
         .merge(complaints::routes())
+        .merge(deposits::routes())
+        .merge(evidence::routes())
+        .merge(exits::routes())
         .merge(admin_clock::routes())
 }
 

@@ -53,6 +53,9 @@ pub enum ReleaseTrigger {
     BuyerAccepted,
     /// The category has no window (API, tool): settleable once paid.
     NoWindow,
+    /// The provider left with a service partly delivered: after the refund customer service
+    /// set, the rest is the provider's (ALI-R art.30(1), by delivery degree).
+    ProviderExit,
 }
 
 /// The release of escrow, with the fee as charged, so refunds reverse exactly these lines.

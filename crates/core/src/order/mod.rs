@@ -19,6 +19,7 @@
 mod aggregate;
 mod delivery;
 mod error;
+mod exit;
 mod fee;
 mod lifecycle;
 mod postings;
@@ -42,6 +43,7 @@ pub use delivery::{
     DeliveryStatus, SaasDelivery, delivery_failed, delivery_requested, delivery_succeeded,
 };
 pub use error::OrderError;
+pub use exit::{ExitTreatment, exit_treatment, refund_on_exit, release_on_exit};
 pub use fee::platform_fee;
 pub use lifecycle::{
     ConfirmedPayment, PlaceOrder, cancel, confirm_receipt, guarantee_window_ended, pay, place,

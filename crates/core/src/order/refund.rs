@@ -140,7 +140,7 @@ pub struct DirectRefund {
     pub note: String,
 }
 
-fn check_note(note: &str) -> Result<String, OrderError> {
+pub(super) fn check_note(note: &str) -> Result<String, OrderError> {
     let note = note.trim();
     if note.chars().count() > MAX_REFUND_NOTE {
         return Err(OrderError::InvalidTerms(format!(
@@ -158,7 +158,7 @@ fn open_index(order: &Order) -> Result<usize, OrderError> {
         .ok_or(OrderError::NoOpenRefund)
 }
 
-fn refund_event(kind: &str, order: &Order, refund: &Refund) -> Event {
+pub(super) fn refund_event(kind: &str, order: &Order, refund: &Refund) -> Event {
     Event {
         kind: kind.to_string(),
         subject: order.subject(),
@@ -392,7 +392,7 @@ pub fn refund_directly(
 
 /// Moves the money of refund `index` and closes it; releases escrow afterwards if the window
 /// is over (a release the refund had deferred).
-fn pay_refund(
+pub(super) fn pay_refund(
     order: &mut Order,
     index: usize,
     amount: Fen,

@@ -28,6 +28,9 @@ pub enum RefundBasis {
     DeclaredPolicy,
     /// Awarded by the operator on a dispute ground (ALI-R art.21(3), TC 5.2–5.3, JD art.17(3)).
     Arbitration,
+    /// The provider left the marketplace: unfinished projects are refunded (ALI-R art.30(1),
+    /// TC 8.4.1, JD art.26(1)).
+    ProviderExit,
 }
 
 /// What the operator awards.

@@ -25,7 +25,9 @@ pub enum ProviderError {
     InvalidMaterial(&'static str),
     #[error("the rulebook in force admits enterprises only")]
     IndividualsNotAllowed,
-    #[error("after a voluntary exit a new application is possible from {allowed_from}")]
+    #[error(
+        "主动退出后冷静期未满，自 {allowed_from} 起方可重新申请入驻 / after a voluntary exit a new application is possible from {allowed_from}"
+    )]
     ReentryTooSoon { allowed_from: Date },
     #[error("an expelled provider may never apply again")]
     ReentryForbidden,

@@ -8,6 +8,7 @@
 
 mod application;
 mod error;
+mod exit;
 mod material;
 mod redeclare;
 mod reentry;
@@ -19,6 +20,10 @@ mod tests;
 
 pub use application::{AgreementAcceptance, Applicant, Application, ApplicationStatus};
 pub use error::ProviderError;
+pub use exit::{
+    AgreementTerm, ConsoleAction, EXIT_TAKES_EFFECT, ExitError, ExitKind, ExitRecord, ExitStep,
+    MAX_EXIT_REASON, PendingExit, TERM_ENDS, Tenure, console_allows, term_for,
+};
 pub use material::{
     EntityKind, MaterialRef, check_kind, check_uploadable, is_flow_step, required_uploads,
 };

@@ -813,6 +813,12 @@ pub struct Exit {
     /// Years a store's transferor stays jointly liable for the receiver (ALI-A 3.3.3: 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_transfer_liability_years: Option<u32>,
+    /// The agreement runs until the end of the year starting on this day that contains the
+    /// signing (ALI-A 7.1, 1.13: the fiscal year, "04-01"); renewal signs the next year.
+    /// Absent: no fixed term, cooperation lasts until an exit — **[design assumption]** for
+    /// TC and JD, whose rules set no agreement term (SPEC §13 cites only ALI-A 7.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_term_year_start: Option<YearStart>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -6,6 +6,7 @@
 //! returns the new state and an [`crate::decision::Outcome`], or a [`StoreError`].
 
 mod error;
+mod exit;
 mod measure;
 mod store;
 #[cfg(test)]

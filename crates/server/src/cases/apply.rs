@@ -2,8 +2,8 @@
 //! booked to the rule year, the threshold checked, the store frozen or blocked (lifted by the
 //! stores' stored deadlines), the deposit deducted, and on expulsion the provider expelled
 //! (or banned), every store closed, every product delisted and the deposit forfeited where
-//! the rulebook says so. Unfinished orders to refund on expulsion are recorded as an explicit
-//! pending task list on the case (SPEC §13; the refund itself is the orders module's).
+//! the rulebook says so. Unfinished orders are refunded on expulsion through the exits
+//! module's shared exit code, in the same batch (SPEC §13; `case.applied.exit`).
 
 use jiff::Timestamp;
 use serde_json::json;
@@ -22,7 +22,6 @@ use super::RECORD;
 use crate::AppState;
 use crate::catalogue::{PRODUCT, ProductRecord, product_write};
 use crate::onboarding::{PROVIDER, STORE, load_provider, store_write};
-use crate::orders::PROVIDER_ORDER;
 use crate::pipeline::{NewIds, add_outcome, aggregate_write, load};
 use crate::problem::Problem;
 
@@ -159,8 +158,25 @@ pub(crate) async fn apply_final(
         &record,
         now,
     )?);
+    // A deduction short of expulsion demands a top-up (SPEC §10); an expelled provider's
+    // deposit is forfeited instead.
+    if !plan.expel && !plan.deposit_deducted.is_zero() {
+        let held_after = held
+            .checked_sub(plan.deposit_deducted)
+            .map_err(Problem::internal)?;
+        crate::deposits::record_violation_deduction(
+            state,
+            batch,
+            case,
+            plan.deposit_deducted,
+            held_after,
+            now,
+        )
+        .await?;
+    }
     let subject = case.subject();
     let mut pending: Vec<serde_json::Value> = Vec::new();
+    let mut exit_effects = None;
 
     // The provider: expelled, or banned for good.
     if (plan.expel || plan.ban)
@@ -233,24 +249,10 @@ pub(crate) async fn apply_final(
                 .push(product_write(&record, Some(stored.version), now)?);
             add_outcome(batch, outcome, now);
         }
-        // Unfinished orders to refund (SPEC §13): listed as a pending task.
-        let mut orders = Vec::new();
-        for stored in all_owned(state, PROVIDER_ORDER, &owner).await? {
-            if matches!(
-                stored.status.as_str(),
-                "held" | "in_use_unpaid" | "awaiting_payment"
-            ) {
-                orders.push(json!({ "order": stored.id, "status": stored.status }));
-            }
-        }
-        if !orders.is_empty() {
-            let refund = rb.exit.unfinished_projects_refund;
-            pending.push(json!({
-                "task": "refund_unfinished_orders",
-                "refund": refund,
-                "orders": orders,
-            }));
-        }
+        // Unfinished orders refunded per the rulebook (ALI partly delivered services: a
+        // refund task), the tenure ended, the exit announced (SPEC §13).
+        exit_effects =
+            Some(crate::exits::expulsion_effects(state, provider, rb, now, batch).await?);
     }
     if plan.hide_and_delist && !plan.expel {
         match case.product {
@@ -295,7 +297,7 @@ pub(crate) async fn apply_final(
             now,
         );
     }
-    case.applied = Some(json!({ "plan": plan, "pending_tasks": pending }));
+    case.applied = Some(json!({ "plan": plan, "pending_tasks": pending, "exit": exit_effects }));
     Ok(())
 }
 

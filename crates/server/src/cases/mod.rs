@@ -116,14 +116,14 @@ async fn load_case(state: &AppState, id: Uuid) -> Result<Option<Loaded<Case>>, P
 
 /// Who acts on a case.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     Compliance,
     Provider,
 }
 
 /// The case, if the caller may see it (operator staff, or the provider it concerns); 404
 /// otherwise. For `side`, the caller must also act on that side (403).
-async fn case_for(
+pub(crate) async fn case_for(
     state: &AppState,
     principal: &Principal,
     raw: &str,
@@ -387,26 +387,12 @@ pub async fn reply(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReplyRequest>,
 ) -> Result<ApiJson<CaseView>, Problem> {
-    check_files(&state, &req.evidence).await?;
+    crate::evidence::check(&state, &principal, &req.evidence).await?;
     let view = transition(&state, &principal, &id, Side::Provider, |c, ctx| {
         c.reply(&req.text, req.evidence.clone(), ctx)
     })
     .await?;
     Ok(ApiJson(view))
-}
-
-async fn check_files(state: &AppState, ids: &[Uuid]) -> Result<(), Problem> {
-    for id in ids {
-        if state.store.file(*id).await?.is_none() {
-            return Err(Problem::coded(
-                crate::ErrorCode::InvalidRequest,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "evidence_not_found",
-                format!("no uploaded file {id}"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The provider objects to the penalty, with grounds, inside the objection window.
@@ -428,7 +414,7 @@ pub async fn object(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ObjectionRequest>,
 ) -> Result<ApiJson<CaseView>, Problem> {
-    check_files(&state, &req.evidence).await?;
+    crate::evidence::check(&state, &principal, &req.evidence).await?;
     let view = transition(&state, &principal, &id, Side::Provider, |c, ctx| {
         c.object(&req.grounds, req.evidence.clone(), ctx)
     })
@@ -550,10 +536,11 @@ pub struct NoticeQuery {
     pub after: Option<Uuid>,
 }
 
-/// The public notice list of published decisions (no authentication).
+/// The public notice list (no authentication): published decisions, stores' closing notices
+/// and exit announcements (SPEC §13).
 #[utoipa::path(
     get, path = "/api/v1/notices", tag = "cases", params(NoticeQuery),
-    responses((status = 200, description = "Published decisions, oldest first", body = NoticePage))
+    responses((status = 200, description = "Published decisions and exit notices (store closings, exits), oldest first", body = NoticePage))
 )]
 pub async fn notices(
     State(state): State<AppState>,
@@ -590,16 +577,55 @@ pub async fn notices(
             "stacked": c.stacked,
         });
         items.push(NoticeView {
-            case_id: c.id,
+            kind: "violation_decision".into(),
+            id: c.id,
+            case_id: Some(c.id),
             provider_id: c.provider.uuid(),
             code: c.row.code.clone(),
             title_zh: c.row.title_zh.clone(),
             title_en: c.row.title_en.clone(),
             act_on: c.act_on,
             published_at,
-            penalty,
+            penalty: Some(penalty),
+            effective_at: None,
         });
     }
+    // Exit notices share the list, merged by id (both UUIDv7, so in creation order). A full
+    // page of either source bounds what is known to come next.
+    let exits = crate::exits::published_notices(&state, q.after, limit).await?;
+    let exits_bound = (exits.len() == limit as usize)
+        .then(|| exits.last().map(|n| n.id))
+        .flatten();
+    let bound = [next_after, exits_bound].into_iter().flatten().min();
+    for n in exits {
+        items.push(NoticeView {
+            kind: match n.kind {
+                crate::exits::views::ExitNoticeKind::StoreClosing => "store_closing".into(),
+                crate::exits::views::ExitNoticeKind::Exit => "exit".into(),
+            },
+            id: n.id,
+            case_id: None,
+            provider_id: n.provider.uuid(),
+            code: n.code(),
+            title_zh: n.title_zh(),
+            title_en: n.title_en(),
+            act_on: beijing_date(n.published_at),
+            published_at: n.published_at,
+            penalty: None,
+            effective_at: Some(n.effective_at),
+        });
+    }
+    items.sort_by_key(|i| i.id);
+    if let Some(b) = bound {
+        items.retain(|i| i.id <= b);
+    }
+    let truncated = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_after = if truncated {
+        items.last().map(|i| i.id)
+    } else {
+        bound
+    };
     Ok(ApiJson(NoticePage { items, next_after }))
 }
 
@@ -663,7 +689,11 @@ pub async fn standing(
         stores,
         deposit: DepositView {
             held: deposit_held(&state, pid).await?,
-            required: rulebook.deposit.required_amount,
+            required: crate::deposits::load_account(&state, pid)
+                .await?
+                .0
+                .required_at(rulebook, now)
+                .map_err(|e| Problem::refusal(&e))?,
             penalties_owed: penalties_owed(&state, pid).await?,
         },
         at: now,

@@ -131,16 +131,26 @@ pub struct CasePage {
     pub next_after: Option<Uuid>,
 }
 
-/// One published decision on the public notice list (违规公示).
+/// One notice on the public list: a published decision (违规公示), or an exit notice — a
+/// store's closing notice (JD art.27) or an exit announcement (ALI-A 7.1.4).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[schema(example = json!({
+    "kind": "violation_decision", "id": "01930000-0000-7000-8000-0000000000c1",
     "case_id": "01930000-0000-7000-8000-0000000000c1", "provider_id": "01930000-0000-7000-8000-000000000001",
     "code": "TC-S4", "title_zh": "虚假交易", "title_en": "fake transactions", "act_on": "2026-07-01",
     "published_at": "2026-07-10T02:00:00Z", "penalty": {"store_action": {"block_and_restrict_days": 15}}
 }))]
 pub struct NoticeView {
+    /// `violation_decision`, `store_closing` or `exit`.
+    #[serde(default = "decision_kind")]
+    pub kind: String,
+    /// The notice's id (for a decision, its case's).
     #[schema(value_type = String)]
-    pub case_id: Uuid,
+    pub id: Uuid,
+    /// The decided case (decisions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub case_id: Option<Uuid>,
     #[schema(value_type = String)]
     pub provider_id: Uuid,
     pub code: String,
@@ -150,9 +160,18 @@ pub struct NoticeView {
     pub act_on: Date,
     #[schema(value_type = String, format = DateTime)]
     pub published_at: Timestamp,
-    /// What was applied: points, store measure, deposit deduction, expulsion.
-    #[schema(value_type = Object)]
-    pub penalty: serde_json::Value,
+    /// What was applied: points, store measure, deposit deduction, expulsion (decisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub penalty: Option<serde_json::Value>,
+    /// When the exit takes (or took) effect (exit notices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub effective_at: Option<Timestamp>,
+}
+
+fn decision_kind() -> String {
+    "violation_decision".to_string()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

@@ -69,7 +69,7 @@ async fn check_store(
             headers(("location" = String, description = "`/api/v1/products/{id}`"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only provider staff create products", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only provider staff create products; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`store_restricted`: the store is closed, hidden or blocked", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, `category_not_in_rulebook`, `unknown_store`, or a wrong, unknown or malformed member (e.g. price \"abc\")", body = Problem, content_type = "application/problem+json"),
     )
@@ -82,6 +82,7 @@ pub async fn create_product(
     let Some(provider) = own_provider(&state, &principal).await? else {
         return Err(Problem::forbidden("only provider staff create products"));
     };
+    crate::exits::require_may_publish_as(&state, Some(provider)).await?;
     check_store(&state, provider, req.store).await?;
     let now = state.clock.now();
     require_may_publish(&state, req.store, now).await?;
@@ -231,7 +232,7 @@ pub async fn get_product(
         (status = 200, description = "The product with the edited draft", body = ProductView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the version is under review (withdraw it first)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, or a malformed member", body = Problem, content_type = "application/problem+json"),
@@ -245,6 +246,7 @@ pub async fn edit_draft(
 ) -> Result<ApiJson<ProductView>, Problem> {
     let id = product_id(&id)?;
     let own = own_provider(&state, &principal).await?;
+    crate::exits::require_may_publish_as(&state, own).await?;
     let draft = ListingDraft {
         terms: req.terms(),
         content: req.content,
@@ -323,7 +325,7 @@ pub async fn checks(
     responses(
         (status = 200, description = "The product, its pending version submitted with its findings", body = ProductView),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`deposit_missing` (paid product, deposit not fully paid), `store_restricted` (store closed, hidden or blocked) or `invalid_transition` (nothing to submit)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`missing_field`, `price_out_of_range`, `invalid_listing`", body = Problem, content_type = "application/problem+json"),
@@ -340,6 +342,7 @@ pub async fn submit(
         .ok_or_else(|| no_product(id))?;
     let own = own_provider(&state, &principal).await?;
     check_provider_access(&principal, own, loaded.state.product.provider, id)?;
+    crate::exits::require_may_publish_as(&state, own).await?;
     require_may_publish(&state, loaded.state.product.store, state.clock.now()).await?;
     let standing = provider_standing(&state, loaded.state.product.provider).await?;
     let record = update_product(&state, &principal, id, Acting::Provider(own), |p, ctx| {
@@ -419,7 +422,7 @@ pub async fn delist(
     responses(
         (status = 200, description = "The product back on the shelf", body = ProductView),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`deposit_missing` or `invalid_transition` (not delisted by the provider)", body = Problem, content_type = "application/problem+json"),
     )
@@ -435,6 +438,7 @@ pub async fn relist(
         .ok_or_else(|| no_product(id))?;
     let own = own_provider(&state, &principal).await?;
     check_provider_access(&principal, own, loaded.state.product.provider, id)?;
+    crate::exits::require_may_publish_as(&state, own).await?;
     let standing = provider_standing(&state, loaded.state.product.provider).await?;
     let record = update_product(&state, &principal, id, Acting::Provider(own), |p, ctx| {
         p.relist(ctx, standing)

@@ -49,7 +49,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::onboarding::{acts_for, load_provider, own_provider_id};
 use crate::orders::OrderRecord;
 use crate::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
-use crate::problem::{ApiJson, ErrorCode, Problem};
+use crate::problem::{ApiJson, Problem};
 
 /// Aggregate kind of complaints.
 pub const COMPLAINT: &str = "complaint";
@@ -143,23 +143,9 @@ fn decide<T>(
     crate::onboarding::decide(state, now, f)?.map_err(refused)
 }
 
-async fn check_files(state: &AppState, ids: &[Uuid]) -> Result<(), Problem> {
-    for id in ids {
-        if state.store.file(*id).await?.is_none() {
-            return Err(Problem::coded(
-                ErrorCode::InvalidRequest,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "evidence_not_found",
-                format!("no uploaded file {id}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// On which side the caller stands on a complaint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     Buyer,
     Provider,
     Operator,
@@ -167,7 +153,7 @@ enum Side {
 
 /// The complaint, if the caller may see it (its buyer, the provider it concerns, operator
 /// staff), with the caller's side; 404 otherwise.
-async fn complaint_for(
+pub(crate) async fn complaint_for(
     state: &AppState,
     principal: &Principal,
     raw: &str,
@@ -279,7 +265,7 @@ pub async fn open_complaint(
             missing()
         });
     }
-    check_files(&state, &req.evidence).await?;
+    crate::evidence::check(&state, &principal, &req.evidence).await?;
     let now = state.clock.now();
     let id = Uuid::now_v7();
     let cmd = OpenComplaint {
@@ -447,7 +433,7 @@ pub async fn add_message(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> Result<ApiJson<ComplaintView>, Problem> {
-    check_files(&state, &req.evidence).await?;
+    crate::evidence::check(&state, &principal, &req.evidence).await?;
     let by = principal.user_id();
     let view = transition(
         &state,
@@ -524,7 +510,7 @@ pub async fn report_unreachable(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UnreachableReport>,
 ) -> Result<ApiJson<ComplaintView>, Problem> {
-    check_files(&state, &req.evidence).await?;
+    crate::evidence::check(&state, &principal, &req.evidence).await?;
     let view = transition(
         &state,
         &principal,
@@ -580,38 +566,6 @@ pub async fn record_contact(
     Ok(ApiJson(view))
 }
 
-/// The stored answer for this key, if the key was used before: the same request gets its
-/// answer again; another request with the key is refused with 422.
-async fn replayed(
-    state: &AppState,
-    principal: &Principal,
-    key: &IdempotencyKey,
-    what: &serde_json::Value,
-) -> Result<Option<ComplaintView>, Problem> {
-    let Some(record) = state
-        .store
-        .idempotency_record(&principal.principal, &key.0)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let claim = key.claim(principal, what, &(), Timestamp::UNIX_EPOCH)?;
-    if claim.fingerprint != record.fingerprint {
-        return Err(Problem::coded(
-            ErrorCode::InvalidRequest,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            format!(
-                "Idempotency-Key {:?} was used before with a different request",
-                key.0
-            ),
-        ));
-    }
-    serde_json::from_value(record.response)
-        .map(Some)
-        .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}")))
-}
-
 /// Customer service (`handle_complaints`) decides: dismiss; refund the buyer through the
 /// order's direct-refund flow (a ground the rulebook allows; the refund and the decision
 /// are one write); or open a violation case (source `complaint`). Closes the complaint.
@@ -642,7 +596,7 @@ pub async fn decide_complaint(
     let what = json!({
         "method": "POST", "path": format!("/api/v1/admin/complaints/{id}/decision"), "body": &req,
     });
-    if let Some(answer) = replayed(&state, &principal, &key, &what).await? {
+    if let Some(answer) = key.replayed(&state, &principal, &what).await? {
         return Ok(ApiJson(answer));
     }
     let by = principal.user_id();

@@ -447,19 +447,7 @@ pub async fn get_file(
     if !provider.is_some_and(|p| sees(&principal.actor, &p.state)) {
         return Err(not_found());
     }
-    let mut res = (StatusCode::OK, file.content).into_response();
-    let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&file.sha256) {
-        headers.insert("x-content-sha256", v);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(res)
+    Ok(crate::evidence::file_response(file))
 }
 
 macro_rules! applicant_step {
@@ -608,7 +596,10 @@ fn admit_if_complete(
             Store::open(&active, &record.store_name, None, ctx).map_err(store_refused)?;
         Ok::<_, Problem>((active, store, [o1, o2]))
     })??;
-    for o in outcomes {
+    // The agreement term starts with admission (SPEC §13; ALI-A 7.1).
+    let (tenure, o3) = crate::exits::begin_tenure(state, &active, &record.application, now)?;
+    change.extra.push(tenure);
+    for o in outcomes.into_iter().chain([o3]) {
         change.outcome.events.extend(o.events);
         change.outcome.transactions.extend(o.transactions);
         change.outcome.schedule.extend(o.schedule);

@@ -320,6 +320,8 @@ pub(crate) struct Change {
     pub provider: Option<(Option<i64>, Provider)>,
     pub stores: Vec<(Option<i64>, Store)>,
     pub outcome: Outcome,
+    /// Other modules' aggregates written with the change (the exits module's tenure).
+    pub extra: Vec<yunshi_store::AggregateWrite>,
 }
 
 impl Change {
@@ -350,6 +352,7 @@ impl Change {
         for (version, s) in &self.stores {
             batch.aggregates.push(store_write(s, *version, now)?);
         }
+        batch.aggregates.extend(self.extra);
         add_outcome(&mut batch, self.outcome, now);
         Ok(batch)
     }

@@ -172,6 +172,14 @@ where
                 "only the store's provider asks for its transfer",
             ));
         }
+        if as_holder {
+            // A provider that left may not change its store (SPEC §13).
+            yunshi_core::provider::console_allows(
+                &holder.state,
+                yunshi_core::provider::ConsoleAction::ChangeStore,
+            )
+            .map_err(|e| Problem::refusal(&e))?;
+        }
         let other = match receiver(&store.state) {
             Some(p) => Some(
                 load_provider(state, p)
@@ -208,7 +216,7 @@ where
     responses(
         (status = 200, description = "The store with the transfer pending", body = StoreView),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the store's provider", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the store's provider; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such store the caller may see, or no such receiving provider", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`transfer_pending`, `provider_not_active`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_transfer` (to itself), unknown members", body = Problem, content_type = "application/problem+json"),

@@ -20,12 +20,12 @@ pub(crate) struct Admitted {
     pub(crate) product: String,
 }
 
-struct Gov {
-    compliance: String,
-    reviewer: String,
+pub(crate) struct Gov {
+    pub(crate) compliance: String,
+    pub(crate) reviewer: String,
 }
 
-async fn staff(m: &Market) -> Gov {
+pub(crate) async fn staff(m: &Market) -> Gov {
     let compliance = m
         .staff(
             "compliance@yunshi.example",
@@ -156,7 +156,13 @@ pub(crate) async fn admit(m: &Market, reviewer: &str, email: &str, name: &str) -
     }
 }
 
-async fn open_case(m: &Market, g: &Gov, p: &Admitted, code: &str, act_on: &str) -> Value {
+pub(crate) async fn open_case(
+    m: &Market,
+    g: &Gov,
+    p: &Admitted,
+    code: &str,
+    act_on: &str,
+) -> Value {
     let opened = json_of(
         m.post(
             "/api/v1/admin/cases",
@@ -175,12 +181,18 @@ async fn open_case(m: &Market, g: &Gov, p: &Admitted, code: &str, act_on: &str) 
     opened
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["case"]["id"].as_str().unwrap().to_owned()
 }
 
 /// Opened, established directly by compliance, accepted by the provider: decided now.
-async fn decide_now(m: &Market, g: &Gov, p: &Admitted, code: &str, act_on: &str) -> Value {
+pub(crate) async fn decide_now(
+    m: &Market,
+    g: &Gov,
+    p: &Admitted,
+    code: &str,
+    act_on: &str,
+) -> Value {
     let case = id(&open_case(m, g, p, code, act_on).await);
     let found = ok(m
         .post(
@@ -200,7 +212,7 @@ async fn decide_now(m: &Market, g: &Gov, p: &Admitted, code: &str, act_on: &str)
     decided
 }
 
-async fn standing(m: &Market, token: &str, p: &Admitted) -> Value {
+pub(crate) async fn standing(m: &Market, token: &str, p: &Admitted) -> Value {
     ok(
         m.get(&format!("/api/v1/providers/{}/standing", p.provider), token)
             .await,
@@ -208,7 +220,7 @@ async fn standing(m: &Market, token: &str, p: &Admitted) -> Value {
     .await
 }
 
-fn store_state(standing: &Value) -> String {
+pub(crate) fn store_state(standing: &Value) -> String {
     standing["stores"][0]["state"]["state"]
         .as_str()
         .unwrap()
@@ -216,7 +228,7 @@ fn store_state(standing: &Value) -> String {
 }
 
 /// Advances the clock to `to` and fires what is due.
-async fn at(m: &Market, to: &str) {
+pub(crate) async fn at(m: &Market, to: &str) {
     let to: Timestamp = to.parse().unwrap();
     let by = to.duration_since(m.now());
     assert!(by >= SignedDuration::ZERO, "the clock is already past {to}");
@@ -286,7 +298,8 @@ async fn ali_two_twelve_point_violations_in_one_fiscal_year_expel(m: &Market) {
     assert_eq!(plan["expel"], true);
 
     // Expelled: deposit fully forfeited, store closed, product delisted, the held order
-    // listed for refund, re-application refused forever.
+    // refunded in the decision's batch (an image inside its window: ALI's refund by delivery
+    // degree gives it all back, SPEC §13), re-application refused forever.
     let s = standing(m, &g.compliance, &p).await;
     assert_eq!(s["provider_status"], "expelled", "{s}");
     assert_eq!(s["deposit"]["held"], "0.00", "{s}");
@@ -296,12 +309,19 @@ async fn ali_two_twelve_point_violations_in_one_fiscal_year_expel(m: &Market) {
         .await)
     .await;
     assert_eq!(product["status"], "delisted_by_operator", "{product}");
-    let tasks = &c["case"]["applied"]["pending_tasks"];
-    assert_eq!(tasks[0]["task"], "refund_unfinished_orders", "{c}");
-    assert_eq!(tasks[0]["orders"][0]["order"], order.as_str());
+    let exit = &c["case"]["applied"]["exit"];
+    assert_eq!(exit["refunded_orders"], json!([order]), "{c}");
+    assert_eq!(exit["refund_tasks"], json!([]), "{c}");
+    let refunded = m.order(&p.isv, &order).await;
+    assert_eq!(refunded["order"]["status"], "refunded", "{refunded}");
+    assert_eq!(refunded["refunded"], "1000.00");
+    assert_eq!(refunded["order"]["refunds"][0]["basis"], "provider_exit");
     reapply_refused(m, &p, "reentry_forbidden").await;
+    // Two decisions and the exit announcement.
     let notices = ok(m.public_get("/api/v1/notices").await).await;
-    assert_eq!(notices["items"].as_array().unwrap().len(), 2, "{notices}");
+    let items = notices["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{notices}");
+    assert_eq!(items[2]["code"], "exit.expulsion", "{notices}");
     m.books("expelled").await;
     let _ = &p.store;
 }
@@ -656,6 +676,7 @@ macro_rules! on_both {
         }
     };
 }
+pub(crate) use on_both;
 
 on_both!(
     ali_two_twelve_point_violations_in_one_fiscal_year_expel,

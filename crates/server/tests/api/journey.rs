@@ -387,6 +387,23 @@ impl Market {
         json_of(res, 201).await
     }
 
+    /// Uploads an evidence file (`POST /api/v1/evidence`): the raw answer.
+    pub(crate) async fn upload_evidence(
+        &self,
+        token: &str,
+        ct: &str,
+        bytes: &'static [u8],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/evidence"))
+            .bearer_auth(token)
+            .header("content-type", ct)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub(crate) fn advance(&self, by: SignedDuration) {
         self.clock.advance(by).unwrap();
     }
