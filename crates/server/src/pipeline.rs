@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 use yunshi_core::decision::{IdSource, Outcome};
 use yunshi_store::{
-    AggregateWrite, Committed, NewDeadline, NewEvent, Store, StoreError, WriteBatch,
+    AggregateQuery, AggregateWrite, Committed, NewDeadline, NewEvent, Store, StoreError,
+    StoredAggregate, WriteBatch,
 };
 
 use crate::problem::Problem;
@@ -54,6 +55,36 @@ pub async fn load<T: DeserializeOwned>(
         owner: stored.owner,
         state,
     }))
+}
+
+/// Every aggregate of `kind` (owned by `owner`, with `status`, where given), in id order,
+/// read page by page.
+pub async fn all_aggregates(
+    store: &Store,
+    kind: &str,
+    owner: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<StoredAggregate>, Problem> {
+    const PAGE: u32 = 200;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .aggregates(&AggregateQuery {
+                kind: kind.to_string(),
+                owner: owner.map(str::to_string),
+                status: status.map(str::to_string),
+                after,
+                limit: PAGE,
+            })
+            .await?;
+        let full = page.len() >= PAGE as usize;
+        after = page.last().map(|a| a.id);
+        out.extend(page);
+        if !full || after.is_none() {
+            return Ok(out);
+        }
+    }
 }
 
 /// The write of a new state of an aggregate, conditional on `expected` (None: new).

@@ -8,10 +8,18 @@
 //! - [`performance`]: zero sales in consecutive months and an average rating below the
 //!   minimum (ALI-R art.22(14), JD art.18(14)) — hidden or delisted at a monthly check.
 //!
+//! - [`refund_rate`]: product-reason refunds above 1% of paid orders (TC 5.8) — campaign
+//!   eligibility lost, a 30-day improvement deadline.
+//!
+//! - [`deployment`]: fewer than 80% of sold instances on the operator's cloud in a year
+//!   (ALI-R art.28(5), JD art.24(5)) — an expulsion-ground finding for compliance.
+//!
 //! The rules act on products through operator holds ([`crate::listing::OperatorHold`]) whose
 //! key names the rule and whose reason says why, so the product view shows what hid it.
 
+pub mod deployment;
 pub mod performance;
+pub mod refund_rate;
 pub mod saas;
 
 pub use saas::{

@@ -16,7 +16,7 @@ use yunshi_core::money::Fen;
 use yunshi_core::provider::{Provider, ProviderStatus};
 use yunshi_core::rulebook::{Action, MarketplaceRulebook};
 use yunshi_core::storefront::{ClosureReason, Store};
-use yunshi_store::{AggregateQuery, StoredAggregate, WriteBatch};
+use yunshi_store::{StoredAggregate, WriteBatch};
 
 use super::RECORD;
 use crate::AppState;
@@ -63,28 +63,7 @@ pub(crate) async fn all_owned(
     kind: &str,
     owner: &str,
 ) -> Result<Vec<StoredAggregate>, Problem> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: kind.to_string(),
-                owner: Some(owner.to_string()),
-                status: None,
-                after,
-                limit: 200,
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let full = page.len() >= 200;
-        out.extend(page);
-        if !full {
-            break;
-        }
-    }
-    Ok(out)
+    crate::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
 }
 
 fn read<T: serde::de::DeserializeOwned>(a: &StoredAggregate) -> Result<T, Problem> {

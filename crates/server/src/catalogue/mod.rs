@@ -111,6 +111,14 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         browse::catalogue_product,
         crate::visibility::saas_delivery_standing,
         crate::visibility::performance::start_monthly_checks,
+        crate::visibility::refund_rate::start_refund_rate_checks,
+        crate::visibility::refund_rate::refund_rate_standing,
+        crate::visibility::refund_rate::refund_rate_standings,
+        crate::visibility::deployment::start_deployment_checks,
+        crate::visibility::deployment::declare,
+        crate::visibility::deployment::declaration,
+        crate::visibility::deployment::deployment_share,
+        crate::visibility::deployment::deployment_findings,
     ),
     components(schemas(
         views::NewProductRequest,
@@ -128,6 +136,16 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         views::CatalogueProductView,
         crate::visibility::SaasDeliveryStandingView,
         crate::visibility::performance::MonthlyChecks,
+        crate::visibility::refund_rate::RefundRateChecks,
+        crate::visibility::refund_rate::CurrentRate,
+        crate::visibility::refund_rate::RefundRateStandingView,
+        crate::visibility::refund_rate::RefundRateStandingPage,
+        crate::visibility::deployment::DeploymentChecks,
+        crate::visibility::deployment::DeclarationBody,
+        crate::visibility::deployment::DeclarationView,
+        crate::visibility::deployment::DeploymentShareView,
+        crate::visibility::deployment::DeploymentFinding,
+        crate::visibility::deployment::DeploymentFindingPage,
     )),
     tags(
         (name = "products", description = "Provider products, automatic checks, submission, shelf"),
@@ -168,6 +186,35 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/admin/visibility/monthly-checks",
             post(crate::visibility::performance::start_monthly_checks),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-checks",
+            post(crate::visibility::refund_rate::start_refund_rate_checks),
+        )
+        .route(
+            "/api/v1/providers/{id}/refund-rate-standing",
+            get(crate::visibility::refund_rate::refund_rate_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-standings",
+            get(crate::visibility::refund_rate::refund_rate_standings),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-checks",
+            post(crate::visibility::deployment::start_deployment_checks),
+        )
+        .route(
+            "/api/v1/products/{id}/deployment-declaration",
+            axum::routing::put(crate::visibility::deployment::declare)
+                .get(crate::visibility::deployment::declaration),
+        )
+        .route(
+            "/api/v1/providers/{id}/deployment-share",
+            get(crate::visibility::deployment::deployment_share),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-findings",
+            get(crate::visibility::deployment::deployment_findings),
         )
 }
 

@@ -682,35 +682,23 @@ pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsVi
     let owner = pid.to_string();
     let mut open_complaints = Vec::new();
     for status in ComplaintStatus::OPEN {
-        let mut after = None;
-        loop {
-            let page = state
-                .store
-                .aggregates(&AggregateQuery {
-                    kind: COMPLAINT.into(),
-                    owner: Some(owner.clone()),
-                    status: Some(status.label().into()),
-                    after,
-                    limit: 200,
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            let full = page.len() >= 200;
-            for a in page {
-                let c: Complaint = serde_json::from_value(a.state).map_err(|e| {
-                    Problem::internal(format!("stored complaint does not read back: {e}"))
-                })?;
-                open_complaints.push(HeldComplaint {
-                    complaint_id: c.id,
-                    order_id: c.order.uuid(),
-                    status: c.status.label().to_string(),
-                    opened_at: c.opened_at,
-                });
-            }
-            if !full {
-                break;
-            }
+        let open = crate::pipeline::all_aggregates(
+            &state.store,
+            COMPLAINT,
+            Some(&owner),
+            Some(status.label()),
+        )
+        .await?;
+        for a in open {
+            let c: Complaint = serde_json::from_value(a.state).map_err(|e| {
+                Problem::internal(format!("stored complaint does not read back: {e}"))
+            })?;
+            open_complaints.push(HeldComplaint {
+                complaint_id: c.id,
+                order_id: c.order.uuid(),
+                status: c.status.label().to_string(),
+                opened_at: c.opened_at,
+            });
         }
     }
     open_complaints.sort_by_key(|h| h.complaint_id);

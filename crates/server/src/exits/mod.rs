@@ -1068,28 +1068,17 @@ pub async fn list_tasks(
             )));
         }
     };
+    let owner = q.provider_id.map(|p| p.to_string());
     let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: EXIT_TASK.into(),
-                owner: q.provider_id.map(|p| p.to_string()),
-                status: Some(status.label().into()),
-                after,
-                limit: 200,
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let full = page.len() >= 200;
-        for a in &page {
-            items.push(read::<ExitRefundTask>(a)?);
-        }
-        if !full {
-            break;
-        }
+    for a in &crate::pipeline::all_aggregates(
+        &state.store,
+        EXIT_TASK,
+        owner.as_deref(),
+        Some(status.label()),
+    )
+    .await?
+    {
+        items.push(read::<ExitRefundTask>(a)?);
     }
     Ok(ApiJson(TaskPage { items }))
 }

@@ -2,7 +2,7 @@
 //! decides ([`yunshi_core::visibility`]); this module loads, applies the decided holds to the
 //! products in the same batch, and commits.
 //!
-//! SaaS delivery failure (TC 4.2), the only rule so far:
+//! SaaS delivery failure (TC 4.2):
 //!
 //! - When a SaaS `create` delivery is dead-lettered, [`crate::deliveries`] schedules, in the
 //!   batch that dead-letters it, the deadline [`FAILED`] due at once (dedupe key
@@ -21,12 +21,16 @@
 //! `GET /api/v1/providers/{id}/saas-delivery-standing` shows the provider its open failures
 //! and when each step falls due.
 //!
-//! Zero sales and low ratings: [`performance`], a monthly check.
+//! Zero sales and low ratings: [`performance`], a monthly check. The TC refund rate:
+//! [`refund_rate`], a daily check and an improvement deadline. The ALI/JD operator-cloud
+//! deployment share: [`deployment`], the provider's declarations and a year-end check.
 //!
 //! Aggregate: [`STANDING`] (the core's `SaasFailureStanding`), id = the provider's id,
 //! owner = the provider, status = `clear`, `failing`, `all_hidden` or `delisted`.
 
+pub mod deployment;
 pub mod performance;
+pub mod refund_rate;
 
 use axum::extract::{Path, State};
 use jiff::Timestamp;
@@ -41,9 +45,7 @@ use yunshi_core::rulebook::{MarketplaceRulebook, SaasDeliveryFailure};
 use yunshi_core::visibility::{
     HoldChange, HoldPlan, HoldTarget, SaasDecision, SaasFailureStanding, StepPayload,
 };
-use yunshi_store::{
-    AggregateQuery, Deadline, FiredDeadline, NewDeadline, StoreError, StoredAggregate, WriteBatch,
-};
+use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, StoredAggregate, WriteBatch};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -69,6 +71,18 @@ pub const DEADLINES: &[(&str, Handler)] = &[
         performance::check_handler,
     ),
     (yunshi_core::visibility::STEP_DEADLINE, step_handler),
+    (
+        yunshi_core::visibility::refund_rate::CHECK_DEADLINE,
+        refund_rate::check_handler,
+    ),
+    (
+        yunshi_core::visibility::refund_rate::IMPROVEMENT_DEADLINE,
+        refund_rate::improvement_handler,
+    ),
+    (
+        yunshi_core::visibility::deployment::YEAR_END_CHECK,
+        deployment::year_end_handler,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -257,34 +271,36 @@ where
     ))
 }
 
+/// Stores a recurring check's next deadline; already stored (its dedupe key taken) is the
+/// same success. Returns when it is due.
+async fn schedule_once(state: &AppState, deadline: NewDeadline) -> Result<Timestamp, Problem> {
+    let due = deadline.due_at;
+    let batch = WriteBatch {
+        schedule: vec![deadline],
+        ..WriteBatch::default()
+    };
+    match state.store.commit(batch).await {
+        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(due),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Every aggregate of `kind` owned by `owner`.
 async fn all_owned(
     state: &AppState,
     kind: &str,
     owner: &str,
 ) -> Result<Vec<StoredAggregate>, Problem> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: kind.to_string(),
-                owner: Some(owner.to_string()),
-                status: None,
-                after,
-                limit: 200,
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let full = page.len() >= 200;
-        out.extend(page);
-        if !full {
-            break;
-        }
-    }
-    Ok(out)
+    crate::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
+}
+
+/// Every aggregate of `kind`, optionally with `status`.
+async fn all_of_kind(
+    state: &AppState,
+    kind: &str,
+    status: Option<String>,
+) -> Result<Vec<StoredAggregate>, Problem> {
+    crate::pipeline::all_aggregates(&state.store, kind, None, status.as_deref()).await
 }
 
 /// Applies `plans` to the provider's products: one conditional write per product changed,

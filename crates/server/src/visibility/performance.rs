@@ -74,15 +74,7 @@ pub async fn ensure_next_check(
     let Some(deadline) = next_month(beijing_date(now)).and_then(check_deadline) else {
         return Ok(None);
     };
-    let due = deadline.due_at;
-    let batch = WriteBatch {
-        schedule: vec![deadline],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(Some(due)),
-        Err(e) => Err(e.into()),
-    }
+    super::schedule_once(state, deadline).await.map(Some)
 }
 
 /// When the next monthly visibility check is due.

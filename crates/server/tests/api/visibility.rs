@@ -575,21 +575,342 @@ async fn zero_sales_for_3_consecutive_months_delists(m: &Market) {
     assert_eq!(ids, [sold.as_str()], "{page}");
 }
 
+/// Moves the clock through the clock API to `at` (every deadline due on the way fires).
+async fn advance_to(m: &Market, at: &str) -> Value {
+    let at: Timestamp = at.parse().unwrap();
+    let by = at.duration_since(m.now()).as_secs();
+    advance(m, &format!("{by}s")).await
+}
+
+/// The buyer asks for a refund inside the window with `reason`; the provider accepts.
+async fn refund(m: &Market, buyer: &str, seller: &str, order: &str, reason: &str) {
+    let requested = ok(m
+        .post_key(
+            &format!("/api/v1/orders/{order}/refunds"),
+            buyer,
+            &format!("refund-{order}"),
+            json!({"reason": reason, "note": "不满意"}),
+        )
+        .await)
+    .await;
+    assert_eq!(
+        requested["order"]["refunds"][0]["basis"], "inside_window",
+        "{requested}"
+    );
+    let refunded = ok(m
+        .post_key(
+            &format!("/api/v1/orders/{order}/refunds/current/acceptance"),
+            seller,
+            &format!("accept-{order}"),
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(refunded["order"]["status"], "refunded", "{refunded}");
+}
+
+async fn refund_rate_standing(m: &Market, token: &str, provider: &str) -> Value {
+    ok(m.get(
+        &format!("/api/v1/providers/{provider}/refund-rate-standing"),
+        token,
+    )
+    .await)
+    .await
+}
+
+/// TC 5.8 (SPEC §7 item 7): product-reason refunds above 1% of the orders paid in the
+/// rolling 30-day window → campaign eligibility lost at the next daily check and 30 days to
+/// improve; improved by then → eligible again. 1 of 100 is exactly 1%, not above; a refund
+/// for another reason does not count; 2 of 100 is above.
+async fn tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved(m: &Market) {
+    let (provider, seller, products) = admit(m, &[("image", "云数据备份镜像")]).await;
+    let product = &products[0];
+    const BUYER: &str = "buyer@example.com";
+    m.register(BUYER, "王芳", "personal").await;
+    let buyer = m.login(BUYER).await;
+    let mut orders = Vec::new();
+    for i in 0..100 {
+        orders.push(m.buy(&buyer, product, &format!("pay-{i}")).await.0);
+    }
+    refund(m, &buyer, &seller, &orders[0], "not_as_expected").await;
+    // Not a product reason (TC 5.8 names three): does not count.
+    refund(m, &buyer, &seller, &orders[1], "other").await;
+
+    let started = ok(m
+        .post(
+            "/api/v1/admin/visibility/refund-rate-checks",
+            ADMIN_TOKEN,
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(
+        started["next_check_at"]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap(),
+        "2026-07-02T00:00:00+08:00".parse::<Timestamp>().unwrap(),
+        "{started}"
+    );
+    let again = ok(m
+        .post(
+            "/api/v1/admin/visibility/refund-rate-checks",
+            ADMIN_TOKEN,
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(again, started, "idempotent");
+
+    // 2 July 00:00: 1 of 100 = exactly 1%, not above.
+    let advanced = advance_to(m, "2026-07-02T00:30:00+08:00").await;
+    assert_eq!(
+        advanced["fired"]["visibility.refund_rate_check"], 1,
+        "{advanced}"
+    );
+    let s = refund_rate_standing(m, &seller, &provider).await;
+    assert_eq!(s["status"], "eligible", "{s}");
+    assert_eq!(s["campaign_eligible"], true, "{s}");
+    assert_eq!(s["current"]["paid"], 100, "{s}");
+    assert_eq!(s["current"]["refunded"], 1, "{s}");
+    assert_eq!(s["current"]["rate"], "1%", "{s}");
+    assert_eq!(s["current"]["above_threshold"], false, "{s}");
+    assert!(
+        events_of_kind(m, "visibility.campaign_eligibility_lost")
+            .await
+            .is_empty()
+    );
+
+    // A second product-reason refund: 2 of 100 = 2% → lost at the next check.
+    let buyer = m.login(BUYER).await;
+    refund(m, &buyer, &seller, &orders[2], "not_received").await;
+    let s = refund_rate_standing(m, &seller, &provider).await;
+    assert_eq!(s["current"]["above_threshold"], true, "{s}");
+    assert_eq!(
+        s["campaign_eligible"], true,
+        "judged at the check, not at once: {s}"
+    );
+    let advanced = advance_to(m, "2026-07-03T00:30:00+08:00").await;
+    assert_eq!(
+        advanced["fired"]["visibility.refund_rate_check"], 1,
+        "{advanced}"
+    );
+    let s = refund_rate_standing(m, &seller, &provider).await;
+    assert_eq!(s["status"], "improving", "{s}");
+    assert_eq!(s["campaign_eligible"], false, "{s}");
+    assert_eq!(
+        s["improvement"]["due_at"]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap(),
+        "2026-08-02T00:00:00+08:00".parse::<Timestamp>().unwrap(),
+        "30 days to improve: {s}"
+    );
+    assert_eq!(s["last_decisive"]["refunded"], 2, "{s}");
+    let lost = events_of_kind(m, "visibility.campaign_eligibility_lost").await;
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(
+        lost[0]["subject"],
+        format!("provider:{provider}"),
+        "{lost:?}"
+    );
+    // Operators see it in the list; the provider does not.
+    let list = ok(m
+        .get(
+            "/api/v1/admin/visibility/refund-rate-standings?status=improving",
+            ADMIN_TOKEN,
+        )
+        .await)
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["items"][0]["provider"], provider.as_str(), "{list}");
+    let res = m
+        .get("/api/v1/admin/visibility/refund-rate-standings", &seller)
+        .await;
+    crate::helpers::assert_problem(res, 403, "forbidden").await;
+
+    // Improvement: ten orders in July without a refund.
+    let advanced = advance_to(m, "2026-07-20T10:00:00+08:00").await;
+    assert_eq!(
+        advanced["fired"]["visibility.refund_rate_check"], 17,
+        "{advanced}"
+    );
+    let buyer = m.login(BUYER).await;
+    for i in 0..10 {
+        m.buy(&buyer, product, &format!("pay-later-{i}")).await;
+    }
+    // 2 August 00:00: the window (3 July, 2 August] holds 10 paid, none refunded → back.
+    let advanced = advance_to(m, "2026-08-02T00:30:00+08:00").await;
+    assert_eq!(
+        advanced["fired"]["visibility.refund_rate_deadline"], 1,
+        "{advanced}"
+    );
+    let s = refund_rate_standing(m, &seller, &provider).await;
+    assert_eq!(s["status"], "eligible", "{s}");
+    assert_eq!(s["campaign_eligible"], true, "{s}");
+    assert_eq!(s["last_decisive"]["paid"], 10, "{s}");
+    assert_eq!(s["last_decisive"]["refunded"], 0, "{s}");
+    let back = events_of_kind(m, "visibility.campaign_eligibility_restored").await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert!(
+        events_of_kind(m, "visibility.refund_rate_not_improved")
+            .await
+            .is_empty()
+    );
+}
+
+async fn declare(m: &Market, token: &str, product: &str, on: u64, total: u64) -> reqwest::Response {
+    m.put(
+        &format!("/api/v1/products/{product}/deployment-declaration"),
+        token,
+        json!({"on_operator_cloud": on, "total": total}),
+    )
+    .await
+}
+
+/// ALI-R art.28(5) (SPEC §9): fewer than 80% of sold instances on the operator's cloud in
+/// the fiscal year → an expulsion-ground finding at 00:00 on 1 April, listed for compliance;
+/// nobody is expelled automatically. 7 of 10 → finding; 8 of 10 → none.
+async fn ali_deployment_below_80_percent_is_an_expulsion_ground_at_the_fiscal_year_end(m: &Market) {
+    let gov = crate::cases::staff(m).await;
+    let low = crate::cases::admit(m, &gov.reviewer, "owner@low-cloud.example", "低云软件").await;
+    let high = crate::cases::admit(m, &gov.reviewer, "owner@high-cloud.example", "高云软件").await;
+    let declared = ok(declare(m, &low.isv, &low.product, 7, 10).await).await;
+    assert_eq!(
+        declared["current_year"], "2026-04-01..2027-03-31",
+        "{declared}"
+    );
+    assert_eq!(declared["years"][0]["on_operator_cloud"], 7, "{declared}");
+    // A correction replaces the figures of the same year.
+    ok(declare(m, &high.isv, &high.product, 5, 10).await).await;
+    ok(declare(m, &high.isv, &high.product, 8, 10).await).await;
+    // Refused: more on the cloud than sold; another provider's product; operator staff.
+    crate::helpers::assert_problem(
+        declare(m, &low.isv, &low.product, 11, 10).await,
+        422,
+        "deployment_more_on_cloud_than_sold",
+    )
+    .await;
+    crate::helpers::assert_problem(
+        declare(m, &low.isv, &high.product, 1, 1).await,
+        404,
+        "not_found",
+    )
+    .await;
+    crate::helpers::assert_problem(
+        declare(m, &gov.compliance, &low.product, 1, 1).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let started = ok(m
+        .post(
+            "/api/v1/admin/visibility/deployment-checks",
+            ADMIN_TOKEN,
+            json!({}),
+        )
+        .await)
+    .await;
+    assert_eq!(
+        started["next_check_at"]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap(),
+        "2027-04-01T00:00:00+08:00".parse::<Timestamp>().unwrap(),
+        "{started}"
+    );
+    let share = ok(m
+        .get(
+            &format!("/api/v1/providers/{}/deployment-share", low.provider),
+            &low.isv,
+        )
+        .await)
+    .await;
+    assert_eq!(share["share"], "70%", "{share}");
+    assert_eq!(share["threshold"], "80%", "{share}");
+    assert_eq!(share["below_threshold"], true, "{share}");
+    assert_eq!(
+        share["years"],
+        json!([]),
+        "not judged before the year ends: {share}"
+    );
+
+    let advanced = advance_to(m, "2027-04-01T00:30:00+08:00").await;
+    assert_eq!(
+        advanced["fired"]["visibility.deployment_year_end"], 1,
+        "{advanced}"
+    );
+    let findings = ok(m
+        .get(
+            "/api/v1/admin/visibility/deployment-findings",
+            &gov.compliance,
+        )
+        .await)
+    .await;
+    let items = findings["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{findings}");
+    assert_eq!(items[0]["provider"], low.provider.as_str(), "{findings}");
+    let f = &items[0]["findings"][0];
+    assert_eq!(f["year_start"], "2026-04-01", "{findings}");
+    assert_eq!(
+        (f["on_operator_cloud"].as_u64(), f["total"].as_u64()),
+        (Some(7), Some(10))
+    );
+    assert_eq!(f["below_threshold"], true, "{findings}");
+    let events = events_of_kind(m, "visibility.deployment_below_threshold").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["subject"], format!("provider:{}", low.provider));
+    // 8 of 10 meets it.
+    let share = ok(m
+        .get(
+            &format!("/api/v1/providers/{}/deployment-share", high.provider),
+            &high.isv,
+        )
+        .await)
+    .await;
+    assert_eq!(share["years"][0]["below_threshold"], false, "{share}");
+    assert_eq!(share["years"][0]["share"], "80%", "{share}");
+    // The new year starts empty; nobody was expelled (compliance decides).
+    let share = ok(m
+        .get(
+            &format!("/api/v1/providers/{}/deployment-share", low.provider),
+            &low.isv,
+        )
+        .await)
+    .await;
+    assert_eq!(share["current_year"], "2027-04-01..2028-03-31", "{share}");
+    assert_eq!(share["total"], 0, "{share}");
+    assert_eq!(share["years"][0]["below_threshold"], true, "{share}");
+    let p = product(m, &low.isv, &low.product).await;
+    assert_eq!(p["status"], "listed", "{p}");
+    let res = m
+        .get("/api/v1/admin/visibility/deployment-findings", &low.isv)
+        .await;
+    crate::helpers::assert_problem(res, 403, "forbidden").await;
+}
+
 macro_rules! on_both {
     ($scenario:ident, $sqlite:ident, $pg:ident) => {
-        on_both!($scenario, "tc-2017", $sqlite, $pg);
+        on_both!($scenario, "tc-2017", START, $sqlite, $pg);
     };
-    ($scenario:ident, $rulebook:expr, $sqlite:ident, $pg:ident) => {
+    ($scenario:ident, $rulebook:literal, $sqlite:ident, $pg:ident) => {
+        on_both!($scenario, $rulebook, START, $sqlite, $pg);
+    };
+    ($scenario:ident, $rulebook:literal, $start:expr, $sqlite:ident, $pg:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $sqlite() {
-            let m = Market::start_with(None, $rulebook, START).await;
+            let m = Market::start_with(None, $rulebook, $start).await;
             $scenario(&m).await;
             m.stop().await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $pg() {
-            let Some(m) = Market::postgres_with($rulebook, START).await else {
+            let Some(m) = Market::postgres_with($rulebook, $start).await else {
                 eprintln!("YUNSHI_TEST_PG not set: skipped");
                 return;
             };
@@ -614,4 +935,16 @@ on_both!(
     "jd-2019",
     jd_zero_sales_for_3_consecutive_months_delists_on_sqlite,
     jd_zero_sales_for_3_consecutive_months_delists_on_postgres
+);
+on_both!(
+    tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved,
+    tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved_on_sqlite,
+    tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved_on_postgres
+);
+on_both!(
+    ali_deployment_below_80_percent_is_an_expulsion_ground_at_the_fiscal_year_end,
+    "ali-2020",
+    "2027-03-10T09:00:00+08:00",
+    ali_deployment_7_of_10_is_a_finding_8_of_10_is_not_on_sqlite,
+    ali_deployment_7_of_10_is_a_finding_8_of_10_is_not_on_postgres
 );
