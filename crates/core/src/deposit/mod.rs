@@ -120,6 +120,17 @@ pub struct SurchargeDemand {
     pub deductions: Vec<Uuid>,
 }
 
+/// An extra deposit a violation case required on top of the rulebook's (追加保证金, a measure
+/// stacked on the case: ALI-R art.24(5), JD art.20(5)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraRequirement {
+    pub case: Uuid,
+    pub amount: Fen,
+    pub from: Timestamp,
+    /// **[design assumption]**: the sources name no term; the surcharge's (12 months).
+    pub until: Timestamp,
+}
+
 /// A missed top-up waiting for the settlement cut-off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementClaim {
@@ -144,6 +155,8 @@ pub struct DepositAccount {
     pub top_ups: Vec<TopUpDemand>,
     #[serde(default)]
     pub surcharge: Option<SurchargeDemand>,
+    #[serde(default)]
+    pub extra_requirements: Vec<ExtraRequirement>,
     #[serde(default)]
     pub settlement_claim: Option<SettlementClaim>,
     /// Since when the stores are closed for the shortfall (until topped up).
@@ -173,6 +186,18 @@ impl DepositDecision {
             reopen_stores: false,
         }
     }
+}
+
+/// Where money taken from the deposit goes, and what the taking is.
+struct Taking<'a> {
+    /// The ledger transaction's kind.
+    kind: &'static str,
+    reference: &'a str,
+    /// The provider's account for what the deposit does not cover.
+    beyond_deposit: AccountKind,
+    /// Credited with the whole amount.
+    to: Account,
+    cause: DeductionCause,
 }
 
 /// The amount a missed top-up takes at the cut-off, and what stays short.
@@ -228,6 +253,7 @@ impl DepositAccount {
             deductions: Vec::new(),
             top_ups: Vec::new(),
             surcharge: None,
+            extra_requirements: Vec::new(),
             settlement_claim: None,
             closed_for_shortfall: None,
             refund: None,
@@ -267,18 +293,30 @@ impl DepositAccount {
         }
     }
 
-    /// What the rulebook requires held at `at`: its amount plus the surcharge in force.
+    /// The extra deposits cases require at `at`.
+    pub fn extras_at(&self, at: Timestamp) -> Result<Fen, DepositError> {
+        money(Fen::checked_sum(
+            self.extra_requirements
+                .iter()
+                .filter(|e| e.from <= at && at < e.until)
+                .map(|e| e.amount),
+        ))
+    }
+
+    /// What is required held at `at`: the rulebook's amount, the surcharge in force and the
+    /// extra deposits cases require.
     pub fn required_at(
         &self,
         rulebook: &MarketplaceRulebook,
         at: Timestamp,
     ) -> Result<Fen, DepositError> {
-        money(
+        let base = money(
             rulebook
                 .deposit
                 .required_amount
                 .checked_add(self.surcharge_at(at)),
-        )
+        )?;
+        money(base.checked_add(self.extras_at(at)?))
     }
 
     /// What is missing from `held` at `at` (zero when whole).
@@ -356,52 +394,180 @@ impl DepositAccount {
             }
         }
 
-        let shortfall = next.shortfall(held_after, ctx.rulebook, ctx.now)?;
-        if !shortfall.is_zero() {
-            let days = ctx.rulebook.deposit.top_up_working_days;
-            let due_at = ctx
-                .calendar
-                .working_days_deadline(ctx.now, days)
-                .map_err(|_| DepositError::DateOutOfRange)?;
-            // The reminder: at the start of the last working day (at once for a 1-day term).
-            let remind_at = ctx
-                .calendar
-                .working_days_deadline(ctx.now, days.saturating_sub(1))
-                .map_err(|_| DepositError::DateOutOfRange)?
-                .max(ctx.now);
-            let demand = TopUpDemand {
-                deduction: deduction.id,
-                noticed_at: ctx.now,
-                due_at,
-                remind_at,
-                status: TopUpStatus::Open,
-            };
-            let payload = json!({ "provider": self.provider, "deduction": deduction.id });
-            outcome.schedule.push(DeadlineRequest {
-                kind: TOP_UP_REMINDER.into(),
-                subject: self.subject(),
-                due_at: remind_at,
-                payload: payload.clone(),
-                dedupe_key: demand.key(self.provider, "reminder"),
-            });
-            outcome.schedule.push(DeadlineRequest {
-                kind: TOP_UP_DUE.into(),
-                subject: self.subject(),
-                due_at,
-                payload,
-                dedupe_key: demand.key(self.provider, "due"),
-            });
-            outcome = outcome.event(
-                "deposit.top_up_demanded",
-                self.subject(),
-                json!({
-                    "deduction": deduction.id, "shortfall": shortfall, "due_at": due_at,
-                    "working_days": days,
-                }),
-            );
-            next.top_ups.push(demand);
-        }
+        next.demand_top_up(deduction.id, held_after, &mut outcome, ctx)?;
         Ok(DepositDecision::of(next, outcome))
+    }
+
+    /// Opens the top-up a notice (`notice`: a deduction or an extra requirement) demands
+    /// when `held` falls short: due in the rulebook's working days, with a reminder.
+    fn demand_top_up(
+        &mut self,
+        notice: Uuid,
+        held: Fen,
+        outcome: &mut Outcome,
+        ctx: &mut Context<'_>,
+    ) -> Result<(), DepositError> {
+        let shortfall = self.shortfall(held, ctx.rulebook, ctx.now)?;
+        if shortfall.is_zero() {
+            return Ok(());
+        }
+        let days = ctx.rulebook.deposit.top_up_working_days;
+        let due_at = ctx
+            .calendar
+            .working_days_deadline(ctx.now, days)
+            .map_err(|_| DepositError::DateOutOfRange)?;
+        // The reminder: at the start of the last working day (at once for a 1-day term).
+        let remind_at = ctx
+            .calendar
+            .working_days_deadline(ctx.now, days.saturating_sub(1))
+            .map_err(|_| DepositError::DateOutOfRange)?
+            .max(ctx.now);
+        let demand = TopUpDemand {
+            deduction: notice,
+            noticed_at: ctx.now,
+            due_at,
+            remind_at,
+            status: TopUpStatus::Open,
+        };
+        let payload = json!({ "provider": self.provider, "deduction": notice });
+        outcome.schedule.push(DeadlineRequest {
+            kind: TOP_UP_REMINDER.into(),
+            subject: self.subject(),
+            due_at: remind_at,
+            payload: payload.clone(),
+            dedupe_key: demand.key(self.provider, "reminder"),
+        });
+        outcome.schedule.push(DeadlineRequest {
+            kind: TOP_UP_DUE.into(),
+            subject: self.subject(),
+            due_at,
+            payload,
+            dedupe_key: demand.key(self.provider, "due"),
+        });
+        outcome.events.push(crate::decision::Event {
+            kind: "deposit.top_up_demanded".into(),
+            subject: self.subject(),
+            payload: json!({
+                "notice": notice, "shortfall": shortfall, "due_at": due_at, "working_days": days,
+            }),
+        });
+        self.top_ups.push(demand);
+        Ok(())
+    }
+
+    /// A case requires `amount` more deposit (a stacked measure): in force from now for the
+    /// surcharge's term, and a top-up falls due as after a deduction notice.
+    pub fn require_extra(
+        &self,
+        case: Uuid,
+        amount: Fen,
+        held: Fen,
+        ctx: &mut Context<'_>,
+    ) -> Result<DepositDecision, DepositError> {
+        if amount.is_negative() || amount.is_zero() {
+            return Err(DepositError::InvalidAmount);
+        }
+        let months = ctx
+            .rulebook
+            .deposit
+            .surcharge
+            .as_ref()
+            .map_or(12, |s| s.for_months);
+        let extra = ExtraRequirement {
+            case,
+            amount,
+            from: ctx.now,
+            until: add_months(ctx.now, months)?,
+        };
+        let mut next = self.clone();
+        let mut outcome = Outcome::default().event(
+            "deposit.extra_required",
+            self.subject(),
+            json!({ "case": case, "amount": amount, "until": extra.until }),
+        );
+        next.extra_requirements.push(extra);
+        next.demand_top_up(case, held, &mut outcome, ctx)?;
+        Ok(DepositDecision::of(next, outcome))
+    }
+
+    /// A case deducts `amount` from the deposit (a stacked measure, TC 7.2 扣除保证金): what
+    /// the deposit holds goes to penalty revenue, the rest is owed; a top-up falls due.
+    pub fn deduct_penalty(
+        &self,
+        case: Uuid,
+        code: &str,
+        amount: Fen,
+        held: Fen,
+        ctx: &mut Context<'_>,
+    ) -> Result<DepositDecision, DepositError> {
+        let cause = DeductionCause::Violation {
+            case,
+            code: code.to_string(),
+        };
+        let (decision, _) = self.take(
+            amount,
+            held,
+            Taking {
+                kind: "violation_deposit_deduction",
+                reference: &case.to_string(),
+                beyond_deposit: AccountKind::PenaltiesReceivable,
+                to: Account::operator(AccountKind::PenaltyRevenue),
+                cause,
+            },
+            ctx,
+        )?;
+        Ok(decision)
+    }
+
+    /// Takes `amount` from the deposit `held` to `taking.to`; what the deposit does not hold
+    /// is booked to the provider's `beyond_deposit` account. A deduction (and the top-up it
+    /// demands) when anything came from the deposit. Returns the decision and what is owed.
+    fn take(
+        &self,
+        amount: Fen,
+        held: Fen,
+        taking: Taking<'_>,
+        ctx: &mut Context<'_>,
+    ) -> Result<(DepositDecision, Fen), DepositError> {
+        if amount.is_negative() || amount.is_zero() {
+            return Err(DepositError::InvalidAmount);
+        }
+        let held = held.max(Fen::ZERO);
+        let from_deposit = amount.min(held);
+        let owed = money(amount.checked_sub(from_deposit))?;
+        let id = ctx.ids.next_id();
+        let mut postings = Vec::new();
+        if !from_deposit.is_zero() {
+            postings.push(Posting::debit(self.held_account(), from_deposit));
+        }
+        if !owed.is_zero() {
+            postings.push(Posting::debit(
+                Account::new(taking.beyond_deposit, self.provider.to_string()),
+                owed,
+            ));
+        }
+        postings.push(money(Posting::credit(taking.to, amount))?);
+        let tx = ledger(LedgerTransaction::new(
+            id,
+            taking.kind,
+            taking.reference,
+            ctx.now,
+            postings,
+        ))?;
+        let mut decision = if from_deposit.is_zero() {
+            DepositDecision::of(self.clone(), Outcome::default())
+        } else {
+            let deduction = Deduction {
+                id,
+                at: ctx.now,
+                amount: from_deposit,
+                cause: taking.cause,
+                reference: taking.reference.to_string(),
+            };
+            self.record_deduction(deduction, money(held.checked_sub(from_deposit))?, ctx)?
+        };
+        decision.outcome.transactions.push(tx);
+        Ok((decision, owed))
     }
 
     /// The operator paid a buyer `amount` on the provider's behalf: taken from the deposit
@@ -419,53 +585,21 @@ impl DepositAccount {
         if reason.is_empty() {
             return Err(DepositError::Required("reason"));
         }
-        if amount.is_negative() || amount.is_zero() {
-            return Err(DepositError::InvalidAmount);
-        }
-        let held = held.max(Fen::ZERO);
-        let from_deposit = amount.min(held);
-        let owed = money(amount.checked_sub(from_deposit))?;
-        let id = ctx.ids.next_id();
-        let mut postings = Vec::new();
-        if !from_deposit.is_zero() {
-            postings.push(Posting::debit(self.held_account(), from_deposit));
-        }
-        if !owed.is_zero() {
-            postings.push(Posting::debit(
-                Account::new(AccountKind::ProviderDebt, self.provider.to_string()),
-                owed,
-            ));
-        }
-        postings.push(money(Posting::credit(
-            Account::operator(AccountKind::OperatorCash),
-            amount,
-        ))?);
-        let tx = ledger(LedgerTransaction::new(
-            id,
-            "deposit_compensation",
-            reference,
-            ctx.now,
-            postings,
-        ))?;
-        let mut decision = if from_deposit.is_zero() {
-            DepositDecision::of(self.clone(), Outcome::default())
-        } else {
-            let held_after = money(held.checked_sub(from_deposit))?;
-            self.record_deduction(
-                Deduction {
-                    id,
-                    at: ctx.now,
-                    amount: from_deposit,
-                    cause: DeductionCause::Compensation {
-                        reason: reason.to_string(),
-                    },
-                    reference: reference.to_string(),
-                },
-                held_after,
-                ctx,
-            )?
+        let cause = DeductionCause::Compensation {
+            reason: reason.to_string(),
         };
-        decision.outcome.transactions.push(tx);
+        let (mut decision, owed) = self.take(
+            amount,
+            held,
+            Taking {
+                kind: "deposit_compensation",
+                reference,
+                beyond_deposit: AccountKind::ProviderDebt,
+                to: Account::operator(AccountKind::OperatorCash),
+                cause,
+            },
+            ctx,
+        )?;
         if !owed.is_zero() {
             decision.outcome = decision.outcome.event(
                 "deposit.compensation_owed",

@@ -392,3 +392,51 @@ fn settlement_cutoffs_follow_the_period() {
         ts("2025-04-01T00:00:00+08:00")
     );
 }
+
+#[test]
+fn an_extra_deposit_a_case_requires_raises_the_requirement_for_a_year_and_demands_a_top_up() {
+    let mut w = World::new("ali", "2025-06-16T10:00:00+08:00");
+    let required = w.rulebook.deposit.required_amount;
+    let case = Uuid::now_v7();
+    let d = DepositAccount::new(provider())
+        .require_extra(case, yuan(10_000), required, &mut w.ctx())
+        .unwrap();
+    let later = ts("2026-06-15T10:00:00+08:00");
+    assert_eq!(
+        d.account.required_at(&w.rulebook, later).unwrap(),
+        required.checked_add(yuan(10_000)).unwrap()
+    );
+    assert_eq!(
+        d.account
+            .required_at(&w.rulebook, ts("2026-06-16T10:00:00+08:00"))
+            .unwrap(),
+        required,
+        "ends after 12 months"
+    );
+    assert_eq!(d.account.top_ups[0].deduction, case);
+    assert_eq!(d.account.status_label(), "top_up_due");
+}
+
+#[test]
+fn a_penalty_deduction_takes_what_is_held_and_books_the_rest_owed() {
+    let mut w = World::new("tc", "2025-06-16T10:00:00+08:00");
+    let d = DepositAccount::new(provider())
+        .deduct_penalty(
+            Uuid::now_v7(),
+            "TC-S4",
+            yuan(3_000),
+            yuan(2_000),
+            &mut w.ctx(),
+        )
+        .unwrap();
+    let tx = d.outcome.transactions.last().unwrap();
+    assert_eq!(tx.kind(), "violation_deposit_deduction");
+    let owed = tx
+        .postings()
+        .iter()
+        .find(|p| p.account.kind == AccountKind::PenaltiesReceivable)
+        .unwrap();
+    assert_eq!(owed.amount, yuan(1_000));
+    assert_eq!(d.account.deductions[0].amount, yuan(2_000));
+    assert_eq!(d.account.top_ups.len(), 1);
+}

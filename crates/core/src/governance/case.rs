@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::CaseError;
 use crate::decision::{Context, DeadlineRequest, Outcome};
 use crate::ids::{ProductId, ProviderId, UserId};
+use crate::money::Fen;
 use crate::rulebook::{ExtraMeasure, MarketplaceRulebook, Publication, ViolationRow};
 use crate::time::beijing_date;
 
@@ -148,6 +149,9 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackedMeasure {
     pub measure: ExtraMeasure,
+    /// For the measures that move money: the extra deposit required, or the deduction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Fen>,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<UserId>,
@@ -568,6 +572,7 @@ impl Case {
     pub fn stack(
         &self,
         measure: ExtraMeasure,
+        amount: Option<Fen>,
         reason: &str,
         by: Option<UserId>,
         ctx: &mut Context<'_>,
@@ -580,8 +585,24 @@ impl Case {
             return Err(CaseError::MeasureNotAllowed);
         }
         let reason = required(reason, "reason")?;
+        let moves_money = matches!(
+            measure,
+            ExtraMeasure::ExtraDeposit | ExtraMeasure::DepositDeduction
+        );
+        let amount = match amount {
+            Some(a) if !moves_money => return Err(CaseError::AmountNotExpected(a)),
+            Some(a) if a.is_negative() || a.is_zero() => {
+                return Err(CaseError::AmountOutOfRange);
+            }
+            None if moves_money => return Err(CaseError::Required("amount")),
+            other => other,
+        };
+        if measure == ExtraMeasure::Delete && self.product.is_none() {
+            return Err(CaseError::Required("the case's product_id"));
+        }
         let stacked = StackedMeasure {
             measure,
+            amount,
             reason,
             by,
             at: ctx.now,

@@ -30,6 +30,8 @@ pub enum CaseError {
     DateOutOfRange,
     #[error("amount out of range")]
     AmountOutOfRange,
+    #[error("this measure takes no amount (got {0})")]
+    AmountNotExpected(crate::money::Fen),
 }
 
 impl DomainRefusal for CaseError {
@@ -46,6 +48,7 @@ impl DomainRefusal for CaseError {
             CaseError::NotDue => "not_due",
             CaseError::DateOutOfRange => "date_out_of_range",
             CaseError::AmountOutOfRange => "amount_out_of_range",
+            CaseError::AmountNotExpected(_) => "amount_not_expected",
         }
     }
 
@@ -57,7 +60,8 @@ impl DomainRefusal for CaseError {
             | CaseError::Required(_)
             | CaseError::MeasureNotAllowed
             | CaseError::DateOutOfRange
-            | CaseError::AmountOutOfRange => RefusalClass::Invalid,
+            | CaseError::AmountOutOfRange
+            | CaseError::AmountNotExpected(_) => RefusalClass::Invalid,
             CaseError::InvalidTransition { .. }
             | CaseError::WindowClosed(_)
             | CaseError::DirectFindingNotAllowed

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::record::points_year;
 use super::*;
 use crate::calendar::WorkingCalendar;
-use crate::decision::{Context, Outcome, SequentialIds};
+use crate::decision::{Context, DomainRefusal, Outcome, SequentialIds};
 use crate::ids::ProviderId;
 use crate::money::Fen;
 use crate::rulebook::{Action, Library, MarketplaceRulebook};
@@ -295,6 +295,7 @@ fn stacking_needs_a_decided_case_and_a_measure_of_the_rulebook() {
     let c = decided(&mut w, "ALI-S2", date(2026, 7, 1), now);
     let ok = c.stack(
         crate::rulebook::ExtraMeasure::LowerDisplayRank,
+        None,
         "情节严重",
         None,
         &mut w.ctx(now),
@@ -302,11 +303,38 @@ fn stacking_needs_a_decided_case_and_a_measure_of_the_rulebook() {
     assert_eq!(ok.unwrap().0.stacked.len(), 1);
     let err = c.stack(
         crate::rulebook::ExtraMeasure::AccountBan,
+        None,
         "x",
         None,
         &mut w.ctx(now),
     );
     assert_eq!(err.unwrap_err(), CaseError::MeasureNotAllowed);
+}
+
+#[test]
+fn stacked_money_measures_need_a_positive_amount_and_others_none() {
+    use crate::rulebook::ExtraMeasure::{ExtraDeposit, LowerDisplayRank};
+    let mut w = W::new("ali-2020");
+    let now = at("2026-07-06T10:00:00+08:00");
+    let c = decided(&mut w, "ALI-S2", date(2026, 7, 1), now);
+    let yuan = |y| Some(Fen::from_yuan(y).unwrap());
+    let code = |r: Result<(Case, Outcome), CaseError>| r.unwrap_err().code();
+    assert_eq!(
+        code(c.stack(ExtraDeposit, None, "再犯", None, &mut w.ctx(now))),
+        "field_required"
+    );
+    assert_eq!(
+        code(c.stack(ExtraDeposit, yuan(0), "再犯", None, &mut w.ctx(now))),
+        "amount_out_of_range"
+    );
+    assert_eq!(
+        code(c.stack(LowerDisplayRank, yuan(1), "再犯", None, &mut w.ctx(now))),
+        "amount_not_expected"
+    );
+    let (next, _) = c
+        .stack(ExtraDeposit, yuan(10_000), "再犯", None, &mut w.ctx(now))
+        .unwrap();
+    assert_eq!(next.stacked[0].amount, yuan(10_000));
 }
 
 proptest! {

@@ -8,13 +8,13 @@
 use jiff::Timestamp;
 use serde_json::json;
 use yunshi_core::decision::Context;
-use yunshi_core::governance::{Case, ViolationRecord, plan_penalty};
+use yunshi_core::governance::{Case, StackedMeasure, ViolationRecord, plan_penalty};
 use yunshi_core::ids::ProviderId;
 use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_core::listing::HoldKind;
 use yunshi_core::money::Fen;
 use yunshi_core::provider::{Provider, ProviderStatus};
-use yunshi_core::rulebook::{Action, MarketplaceRulebook};
+use yunshi_core::rulebook::{Action, ExtraMeasure, MarketplaceRulebook};
 use yunshi_core::storefront::{ClosureReason, Store};
 use yunshi_store::{StoredAggregate, WriteBatch};
 
@@ -64,6 +64,32 @@ pub(crate) async fn all_owned(
     owner: &str,
 ) -> Result<Vec<StoredAggregate>, Problem> {
     crate::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
+}
+
+/// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
+/// in `batch`.
+pub(crate) fn delist_in_batch(
+    state: &AppState,
+    rb: &MarketplaceRulebook,
+    stored: &StoredAggregate,
+    key: &str,
+    reason: &str,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<(), Problem> {
+    let mut record: ProductRecord = read(stored)?;
+    let (next, outcome) = with_ctx(state, now, rb, |ctx| {
+        record
+            .product
+            .place_hold(ctx, key, HoldKind::Delisted, reason, None)
+    })
+    .map_err(|e| Problem::refusal(&e))?;
+    record.product = next;
+    batch
+        .aggregates
+        .push(product_write(&record, Some(stored.version), now)?);
+    add_outcome(batch, outcome, now);
+    Ok(())
 }
 
 fn read<T: serde::de::DeserializeOwned>(a: &StoredAggregate) -> Result<T, Problem> {
@@ -215,18 +241,7 @@ pub(crate) async fn apply_final(
         let key = format!("violation:{}", case.id);
         let reason = format!("清退 expelled: {}", case.row.code);
         for stored in all_owned(state, PRODUCT, &owner).await? {
-            let mut record: ProductRecord = read(&stored)?;
-            let (next, outcome) = with_ctx(state, now, rb, |ctx| {
-                record
-                    .product
-                    .place_hold(ctx, &key, HoldKind::Delisted, &reason, None)
-            })
-            .map_err(|e| Problem::refusal(&e))?;
-            record.product = next;
-            batch
-                .aggregates
-                .push(product_write(&record, Some(stored.version), now)?);
-            add_outcome(batch, outcome, now);
+            delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
         }
         // Unfinished orders refunded per the rulebook (ALI partly delivered services: a
         // refund task), the tenure ended, the exit announced (SPEC §13).
@@ -242,21 +257,11 @@ pub(crate) async fn apply_final(
                         case.id
                     )));
                 };
-                let mut record: ProductRecord = read(&stored)?;
+                let record: ProductRecord = read(&stored)?;
                 if record.product.provider == provider {
                     let key = format!("violation:{}", case.id);
                     let reason = format!("屏蔽并下架 hidden and delisted: {}", case.row.code);
-                    let (next, outcome) = with_ctx(state, now, rb, |ctx| {
-                        record
-                            .product
-                            .place_hold(ctx, &key, HoldKind::Delisted, &reason, None)
-                    })
-                    .map_err(|e| Problem::refusal(&e))?;
-                    record.product = next;
-                    batch
-                        .aggregates
-                        .push(product_write(&record, Some(stored.version), now)?);
-                    add_outcome(batch, outcome, now);
+                    delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
                 }
             }
             None => pending.push(json!({
@@ -296,4 +301,60 @@ fn write_provider(
         now,
     )?);
     Ok(())
+}
+
+/// What a measure stacked on `case` does now, in the batch that stacks it: the money measures
+/// through the deposit (an extra deposit required, a deduction), hiding every store (TC 屏蔽),
+/// delisting the case's product (TC 删除). The others — display demotion, category and
+/// publishing restriction, account ban — are recorded on the case and not yet enforced; a
+/// public notice needs nothing more, the decided case is on the public notice list already.
+pub(crate) async fn apply_stacked(
+    state: &AppState,
+    case: &Case,
+    measure: &StackedMeasure,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<(), Problem> {
+    let owner = case.provider.to_string();
+    let rb = crate::onboarding::rulebook_at(state, now)?;
+    match measure.measure {
+        ExtraMeasure::ExtraDeposit | ExtraMeasure::DepositDeduction => {
+            crate::deposits::stacked_in_batch(state, batch, case, measure, now).await
+        }
+        ExtraMeasure::Hide => {
+            let reason = format!("屏蔽 hidden: {} — {}", case.row.code, measure.reason);
+            for stored in all_owned(state, STORE, &owner).await? {
+                let store: Store = read(&stored)?;
+                if store.closed.is_some() || store.hidden.is_some() {
+                    continue;
+                }
+                let (next, outcome) = with_ctx(state, now, rb, |ctx| store.hide(&reason, ctx))
+                    .map_err(|e| Problem::refusal(&e))?;
+                batch
+                    .aggregates
+                    .push(store_write(&next, Some(stored.version), now)?);
+                add_outcome(batch, outcome, now);
+            }
+            Ok(())
+        }
+        ExtraMeasure::Delete => {
+            let Some(product) = case.product else {
+                return Ok(());
+            };
+            let Some(stored) = state.store.aggregate(PRODUCT, product.uuid()).await? else {
+                return Err(Problem::internal(format!(
+                    "case {} names no product",
+                    case.id
+                )));
+            };
+            let key = format!("violation:{}:delete", case.id);
+            let reason = format!("删除 deleted: {} — {}", case.row.code, measure.reason);
+            delist_in_batch(state, rb, &stored, &key, &reason, now, batch)
+        }
+        ExtraMeasure::LowerDisplayRank
+        | ExtraMeasure::PublicNotice
+        | ExtraMeasure::CategoryRestriction
+        | ExtraMeasure::PublishingRestriction
+        | ExtraMeasure::AccountBan => Ok(()),
+    }
 }

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 use yunshi_core::account::Capability;
@@ -31,11 +32,14 @@ use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
 
-use self::apply::{all_owned, apply_final, deposit_held, load_record, penalties_owed};
+use self::apply::{
+    all_owned, apply_final, apply_stacked, deposit_held, load_record, penalties_owed,
+};
 use self::views::*;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::deadlines::{Handler, HandlerFuture};
+use crate::idempotency::IdempotencyKey;
 use crate::onboarding::views::StoreView;
 use crate::onboarding::{STORE, acts_for, load_provider, own_provider_id, rulebook_at};
 use crate::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
@@ -500,29 +504,53 @@ pub async fn decide_objection(
     Ok(ApiJson(view))
 }
 
-/// The operator stacks a further measure on a decided case, with a reason (recorded on the
-/// case and in the audit trail).
+/// Compliance stacks a further measure on a decided case, with a reason (annex note 2),
+/// recorded on the case and applied in the same write: an extra deposit required (a top-up
+/// falls due), a deposit deduction, the stores hidden, the case's product deleted (delisted).
+/// Display demotion and category or publishing restrictions are recorded only, for now.
+/// Requires `Idempotency-Key` (deductions move money).
 #[utoipa::path(
     post, path = "/api/v1/admin/cases/{id}/measures", tag = "cases", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Case id")), request_body = StackRequest,
+    params(("id" = String, Path, description = "Case id"),
+           ("Idempotency-Key" = String, Header, description = "One key per measure")),
+    request_body = StackRequest,
     responses(
-        (status = 200, description = "Measure recorded", body = CaseView),
+        (status = 200, description = "Measure recorded and applied", body = CaseView),
+        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`measure_not_allowed`, `field_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`measure_not_allowed`, `field_required`, `amount_out_of_range`, `amount_not_expected`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn stack_measure(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    key: IdempotencyKey,
     ApiJson(req): ApiJson<StackRequest>,
 ) -> Result<ApiJson<CaseView>, Problem> {
     let by = principal.user_id();
-    let view = transition(&state, &principal, &id, Side::Compliance, |c, ctx| {
-        c.stack(req.measure, &req.reason, by, ctx)
+    let what = json!({
+        "method": "POST", "path": format!("/api/v1/admin/cases/{id}/measures"), "body": &req,
+    });
+    if let Some(answer) = key.replayed(&state, &principal, &what).await? {
+        return Ok(ApiJson(answer));
+    }
+    let view = crate::pipeline::run(&state.store, || async {
+        let loaded = case_for(&state, &principal, &id, Some(Side::Compliance)).await?;
+        let now = state.clock.now();
+        let (mut batch, next) = decide_case(&state, &loaded, now, |c, ctx| {
+            c.stack(req.measure, req.amount, &req.reason, by, ctx)
+        })
+        .await?;
+        if let Some(measure) = next.stacked.last() {
+            apply_stacked(&state, &next, measure, now, &mut batch).await?;
+        }
+        let answer = CaseView::of(&next);
+        batch.idempotency = Some(key.claim(&principal, &what, &answer, now)?);
+        Ok((batch, answer))
     })
     .await?;
     Ok(ApiJson(view))

@@ -76,11 +76,15 @@ pub struct ObjectionDecisionRequest {
 
 /// A further measure stacked on a decided case (annex note 2).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[schema(example = json!({"measure": "lower_display_rank", "reason": "情节严重，影响恶劣"}))]
+#[schema(example = json!({"measure": "extra_deposit", "amount": "10000.00", "reason": "情节严重，影响恶劣"}))]
 pub struct StackRequest {
     /// One of the rulebook's `penalties.extra_measures`.
     #[schema(value_type = String)]
     pub measure: ExtraMeasure,
+    /// Required for `extra_deposit` and `deposit_deduction`; refused for the others.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Fen>,
     pub reason: String,
 }
 

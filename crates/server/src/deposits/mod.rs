@@ -31,12 +31,12 @@ use yunshi_core::deposit::{
     Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError, Obligations,
     REFUND_DUE, SETTLEMENT_OFFSET, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
 };
-use yunshi_core::governance::Case;
+use yunshi_core::governance::{Case, StackedMeasure};
 use yunshi_core::ids::ProviderId;
 use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_core::money::Fen;
 use yunshi_core::provider::ProviderStatus;
-use yunshi_core::rulebook::MarketplaceRulebook;
+use yunshi_core::rulebook::{ExtraMeasure, MarketplaceRulebook};
 use yunshi_core::storefront::Store;
 use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
 
@@ -218,6 +218,31 @@ pub(crate) async fn record_violation_deduction(
     };
     let decision = with_ctx(state, now, rulebook, |ctx| {
         account.record_deduction(deduction, held_after, ctx)
+    })
+    .map_err(refused)?;
+    write_decision(state, batch, decision, version, rulebook, now).await
+}
+
+/// A measure stacked on `case` that moves deposit money: an extra deposit required, or a
+/// deduction; written in the stacking batch.
+pub(crate) async fn stacked_in_batch(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    case: &Case,
+    measure: &StackedMeasure,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let Some(amount) = measure.amount else {
+        return Ok(());
+    };
+    let rulebook = rulebook_at(state, now)?;
+    let (account, version) = load_account(state, case.provider).await?;
+    let held = balances(state, case.provider).await?.held;
+    let decision = with_ctx(state, now, rulebook, |ctx| match measure.measure {
+        ExtraMeasure::DepositDeduction => {
+            account.deduct_penalty(case.id, &case.row.code, amount, held, ctx)
+        }
+        _ => account.require_extra(case.id, amount, held, ctx),
     })
     .map_err(refused)?;
     write_decision(state, batch, decision, version, rulebook, now).await

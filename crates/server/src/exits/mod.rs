@@ -33,7 +33,6 @@ use uuid::Uuid;
 use yunshi_core::account::Capability;
 use yunshi_core::decision::{Context, Outcome};
 use yunshi_core::ids::ProviderId;
-use yunshi_core::listing::HoldKind;
 use yunshi_core::order::{self, ExitTreatment};
 use yunshi_core::provider::{
     ConsoleAction, EXIT_TAKES_EFFECT, ExitError, ExitKind, ExitStep, Provider, ProviderStatus,
@@ -50,7 +49,7 @@ use self::views::*;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::cases::apply::{all_owned, with_ctx};
-use crate::catalogue::{PRODUCT, ProductRecord, product_write};
+use crate::catalogue::PRODUCT;
 use crate::deadlines::{Handler, HandlerFuture};
 use crate::idempotency::{IdempotencyKey, mismatch};
 use crate::onboarding::{PROVIDER, STORE, acts_for, load_provider, rulebook_at, store_write};
@@ -498,18 +497,7 @@ async fn apply_exit(
     }
     let key = format!("exit:{tenure_id}");
     for stored in all_owned(state, PRODUCT, &owner).await? {
-        let mut record: ProductRecord = read(&stored)?;
-        let (next, outcome) = with_ctx(state, now, rb, |ctx| {
-            record
-                .product
-                .place_hold(ctx, &key, HoldKind::Delisted, &why, None)
-        })
-        .map_err(|e| Problem::refusal(&e))?;
-        record.product = next;
-        batch
-            .aggregates
-            .push(product_write(&record, Some(stored.version), now)?);
-        add_outcome(batch, outcome, now);
+        crate::cases::apply::delist_in_batch(state, rb, &stored, &key, &why, now, batch)?;
         effects.delisted_products += 1;
     }
     settle_orders(state, pid, kind, rb, now, batch, &mut effects).await?;

@@ -212,6 +212,45 @@ pub(crate) async fn decide_now(
     decided
 }
 
+/// A case about `p`'s product, opened by a detector, established and accepted: decided now.
+/// Returns its id.
+async fn decide_on_product(
+    m: &Market,
+    g: &Gov,
+    p: &Admitted,
+    code: &str,
+    act_on: &str,
+    summary: &str,
+) -> String {
+    let opened = json_of(
+        m.post(
+            "/api/v1/admin/cases",
+            &g.compliance,
+            json!({
+                "provider_id": p.provider, "code": code, "act_on": act_on,
+                "source": "detector", "summary": summary, "product_id": p.product,
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let case = id(&opened);
+    ok(m.post(
+        &format!("/api/v1/admin/cases/{case}/finding"),
+        &g.compliance,
+        json!({"established": true, "reason": "检测命中"}),
+    )
+    .await)
+    .await;
+    let decided = ok(m
+        .post(&format!("/api/v1/cases/{case}/accept"), &p.isv, json!({}))
+        .await)
+    .await;
+    assert_eq!(decided["status"], "decided", "{decided}");
+    case
+}
+
 pub(crate) async fn standing(m: &Market, token: &str, p: &Admitted) -> Value {
     ok(
         m.get(&format!("/api/v1/providers/{}/standing", p.provider), token)
@@ -446,32 +485,7 @@ async fn tc_fake_transactions_block_for_15_days_lifted_on_day_16(m: &Market) {
 
     // TC-G1 (spam ads) on the product: the information hidden and the product delisted;
     // the store stays open.
-    let opened = json_of(
-        m.post(
-            "/api/v1/admin/cases",
-            &g.compliance,
-            json!({
-                "provider_id": p.provider, "code": "TC-G1", "act_on": "2026-07-21",
-                "source": "detector", "summary": "商品详情含垃圾广告", "product_id": p.product,
-            }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let case = id(&opened);
-    ok(m.post(
-        &format!("/api/v1/admin/cases/{case}/finding"),
-        &g.compliance,
-        json!({"established": true, "reason": "检测命中"}),
-    )
-    .await)
-    .await;
-    ok(
-        m.post(&format!("/api/v1/cases/{case}/accept"), &p.isv, json!({}))
-            .await,
-    )
-    .await;
+    decide_on_product(m, &g, &p, "TC-G1", "2026-07-21", "商品详情含垃圾广告").await;
     let product = ok(m
         .get(&format!("/api/v1/products/{}", p.product), &p.isv)
         .await)
@@ -592,18 +606,21 @@ async fn only_compliance_decides_and_only_the_provider_replies_on_its_own_cases(
         .await)
     .await;
     assert_eq!(decided["status"], "decided");
+    let measures = format!("/api/v1/admin/cases/{case}/measures");
     let res = m
-        .post(
-            &format!("/api/v1/admin/cases/{case}/measures"),
+        .post_key(
+            &measures,
             &g.compliance,
+            "m-0",
             json!({"measure": "account_ban", "reason": "x"}),
         )
         .await;
     assert_problem(res, 422, "measure_not_allowed").await;
     let stacked = ok(m
-        .post(
-            &format!("/api/v1/admin/cases/{case}/measures"),
+        .post_key(
+            &measures,
             &g.compliance,
+            "m-1",
             json!({"measure": "lower_display_rank", "reason": "屡次怠于响应投诉"}),
         )
         .await)
@@ -612,6 +629,30 @@ async fn only_compliance_decides_and_only_the_provider_replies_on_its_own_cases(
         stacked["case"]["stacked"][0]["measure"],
         "lower_display_rank"
     );
+    // An extra deposit (ALI-R art.24(5)): required at once, a top-up falls due.
+    let res = m
+        .post_key(
+            &measures,
+            &g.compliance,
+            "m-2",
+            json!({"measure": "extra_deposit", "reason": "再犯"}),
+        )
+        .await;
+    assert_problem(res, 422, "field_required").await;
+    let extra = json!({"measure": "extra_deposit", "amount": "10000.00", "reason": "再犯"});
+    let stacked = ok(m
+        .post_key(&measures, &g.compliance, "m-3", extra.clone())
+        .await)
+    .await;
+    assert_eq!(stacked["case"]["stacked"][1]["amount"], "10000.00");
+    let again = ok(m.post_key(&measures, &g.compliance, "m-3", extra).await).await;
+    assert_eq!(again, stacked, "a replay stacks nothing again");
+    let deposit = ok(m
+        .get(&format!("/api/v1/providers/{}/deposit", p.provider), &p.isv)
+        .await)
+    .await;
+    assert_eq!(deposit["required"], "20000.00", "{deposit}");
+    assert_eq!(deposit["status"], "top_up_due");
     // Evidence must be an uploaded file.
     let second = id(&open_case(m, &g, &p, "ALI-U1", "2026-07-01").await);
     let res = m
@@ -654,6 +695,40 @@ async fn only_compliance_decides_and_only_the_provider_replies_on_its_own_cases(
     let notices = ok(m.public_get("/api/v1/notices").await).await;
     assert_eq!(notices["items"][0]["code"], "ALI-S2", "{notices}");
     assert_eq!(notices["items"].as_array().unwrap().len(), 1, "{notices}");
+}
+
+/// TC 7.2 measures stacked on a decided case act at once: a deposit deduction (a top-up falls
+/// due), the store hidden, the case's product deleted from sale.
+async fn tc_stacked_measures_deduct_hide_and_delete(m: &Market) {
+    let g = staff(m).await;
+    let p = admit(m, &g.reviewer, "owner@yunfan.example", "云帆科技").await;
+    let case = decide_on_product(m, &g, &p, "TC-S4", "2026-07-01", "刷单返现").await;
+    let measures = format!("/api/v1/admin/cases/{case}/measures");
+    let stack = |key: &'static str, body: Value| {
+        let (measures, token) = (measures.clone(), g.compliance.clone());
+        async move { ok(m.post_key(&measures, &token, key, body).await).await }
+    };
+    stack(
+        "s-1",
+        json!({"measure": "deposit_deduction", "amount": "2000.00", "reason": "情节严重"}),
+    )
+    .await;
+    let deposit = ok(m
+        .get(&format!("/api/v1/providers/{}/deposit", p.provider), &p.isv)
+        .await)
+    .await;
+    assert_eq!(deposit["held"], "8000.00", "{deposit}");
+    assert_eq!(deposit["deductions"][0]["amount"], "2000.00");
+    assert_eq!(deposit["status"], "top_up_due");
+    stack("s-2", json!({"measure": "hide", "reason": "情节严重"})).await;
+    assert_eq!(store_state(&standing(m, &p.isv, &p).await), "hidden");
+    stack("s-3", json!({"measure": "delete", "reason": "情节严重"})).await;
+    let product = ok(m
+        .get(&format!("/api/v1/products/{}", p.product), &p.isv)
+        .await)
+    .await;
+    assert_eq!(product["status"], "delisted_by_operator", "{product}");
+    m.books("TC stacked measures").await;
 }
 
 macro_rules! on_both {
@@ -733,4 +808,11 @@ on_both!(
     "2026-07-01T09:00:00+08:00",
     case_roles_on_sqlite,
     case_roles_on_postgres
+);
+on_both!(
+    tc_stacked_measures_deduct_hide_and_delete,
+    "tc-2017",
+    "2026-07-01T09:00:00+08:00",
+    tc_stacked_measures_deduct_hide_and_delete_on_sqlite,
+    tc_stacked_measures_deduct_hide_and_delete_on_postgres
 );
