@@ -440,6 +440,11 @@ fn json_rejection(rejection: JsonRejection) -> Problem {
     }
 }
 
+/// The id in a path, or 404 (a malformed id names nothing).
+pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ use yunshi_core::ids::{MemberId, UserId};
 use yunshi_store::{AggregateWrite, NewEvent, Store, StoreError, WriteBatch};
 
 use crate::AppState;
+use crate::problem::path_id;
 use crate::problem::{ErrorCode, Problem};
 
 pub use admin::{create_user, create_user_token};
@@ -171,11 +172,6 @@ fn write_failed(e: StoreError) -> Problem {
         ),
         other => other.into(),
     }
-}
-
-/// The id in a path, or 404 (a malformed id names nothing).
-fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
 }
 
 #[cfg(test)]

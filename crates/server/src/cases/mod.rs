@@ -43,6 +43,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::onboarding::views::StoreView;
 use crate::onboarding::{STORE, acts_for, load_provider, own_provider_id, rulebook_at};
 use crate::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
+use crate::problem::path_id;
 use crate::problem::{ApiJson, Problem};
 
 /// Aggregate kind of violation cases.
@@ -92,10 +93,6 @@ pub const DEADLINES: &[(&str, Handler)] = &[
 
 fn refused(e: CaseError) -> Problem {
     Problem::refusal(&e)
-}
-
-fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
 }
 
 fn case_write(

@@ -29,7 +29,6 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use uuid::Uuid;
 use yunshi_core::decision::{Context, Outcome};
 use yunshi_core::ids::{ProductId, ProviderId, StoreId};
 use yunshi_core::listing::{
@@ -47,6 +46,7 @@ use crate::auth::Principal;
 use crate::deadlines::Handler;
 use crate::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
 use crate::problem::Problem;
+pub(crate) use crate::problem::path_id;
 
 /// Aggregate kind of products.
 pub const PRODUCT: &str = "product";
@@ -292,11 +292,6 @@ pub(crate) async fn view(
         ..record.clone()
     };
     Ok(views::ProductView::of(&record, rating))
-}
-
-/// The id in a path, or 404 (a malformed id names nothing).
-pub(crate) fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
 }
 
 pub(crate) fn no_product(id: impl std::fmt::Display) -> Problem {

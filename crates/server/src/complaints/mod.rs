@@ -49,6 +49,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::onboarding::{acts_for, load_provider, own_provider_id};
 use crate::orders::OrderRecord;
 use crate::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::problem::path_id;
 use crate::problem::{ApiJson, Problem};
 
 /// Aggregate kind of complaints.
@@ -112,10 +113,6 @@ struct BuyerIndex {
 
 fn refused(e: ComplaintError) -> Problem {
     Problem::refusal(&e)
-}
-
-fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
 }
 
 fn complaint_write(

@@ -55,6 +55,7 @@ use crate::idempotency::{IdempotencyKey, mismatch};
 use crate::onboarding::{PROVIDER, STORE, acts_for, load_provider, rulebook_at, store_write};
 use crate::orders::{OrderRecord, PROVIDER_ORDER, load_order, write_order};
 use crate::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::problem::path_id;
 use crate::problem::{ApiJson, Problem};
 
 /// Aggregate kind of a provider's tenure (the core's [`Tenure`]).
@@ -116,10 +117,6 @@ pub const DEADLINES: &[(&str, Handler)] = &[
 
 fn refused(e: ExitError) -> Problem {
     Problem::refusal(&e)
-}
-
-fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
 }
 
 fn read<T: serde::de::DeserializeOwned>(a: &yunshi_store::StoredAggregate) -> Result<T, Problem> {

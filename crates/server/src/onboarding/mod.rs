@@ -38,6 +38,7 @@ use crate::AppState;
 use crate::deadlines::{Handler, HandlerFuture};
 use crate::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
 use crate::problem::Problem;
+pub(crate) use crate::problem::path_id;
 
 /// Aggregate kind of providers.
 pub const PROVIDER: &str = "provider";
@@ -220,11 +221,6 @@ pub struct ApplicationRecord {
 }
 
 // ---- loading ----
-
-/// The id in a path, or 404 (a malformed id names nothing).
-pub(crate) fn path_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::not_found(format!("no {what} {raw:?}")))
-}
 
 pub async fn load_provider(
     state: &AppState,
