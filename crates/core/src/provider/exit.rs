@@ -316,6 +316,20 @@ fn notice_ends(ctx: &Context<'_>, days: u32) -> Result<Timestamp, ExitError> {
 }
 
 impl Tenure {
+    /// The tenure of a provider admitted before tenures were recorded: no known term.
+    pub fn untermed(id: Uuid, provider: ProviderId, began_at: Timestamp) -> Tenure {
+        Tenure {
+            id,
+            provider,
+            began_at,
+            term: None,
+            previous_terms: Vec::new(),
+            pending: None,
+            withdrawn: Vec::new(),
+            exit: None,
+        }
+    }
+
     /// The tenure of a provider just admitted on an agreement signed by `signer`: the term
     /// and its end deadline.
     pub fn begin(
@@ -327,14 +341,8 @@ impl Tenure {
     ) -> Result<(Tenure, Outcome), ExitError> {
         let term = term_for(ctx, agreement, signer, beijing_date(ctx.now))?;
         let tenure = Tenure {
-            id,
-            provider,
-            began_at: ctx.now,
             term,
-            previous_terms: Vec::new(),
-            pending: None,
-            withdrawn: Vec::new(),
-            exit: None,
+            ..Tenure::untermed(id, provider, ctx.now)
         };
         let mut outcome = Outcome::default().event(
             "provider.term_began",

@@ -434,19 +434,7 @@ fn end_tenure(
 ) -> Result<Uuid, Problem> {
     let (base, version) = match tenure {
         Some(t) => (t.state.clone(), Some(t.version)),
-        None => (
-            Tenure {
-                id: Uuid::now_v7(),
-                provider,
-                began_at: now,
-                term: None,
-                previous_terms: Vec::new(),
-                pending: None,
-                withdrawn: Vec::new(),
-                exit: None,
-            },
-            None,
-        ),
+        None => (Tenure::untermed(Uuid::now_v7(), provider, now), None),
     };
     let (ended, outcome) = decide_now(state, now, |ctx| base.record_exit(kind, reason, ctx))?;
     batch.aggregates.push(tenure_write(&ended, version, now)?);
@@ -727,16 +715,7 @@ pub async fn request_exit(
         let now = state.clock.now();
         let tenure = current_tenure(&state, provider.state.id, false).await?;
         let base = tenure.as_ref().map_or_else(
-            || Tenure {
-                id: Uuid::now_v7(),
-                provider: provider.state.id,
-                began_at: now,
-                term: None,
-                previous_terms: Vec::new(),
-                pending: None,
-                withdrawn: Vec::new(),
-                exit: None,
-            },
+            || Tenure::untermed(Uuid::now_v7(), provider.state.id, now),
             |t| t.state.clone(),
         );
         let (next, step, outcome) = decide_now(&state, now, |ctx| {
@@ -909,16 +888,7 @@ pub async fn give_termination_notice(
         let now = state.clock.now();
         let tenure = current_tenure(&state, provider.state.id, false).await?;
         let base = tenure.as_ref().map_or_else(
-            || Tenure {
-                id: Uuid::now_v7(),
-                provider: provider.state.id,
-                began_at: now,
-                term: None,
-                previous_terms: Vec::new(),
-                pending: None,
-                withdrawn: Vec::new(),
-                exit: None,
-            },
+            || Tenure::untermed(Uuid::now_v7(), provider.state.id, now),
             |t| t.state.clone(),
         );
         let (next, step, outcome) = decide_now(&state, now, |ctx| {
