@@ -9,14 +9,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const ADMIN: &str = "crash-test-admin-token-0123456789abcdef";
+use common::{ADMIN, Db, Target, Yunshi, data_dir};
 const START: &str = "2026-10-12T09:00:00+08:00";
 /// Orders paid per simulated day; four days of them.
 const PER_DAY: usize = 150;
@@ -26,68 +28,6 @@ const SALE_COUNT: &str = "order.sale_count";
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
-
-/// A `yunshi serve` child process.
-struct Yunshi {
-    child: Child,
-    base: String,
-}
-
-impl Yunshi {
-    async fn start(data: &Path, db: &Target) -> Yunshi {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data.with_extension("log"))
-            .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yunshi"));
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data)
-            .args(["--clock", "simulated", "--start", START])
-            .env("YUNSHI_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "warn")
-            .env_remove("YUNSHI_CONFIG")
-            .env_remove("YUNSHI_DATABASE_URL");
-        if let Target::Postgres { url, .. } = db {
-            cmd.env("YUNSHI_DATABASE_URL", url);
-        }
-        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let server = Yunshi {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(res) = client.get(format!("{}/healthz", server.base)).send().await
-                && res.status() == 200
-            {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "yunshi did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown, no flushing, nothing.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Yunshi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Api {
     client: reqwest::Client,
@@ -338,84 +278,6 @@ fn yunshi_clock(base: &str, args: &[&str]) -> String {
     stdout
 }
 
-/// The database the server runs on, read directly by the test.
-enum Target {
-    Sqlite(PathBuf),
-    Postgres { url: String },
-}
-
-impl Target {
-    /// A fresh PostgreSQL database on the `YUNSHI_TEST_PG` server, if it is set.
-    async fn postgres() -> Option<Target> {
-        let base = std::env::var("YUNSHI_TEST_PG").ok()?;
-        let base = base.trim().trim_end_matches('/').to_owned();
-        let name = format!(
-            "yunshi_crash_{}",
-            &uuid::Uuid::now_v7().simple().to_string()[16..]
-        );
-        connect(&format!("{base}/postgres"))
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        Some(Target::Postgres {
-            url: format!("{base}/{name}"),
-        })
-    }
-
-    async fn open(&self) -> Db {
-        match self {
-            Target::Sqlite(data) => {
-                let conn = rusqlite::Connection::open_with_flags(
-                    data.join("yunshi.db"),
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .unwrap();
-                conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                Db::Sqlite(conn)
-            }
-            Target::Postgres { url } => Db::Postgres(connect(url).await),
-        }
-    }
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
-
-/// A read-only look at the server's database, behind its back.
-enum Db {
-    Sqlite(rusqlite::Connection),
-    Postgres(tokio_postgres::Client),
-}
-
-impl Db {
-    /// The single BIGINT `sql` answers (the same SQL on both stores).
-    async fn count(&self, sql: &str) -> i64 {
-        match self {
-            Db::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap(),
-            Db::Postgres(client) => client.query_one(sql, &[]).await.unwrap().get(0),
-        }
-    }
-
-    async fn fired_window_ends(&self) -> i64 {
-        self.count(&format!(
-            "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'fired'"
-        ))
-        .await
-    }
-}
-
-fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("data")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -434,7 +296,7 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_postg
 }
 
 async fn crash_during_an_advance(data: &Path, db: &Target) {
-    let server = Yunshi::start(data, db).await;
+    let server = Yunshi::start(data, db, START).await;
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -499,7 +361,7 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
     let conn = db.open().await;
     let started = Instant::now();
     let fired_at_kill = loop {
-        let fired = conn.fired_window_ends().await;
+        let fired = fired_window_ends(&conn).await;
         if fired >= total / 4 {
             break fired;
         }
@@ -517,7 +379,7 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
         "the advance finished before the kill"
     );
     let conn = db.open().await;
-    let fired_after_kill = conn.fired_window_ends().await;
+    let fired_after_kill = fired_window_ends(&conn).await;
     assert!(fired_after_kill >= fired_at_kill);
     assert!(
         fired_after_kill < total,
@@ -527,7 +389,7 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
     drop(conn);
 
     // Restart with the same --start: the clock continues where it stood, not at --start.
-    let server = Yunshi::start(data, db).await;
+    let server = Yunshi::start(data, db, START).await;
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -557,7 +419,7 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
     // The books.
     let conn = db.open().await;
     assert_eq!(
-        conn.fired_window_ends().await,
+        fired_window_ends(&conn).await,
         total,
         "every window end fired"
     );
@@ -619,4 +481,11 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
         total,
         "one release event per order"
     );
+}
+
+async fn fired_window_ends(db: &Db) -> i64 {
+    db.count(&format!(
+        "SELECT COUNT(*) FROM deadlines WHERE kind = '{WINDOW_END}' AND state = 'fired'"
+    ))
+    .await
 }

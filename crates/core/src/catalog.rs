@@ -2,6 +2,7 @@
 //! it, what the provider declares about refunds outside the guarantee window, and how the
 //! platform fee is taken.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::money::Fen;
@@ -52,4 +53,21 @@ pub enum FeeTerms {
     Commission { rate: Rate },
     /// 底价: the fee is the sale price minus the agreed base price.
     BasePrice { base_price: Fen },
+}
+
+/// A time-limited fee agreement — a discount or a fee holiday (ALI-A 4.1.3–4.1.4): from
+/// `from` (inclusive) to `until` (exclusive) an order released in the window is charged
+/// `terms` instead of the standing terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeWindow {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub terms: FeeTerms,
+}
+
+impl FeeWindow {
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.from <= at && at < self.until
+    }
 }

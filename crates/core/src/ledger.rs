@@ -37,10 +37,15 @@ pub enum AccountKind {
     RefundsPayable,
     /// Provider debt carried forward to later settlements (asset).
     ProviderDebt,
+    /// Settled in a provider's statement and not yet paid out: held, or a failed payout
+    /// returned (liability).
+    SettlementPayable,
+    /// Payouts sent to the provider's account that the gateway has not confirmed (liability).
+    PayoutsInTransit,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 9] = [
+    pub const ALL: [AccountKind; 11] = [
         AccountKind::OperatorCash,
         AccountKind::BuyerEscrow,
         AccountKind::ProviderPayable,
@@ -50,6 +55,8 @@ impl AccountKind {
         AccountKind::PenaltyRevenue,
         AccountKind::RefundsPayable,
         AccountKind::ProviderDebt,
+        AccountKind::SettlementPayable,
+        AccountKind::PayoutsInTransit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +70,8 @@ impl AccountKind {
             AccountKind::PenaltyRevenue => "penalty_revenue",
             AccountKind::RefundsPayable => "refunds_payable",
             AccountKind::ProviderDebt => "provider_debt",
+            AccountKind::SettlementPayable => "settlement_payable",
+            AccountKind::PayoutsInTransit => "payouts_in_transit",
         }
     }
 

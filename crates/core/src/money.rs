@@ -40,6 +40,10 @@ impl Fen {
         self.0 == 0
     }
 
+    pub const fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
     pub const fn is_negative(self) -> bool {
         self.0 < 0
     }

@@ -56,8 +56,10 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         crate::cases::DEADLINES,
         crate::complaints::DEADLINES,
         crate::deposits::DEADLINES,
+        crate::settlement::DEADLINES,
         crate::exits::DEADLINES,
         crate::visibility::DEADLINES,
+        crate::invoices::DEADLINES,
     ]
     .into_iter()
     .flatten()

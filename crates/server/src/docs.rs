@@ -98,8 +98,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::cases::ApiDoc::openapi(),
         crate::complaints::ApiDoc::openapi(),
         crate::deposits::ApiDoc::openapi(),
+        crate::settlement::ApiDoc::openapi(),
         crate::evidence::ApiDoc::openapi(),
         crate::exits::ApiDoc::openapi(),
+        crate::invoices::ApiDoc::openapi(),
         crate::admin_clock::ApiDoc::openapi(),
     ] {
         doc.merge(part);

@@ -163,7 +163,7 @@ pub async fn upload(
     Ok(res)
 }
 
-async fn stored(state: &AppState, raw: &str) -> Result<StoredFile, Problem> {
+pub(crate) async fn stored(state: &AppState, raw: &str) -> Result<StoredFile, Problem> {
     let missing = || Problem::not_found(format!("no evidence file {raw:?}"));
     let id = Uuid::parse_str(raw).map_err(|_| missing())?;
     state.store.file(id).await?.ok_or_else(missing)
@@ -192,7 +192,7 @@ pub async fn download(
 }
 
 /// Serves `file` when `cited` lists it, else 404.
-fn cited_file(
+pub(crate) fn cited_file(
     file: StoredFile,
     mut cited: impl Iterator<Item = Uuid>,
 ) -> Result<Response, Problem> {

@@ -2,7 +2,7 @@
 //! its answer stored in the same database transaction; a replay with the same body gets that
 //! answer again and moves nothing; the same key with another body is refused (422).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -43,6 +43,24 @@ impl FromRequestParts<AppState> for IdempotencyKey {
             ));
         }
         Ok(Self(value.to_string()))
+    }
+}
+
+/// Where a key is optional: absent header → `None`; a malformed one is still refused.
+impl OptionalFromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Problem> {
+        if parts.headers.contains_key(HEADER) {
+            <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 

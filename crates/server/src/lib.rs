@@ -24,13 +24,16 @@ pub mod docs;
 pub mod evidence;
 pub mod exits;
 pub mod idempotency;
+pub mod invoices;
 pub mod metrics;
 pub mod onboarding;
 pub mod orders;
+pub mod parties;
 pub mod pipeline;
 pub mod principal_cache;
 pub mod problem;
 pub mod rulebooks;
+pub mod settlement;
 pub mod setup;
 pub mod visibility;
 
@@ -131,8 +134,10 @@ pub fn routes() -> Router<AppState> {
         .merge(cases::routes())
         .merge(complaints::routes())
         .merge(deposits::routes())
+        .merge(settlement::routes())
         .merge(evidence::routes())
         .merge(exits::routes())
+        .merge(invoices::routes())
         .merge(admin_clock::routes())
 }
 
@@ -288,6 +293,9 @@ impl Server {
                     settings.calendar.clone(),
                     settings.rulebooks.clone(),
                 );
+                if let Err(e) = settlement::ensure_scheduled(&state).await {
+                    tracing::warn!(error = %e.detail, "could not schedule the settlement run");
+                }
                 let limits = Limits {
                     request_timeout: settings.request_timeout,
                     body_limit: settings.body_limit,

@@ -21,6 +21,7 @@ use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction};
 
 pub use model::*;
+use yunshi_core::settlement::{ItemKind, SettlementItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -303,6 +304,24 @@ impl Store {
         dispatch!(self, b => b.has_active_token_with_role(role, now).await)
     }
 
+    /// Settlement items, by provider, order and time (see [`ItemQuery`]).
+    pub async fn settlement_items(&self, q: &ItemQuery) -> Result<Vec<SettlementItem>, StoreError> {
+        dispatch!(self, b => b.settlement_items(q).await)
+    }
+
+    /// Per provider: the sums of all its settlement items.
+    pub async fn item_totals(&self) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        dispatch!(self, b => b.item_totals().await)
+    }
+
+    /// The balance of every account of `kind`, by owner (owners with no postings absent).
+    pub async fn owner_balances(
+        &self,
+        kind: AccountKind,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        dispatch!(self, b => b.owner_balances(kind).await)
+    }
+
     /// Finishes queued writes and stops the writer. Later calls fail with `Closed`.
     pub async fn close(&self) {
         dispatch!(self, b => b.close().await)
@@ -332,4 +351,97 @@ pub(crate) fn to_micros(t: Timestamp) -> i64 {
 
 pub(crate) fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
+}
+
+/// The columns of a settlement item, in table order.
+pub(crate) const ITEM_COLUMNS: &str =
+    "id, provider, order_id, product, kind, at, amount, fee, service_start, service_end";
+
+/// A settlement item as both backends read it.
+pub(crate) struct ItemRow {
+    pub id: Uuid,
+    pub provider: String,
+    pub order: Uuid,
+    pub product: Uuid,
+    pub kind: String,
+    pub at: i64,
+    pub amount: i64,
+    pub fee: i64,
+    pub service: (Option<String>, Option<String>),
+}
+
+impl ItemRow {
+    pub(crate) fn into_item(self) -> Result<SettlementItem, StoreError> {
+        use yunshi_core::ids::{OrderId, ProductId, ProviderId};
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("settlement item {}: {what}", self.id));
+        let date = |s: &str| {
+            s.parse::<jiff::civil::Date>()
+                .map_err(|_| corrupt("service date"))
+        };
+        let service = match &self.service {
+            (Some(start), Some(end)) => Some(yunshi_core::order::ServicePeriod {
+                start: date(start)?,
+                end: date(end)?,
+            }),
+            _ => None,
+        };
+        Ok(SettlementItem {
+            id: self.id,
+            order: OrderId(self.order),
+            provider: self
+                .provider
+                .parse::<ProviderId>()
+                .map_err(|_| corrupt("provider"))?,
+            product: ProductId(self.product),
+            kind: ItemKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?,
+            at: from_micros(self.at)?,
+            amount: Fen::new(self.amount),
+            fee: Fen::new(self.fee),
+            service,
+        })
+    }
+}
+
+/// The `WHERE … ORDER BY` of an [`ItemQuery`] with numbered (`$1`, PostgreSQL) or bare (`?`,
+/// SQLite) placeholders, and its arguments in order.
+pub(crate) fn item_filter(q: &ItemQuery, numbered: bool) -> (String, Vec<ItemArg>) {
+    let mut sql = String::from(" WHERE TRUE");
+    let mut args = Vec::new();
+    let mut arg = |sql: &mut String, a: ItemArg| {
+        args.push(a);
+        if numbered {
+            sql.push_str(&format!("${}", args.len()));
+        } else {
+            sql.push('?');
+        }
+    };
+    if let Some((from, to)) = &q.providers {
+        sql.push_str(" AND provider >= ");
+        arg(&mut sql, ItemArg::Text(from.clone()));
+        sql.push_str(" AND provider <= ");
+        arg(&mut sql, ItemArg::Text(to.clone()));
+    }
+    if let Some(order) = q.order {
+        sql.push_str(" AND order_id = ");
+        arg(&mut sql, ItemArg::Id(order));
+    }
+    if let Some((opens, cutoff)) = q.period {
+        sql.push_str(" AND at < ");
+        arg(&mut sql, ItemArg::Int(to_micros(cutoff)));
+        sql.push_str(" AND (at >= ");
+        arg(&mut sql, ItemArg::Int(to_micros(opens)));
+        sql.push_str(" OR service_end > ");
+        let day = yunshi_core::time::beijing_date(opens).to_string();
+        arg(&mut sql, ItemArg::Text(day));
+        sql.push(')');
+    }
+    sql.push_str(" ORDER BY provider, order_id, at");
+    (sql, args)
+}
+
+pub(crate) enum ItemArg {
+    Text(String),
+    Id(Uuid),
+    Int(i64),
 }

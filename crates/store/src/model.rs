@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use yunshi_core::ledger::LedgerTransaction;
+use yunshi_core::settlement::SettlementItem;
 
 /// One unit of work, written in one database transaction or not at all: the events that
 /// describe what happened, the ledger transactions it moved, the deadlines it schedules,
@@ -27,6 +28,8 @@ pub struct WriteBatch {
     pub aggregates: Vec<AggregateWrite>,
     /// Unique business keys this batch claims.
     pub unique_keys: Vec<UniqueKey>,
+    /// What of an order became settleable or was refunded after release (append-only).
+    pub settlement_items: Vec<SettlementItem>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,4 +247,22 @@ impl std::fmt::Debug for StoredFile {
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
+}
+
+/// Which settlement items to read, ordered by provider, order and time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemQuery {
+    /// Providers from the first to the second, inclusive (by their id's text).
+    pub providers: Option<(String, String)>,
+    pub order: Option<Uuid>,
+    /// The items a period's statement needs, `(opens, cutoff)`: before the cut-off, and
+    /// either from the opening on or of an order whose service runs past the opening day.
+    pub period: Option<(Timestamp, Timestamp)>,
+}
+
+/// Per provider: the gross and fee of all its settlement items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemTotals {
+    pub amount: yunshi_core::Fen,
+    pub fee: yunshi_core::Fen,
 }

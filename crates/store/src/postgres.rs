@@ -14,6 +14,7 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction, Posting};
+use yunshi_core::settlement::SettlementItem;
 
 use crate::chain::{Hash, event_hash, hex};
 use crate::model::*;
@@ -39,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "files",
         include_str!("../migrations/postgres/0004_files.sql"),
+    ),
+    (
+        5,
+        "settlement_items",
+        include_str!("../migrations/postgres/0005_settlement_items.sql"),
     ),
 ];
 
@@ -248,6 +254,90 @@ impl PgStore {
                 Ok((kind, Fen::new(r.get(1))))
             })
             .collect()
+    }
+
+    pub(crate) async fn settlement_items(
+        &self,
+        q: &ItemQuery,
+    ) -> Result<Vec<SettlementItem>, StoreError> {
+        let (filter, args) = crate::item_filter(q, true);
+        let sql = format!(
+            "SELECT {} FROM settlement_items{filter}",
+            crate::ITEM_COLUMNS
+        );
+        let params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = args
+            .into_iter()
+            .map(|a| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                match a {
+                    crate::ItemArg::Text(t) => Box::new(t),
+                    crate::ItemArg::Id(id) => Box::new(id),
+                    crate::ItemArg::Int(i) => Box::new(i),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let client = self.client().await?;
+        let rows = client.query(&sql, &refs).await.map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                crate::ItemRow {
+                    id: r.get(0),
+                    provider: r.get(1),
+                    order: r.get(2),
+                    product: r.get(3),
+                    kind: r.get(4),
+                    at: r.get(5),
+                    amount: r.get(6),
+                    fee: r.get(7),
+                    service: (r.get(8), r.get(9)),
+                }
+                .into_item()
+            })
+            .collect()
+    }
+
+    pub(crate) async fn item_totals(&self) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
+                 GROUP BY provider ORDER BY provider",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let totals = ItemTotals {
+                    amount: Fen::new(r.get(1)),
+                    fee: Fen::new(r.get(2)),
+                };
+                (r.get(0), totals)
+            })
+            .collect())
+    }
+
+    pub(crate) async fn owner_balances(
+        &self,
+        kind: AccountKind,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT owner, SUM(amount)::BIGINT FROM ledger_postings
+                 WHERE account_kind = $1 GROUP BY owner ORDER BY owner",
+                &[&kind.as_str()],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), Fen::new(r.get(1))))
+            .collect())
     }
 
     pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
@@ -670,6 +760,40 @@ fn to_hash(b: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", b.len())))
 }
 
+async fn insert_items<C: GenericClient>(
+    tx: &C,
+    items: &[SettlementItem],
+) -> Result<(), StoreError> {
+    let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    let providers: Vec<String> = items.iter().map(|i| i.provider.to_string()).collect();
+    let orders: Vec<Uuid> = items.iter().map(|i| i.order.uuid()).collect();
+    let products: Vec<Uuid> = items.iter().map(|i| i.product.uuid()).collect();
+    let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
+    let ats: Vec<i64> = items.iter().map(|i| to_micros(i.at)).collect();
+    let amounts: Vec<i64> = items.iter().map(|i| i.amount.fen()).collect();
+    let fees: Vec<i64> = items.iter().map(|i| i.fee.fen()).collect();
+    let starts: Vec<Option<String>> = items
+        .iter()
+        .map(|i| i.service.map(|s| s.start.to_string()))
+        .collect();
+    let ends: Vec<Option<String>> = items
+        .iter()
+        .map(|i| i.service.map(|s| s.end.to_string()))
+        .collect();
+    tx.execute(
+        "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
+                                       service_start, service_end)
+         SELECT * FROM UNNEST($1::UUID[], $2::TEXT[], $3::UUID[], $4::UUID[], $5::TEXT[],
+                              $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[])",
+        &[
+            &ids, &providers, &orders, &products, &kinds, &ats, &amounts, &fees, &starts, &ends,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}
+
 async fn apply_batch<C: GenericClient>(
     tx: &C,
     batch: &WriteBatch,
@@ -789,6 +913,9 @@ async fn apply_batch<C: GenericClient>(
 
     if !batch.transactions.is_empty() {
         insert_transactions(tx, &batch.transactions).await?;
+    }
+    if !batch.settlement_items.is_empty() {
+        insert_items(tx, &batch.settlement_items).await?;
     }
 
     let mut event_seqs = Vec::with_capacity(batch.events.len());

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction, Posting};
+use yunshi_core::settlement::SettlementItem;
 
 use crate::chain::{GENESIS, Hash, event_hash, hex};
 use crate::model::*;
@@ -44,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "files",
         include_str!("../migrations/sqlite/0004_files.sql"),
+    ),
+    (
+        5,
+        "settlement_items",
+        include_str!("../migrations/sqlite/0005_settlement_items.sql"),
     ),
 ];
 
@@ -318,6 +324,113 @@ impl SqliteStore {
                 Ok((kind, Fen::new(sum)))
             })
             .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn settlement_items(
+        &self,
+        q: &ItemQuery,
+    ) -> Result<Vec<SettlementItem>, StoreError> {
+        let (filter, args) = crate::item_filter(q, false);
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {} FROM settlement_items{filter}",
+                crate::ITEM_COLUMNS
+            );
+            let values: Vec<rusqlite::types::Value> = args
+                .into_iter()
+                .map(|a| match a {
+                    crate::ItemArg::Text(t) => t.into(),
+                    crate::ItemArg::Id(id) => id.as_bytes().to_vec().into(),
+                    crate::ItemArg::Int(i) => i.into(),
+                })
+                .collect();
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values), |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            rows.map(|row| {
+                let (id, provider, order, product, kind, at, amount, fee, start, end) =
+                    row.map_err(db_err)?;
+                crate::ItemRow {
+                    id: uuid_from_blob(&id)?,
+                    provider,
+                    order: uuid_from_blob(&order)?,
+                    product: uuid_from_blob(&product)?,
+                    kind,
+                    at,
+                    amount,
+                    fee,
+                    service: (start, end),
+                }
+                .into_item()
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn item_totals(&self) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT provider, SUM(amount), SUM(fee) FROM settlement_items
+                     GROUP BY provider ORDER BY provider",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            rows.map(|row| {
+                let (provider, amount, fee) = row.map_err(db_err)?;
+                let totals = ItemTotals {
+                    amount: Fen::new(amount),
+                    fee: Fen::new(fee),
+                };
+                Ok((provider, totals))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn owner_balances(
+        &self,
+        kind: AccountKind,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT owner, SUM(amount) FROM ledger_postings
+                     WHERE account_kind = ?1 GROUP BY owner ORDER BY owner",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![kind.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, Fen::new(r.get::<_, i64>(1)?)))
+                })
+                .map_err(db_err)?;
+            rows.map(|row| row.map_err(db_err)).collect()
         })
         .await
     }
@@ -1203,6 +1316,29 @@ fn apply_batch(
                     db_err(e)
                 }
             })?;
+    }
+
+    for i in &batch.settlement_items {
+        tx.prepare_cached(
+            "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
+                                           service_start, service_end)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                i.id.as_bytes(),
+                i.provider.to_string(),
+                i.order.uuid().as_bytes(),
+                i.product.uuid().as_bytes(),
+                i.kind.as_str(),
+                to_micros(i.at),
+                i.amount.fen(),
+                i.fee.fen(),
+                i.service.map(|s| s.start.to_string()),
+                i.service.map(|s| s.end.to_string()),
+            ])
+        })
+        .map_err(db_err)?;
     }
 
     for t in &batch.transactions {

@@ -5,6 +5,7 @@ mod ledger;
 mod market;
 mod orders;
 mod raw;
+mod settlement;
 mod wire;
 
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 pub use ledger::LedgerBenchArgs;
 pub use orders::OrdersBenchArgs;
+pub use settlement::SettlementBenchArgs;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
@@ -19,12 +21,15 @@ pub enum BenchCommand {
     Ledger(LedgerBenchArgs),
     /// Paid orders per second through the server, in process and over HTTP.
     Orders(OrdersBenchArgs),
+    /// A settlement run over many providers' orders.
+    Settlement(SettlementBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Ledger(args) => ledger::ledger(args).await,
         BenchCommand::Orders(args) => orders::orders(args).await,
+        BenchCommand::Settlement(args) => settlement::settlement(args).await,
     }
 }
 

@@ -68,6 +68,7 @@ impl W {
             fee_terms: FeeTerms::Commission {
                 rate: "10%".parse().unwrap(),
             },
+            fee_windows: Vec::new(),
         };
         let cmd = PlaceOrder {
             buyer: MemberId::from_uuid(Uuid::from_u128(0xA0)),

@@ -11,9 +11,9 @@
 //!   deposit short opens a [`TopUpDemand`] due `top_up_working_days` working days after the
 //!   notice (ALI/JD 3, TC 7), with a reminder on the eve of the last day.
 //! - Missed, under ALI/JD (`deduct_from_next_settlement` first): the shortfall is claimed
-//!   from the next settlement, taken at the next period cut-off from what the provider has
-//!   earned and not been paid (`provider_payable`); if that is not enough the store closes
-//!   until topped up. Under TC the store closes at once (TC 3.1.5③).
+//!   from the next settlement: the statement of the period it falls in takes it from what
+//!   the provider is paid, as its own line; if that is not enough the store closes until
+//!   topped up. Under TC the store closes at once (TC 3.1.5③).
 //! - A top-up that makes the deposit whole meets every open demand, drops the claim and
 //!   reopens the stores closed for the shortfall.
 //! - More than `deductions_more_than` deductions within `window_months` require the
@@ -26,7 +26,7 @@ mod refund;
 mod tests;
 
 pub use error::DepositError;
-pub use refund::{Obligations, RefundRequest};
+pub use refund::{Obligations, Owed, RefundRequest};
 
 use jiff::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -37,15 +37,14 @@ use crate::decision::{Context, DeadlineRequest, Outcome};
 use crate::ids::ProviderId;
 use crate::ledger::{Account, AccountKind, LedgerTransaction, Posting};
 use crate::money::Fen;
-use crate::rulebook::{MarketplaceRulebook, SettlementPeriod, TopUpFailureStep};
-use crate::time::{beijing_date, start_of_day};
+use crate::rulebook::{MarketplaceRulebook, TopUpFailureStep};
+use crate::settlement::Period;
+use crate::time::beijing_date;
 
 /// Deadline kind: the reminder on the eve of a top-up's last day.
 pub const TOP_UP_REMINDER: &str = "deposit.top_up_reminder";
 /// Deadline kind: a top-up's last day ended.
 pub const TOP_UP_DUE: &str = "deposit.top_up_due";
-/// Deadline kind: the settlement cut-off at which a missed top-up is taken from earnings.
-pub const SETTLEMENT_OFFSET: &str = "deposit.settlement_offset";
 /// Deadline kind: the operator's refund is due.
 pub const REFUND_DUE: &str = "deposit.refund_due";
 
@@ -139,12 +138,6 @@ pub struct SettlementClaim {
     pub at: Timestamp,
 }
 
-impl SettlementClaim {
-    fn key(&self, provider: ProviderId) -> String {
-        format!("deposit:{provider}:settlement_offset:{}", self.at)
-    }
-}
-
 /// Per provider: the duties around its deposit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositAccount {
@@ -221,29 +214,6 @@ fn add_months(at: Timestamp, months: u32) -> Result<Timestamp, DepositError> {
         .map_err(|_| DepositError::DateOutOfRange)?;
     let time = crate::time::beijing_datetime(at).time();
     crate::time::beijing_instant(date, time).map_err(|_| DepositError::DateOutOfRange)
-}
-
-/// The first instant of the settlement period after the one containing `at` (Beijing): the
-/// cut-off at which the period containing `at` is settled.
-pub fn next_settlement_cutoff(
-    period: SettlementPeriod,
-    at: Timestamp,
-) -> Result<Timestamp, DepositError> {
-    let day = beijing_date(at);
-    let next = match period {
-        SettlementPeriod::Weekly => {
-            let to_monday = 7 - i64::from(day.weekday().to_monday_zero_offset());
-            day.checked_add(Span::new().days(to_monday))
-        }
-        SettlementPeriod::Monthly => day.first_of_month().checked_add(Span::new().months(1)),
-        SettlementPeriod::Quarterly => {
-            let first = day.first_of_month();
-            let back = (i64::from(first.month()) - 1) % 3;
-            first.checked_add(Span::new().months(3 - back))
-        }
-    }
-    .map_err(|_| DepositError::DateOutOfRange)?;
-    start_of_day(next).map_err(|_| DepositError::DateOutOfRange)
 }
 
 impl DepositAccount {
@@ -689,19 +659,13 @@ impl DepositAccount {
                     }),
                 );
                 if claimed_from_settlement && decision.account.settlement_claim.is_none() {
-                    let period = ctx.rulebook.settlement.period;
-                    let claim = SettlementClaim {
+                    let cutoff = Period::of_instant(&ctx.rulebook.settlement, now)
+                        .and_then(|p| p.cutoff())
+                        .map_err(|_| DepositError::DateOutOfRange)?;
+                    decision.account.settlement_claim = Some(SettlementClaim {
                         since: now,
-                        at: next_settlement_cutoff(period, now)?,
-                    };
-                    decision.outcome.schedule.push(DeadlineRequest {
-                        kind: SETTLEMENT_OFFSET.into(),
-                        subject: self.subject(),
-                        due_at: claim.at,
-                        payload: json!({ "provider": self.provider }),
-                        dedupe_key: claim.key(self.provider),
+                        at: cutoff,
                     });
-                    decision.account.settlement_claim = Some(claim);
                 }
                 if store_closed {
                     decision.close_for_shortfall(now);
@@ -712,40 +676,38 @@ impl DepositAccount {
         Ok(Some(decision))
     }
 
-    /// The settlement cut-off: the shortfall is taken from what the provider earned and was
-    /// not paid (`payable`; Dr provider payable / Cr deposits held); what that does not
-    /// cover closes the store until topped up, where the rulebook has that step.
-    pub fn offset_from_settlement(
+    /// What the settlement of the period ending at `cutoff` is to take for a missed top-up:
+    /// the shortfall, if a claim falls due by then.
+    pub fn claim_due(
         &self,
         held: Fen,
-        payable: Fen,
+        cutoff: Timestamp,
+        rulebook: &MarketplaceRulebook,
+        now: Timestamp,
+    ) -> Result<Fen, DepositError> {
+        match &self.settlement_claim {
+            Some(claim) if claim.at <= cutoff => self.shortfall(held, rulebook, now),
+            _ => Ok(Fen::ZERO),
+        }
+    }
+
+    /// The statement took `taken` of the claim (its own ledger line, Dr settlement payable
+    /// / Cr deposits held); `held` is the deposit before that. The claim is settled; what is
+    /// still short closes the store until topped up, where the rulebook has that step.
+    pub fn taken_from_settlement(
+        &self,
+        held: Fen,
+        taken: Fen,
         ctx: &mut Context<'_>,
     ) -> Result<Option<(DepositDecision, Offset)>, DepositError> {
         if self.settlement_claim.is_none() {
             return Ok(None);
         }
         let shortfall = self.shortfall(held, ctx.rulebook, ctx.now)?;
-        let taken = shortfall.min(payable.max(Fen::ZERO));
-        let still_short = money(shortfall.checked_sub(taken))?;
+        let still_short = money(shortfall.checked_sub(taken))?.max(Fen::ZERO);
         let mut next = self.clone();
         next.settlement_claim = None;
         let mut decision = DepositDecision::of(next, Outcome::default());
-        if !taken.is_zero() {
-            let tx = ledger(LedgerTransaction::new(
-                ctx.ids.next_id(),
-                "deposit_settlement_offset",
-                self.provider.to_string(),
-                ctx.now,
-                vec![
-                    Posting::debit(
-                        Account::new(AccountKind::ProviderPayable, self.provider.to_string()),
-                        taken,
-                    ),
-                    money(Posting::credit(self.held_account(), taken))?,
-                ],
-            ))?;
-            decision.outcome.transactions.push(tx);
-        }
         decision.outcome = decision.outcome.event(
             "deposit.taken_from_settlement",
             self.subject(),
@@ -823,9 +785,7 @@ impl DepositDecision {
                 t.status = TopUpStatus::Met { at: now };
             }
         }
-        if let Some(claim) = self.account.settlement_claim.take() {
-            self.outcome.cancel.push(claim.key(provider));
-        }
+        self.account.settlement_claim = None;
         if self.account.closed_for_shortfall.take().is_some() {
             self.reopen_stores = true;
         }

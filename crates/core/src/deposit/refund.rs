@@ -36,6 +36,15 @@ impl Obligations {
     }
 }
 
+/// What the provider still owes when its deposit is refunded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owed {
+    /// `provider_debt`.
+    pub debt: Fen,
+    /// `penalties_receivable`.
+    pub penalties: Fen,
+}
+
 /// The provider asked for its deposit back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundRequest {
@@ -118,11 +127,14 @@ impl DepositAccount {
         format!("deposit:{}:refund_due", self.provider)
     }
 
-    /// Finance pays the requested refund: everything held goes back (Dr deposits held /
-    /// Cr operator cash), without interest.
+    /// Finance pays the requested refund: what is held goes back without interest, less what
+    /// the provider still owes — its debt (a settlement's negative result carried, or
+    /// compensation beyond the deposit) and unpaid penalties are charged against it first
+    /// (Dr deposits held / Cr provider debt, penalties receivable, operator cash).
     pub fn pay_refund(
         &self,
         held: Fen,
+        owed: Owed,
         ctx: &mut Context<'_>,
     ) -> Result<DepositDecision, DepositError> {
         let Some(request) = self.refund.as_ref().filter(|r| r.paid_at.is_none()) else {
@@ -131,29 +143,44 @@ impl DepositAccount {
         if held.is_negative() || held.is_zero() {
             return Err(DepositError::NothingHeld);
         }
+        let debt = owed.debt.max(Fen::ZERO).min(held);
+        let rest = money(held.checked_sub(debt))?;
+        let penalties = owed.penalties.max(Fen::ZERO).min(rest);
+        let paid = money(rest.checked_sub(penalties))?;
+        let mut postings = vec![Posting::debit(self.held_account(), held)];
+        for (kind, owner, amount) in [
+            (AccountKind::ProviderDebt, self.provider.to_string(), debt),
+            (
+                AccountKind::PenaltiesReceivable,
+                self.provider.to_string(),
+                penalties,
+            ),
+            (AccountKind::OperatorCash, String::new(), paid),
+        ] {
+            if amount.is_positive() {
+                postings.push(money(Posting::credit(Account::new(kind, owner), amount))?);
+            }
+        }
         let tx = ledger(LedgerTransaction::new(
             ctx.ids.next_id(),
             "deposit_refund",
             self.provider.to_string(),
             ctx.now,
-            vec![
-                Posting::debit(self.held_account(), held),
-                money(Posting::credit(
-                    Account::operator(AccountKind::OperatorCash),
-                    held,
-                ))?,
-            ],
+            postings,
         ))?;
         let mut next = self.clone();
         next.refund = Some(RefundRequest {
             paid_at: Some(ctx.now),
-            paid_amount: Some(held),
+            paid_amount: Some(paid),
             ..request.clone()
         });
         let mut outcome = Outcome::default().event(
             "deposit.refunded",
             self.subject(),
-            json!({ "amount": held, "late": request.overdue_since.is_some() }),
+            json!({
+                "amount": paid, "debt_charged": debt, "penalties_charged": penalties,
+                "late": request.overdue_since.is_some(),
+            }),
         );
         outcome.transactions.push(tx);
         outcome.cancel.push(self.refund_key());

@@ -98,26 +98,30 @@ fn ali_missed_top_up_is_claimed_from_the_next_settlement_then_closes_the_store_i
         ts("2025-07-01T00:00:00+08:00"),
         "the June cut-off"
     );
-    assert!(
+    let due = |cutoff| {
         missed
-            .outcome
-            .schedule
-            .iter()
-            .any(|s| s.kind == SETTLEMENT_OFFSET && s.due_at == claim.at)
+            .account
+            .claim_due(held, cutoff, &w.rulebook, claim.at)
+            .unwrap()
+    };
+    assert_eq!(
+        due(ts("2025-06-01T00:00:00+08:00")),
+        Fen::ZERO,
+        "May's settlement"
     );
+    assert_eq!(due(claim.at), yuan(3_000), "June's settlement takes it");
 
-    // At the cut-off the provider earned 1,200.00: taken, 1,800.00 still short → closed.
+    // The June statement could take 1,200.00: 1,800.00 still short → closed.
     w.now = claim.at;
     let (offset, taken) = missed
         .account
-        .offset_from_settlement(held, yuan(1_200), &mut w.ctx())
+        .taken_from_settlement(held, yuan(1_200), &mut w.ctx())
         .unwrap()
         .unwrap();
     assert_eq!(taken.taken, yuan(1_200));
     assert_eq!(taken.still_short, yuan(1_800));
     assert!(offset.close_stores);
-    let tx = &offset.outcome.transactions[0];
-    assert_eq!(tx.kind(), "deposit_settlement_offset");
+    assert!(offset.account.settlement_claim.is_none());
 
     // Topping up the rest reopens the store and meets the demand.
     let held = held.checked_add(yuan(1_200)).unwrap();
@@ -145,7 +149,7 @@ fn enough_earnings_at_the_cut_off_restore_the_deposit_without_closing_the_store(
     w.now = missed.account.settlement_claim.as_ref().unwrap().at;
     let (offset, taken) = missed
         .account
-        .offset_from_settlement(held, yuan(50_000), &mut w.ctx())
+        .taken_from_settlement(held, yuan(1_000), &mut w.ctx())
         .unwrap()
         .unwrap();
     assert_eq!(taken.taken, yuan(1_000));
@@ -300,13 +304,16 @@ fn deposit_refund_waits_for_the_end_of_cooperation_and_every_obligation() {
     let due = ok.account.refund.as_ref().unwrap().due_at.unwrap();
     // Monday 16 June + 15 working days (Dragon Boat falls on 31 May 2025, before).
     assert_eq!(due, ts("2025-07-08T00:00:00+08:00"));
-    let paid = ok.account.pay_refund(held, &mut w.ctx()).unwrap();
+    let paid = ok
+        .account
+        .pay_refund(held, Owed::default(), &mut w.ctx())
+        .unwrap();
     let tx = &paid.outcome.transactions[0];
     assert_eq!(tx.kind(), "deposit_refund");
     assert_eq!(paid.account.status_label(), "refunded");
     assert_eq!(
         paid.account
-            .pay_refund(held, &mut w.ctx())
+            .pay_refund(held, Owed::default(), &mut w.ctx())
             .unwrap_err()
             .code(),
         "no_refund_due"
@@ -376,24 +383,6 @@ fn an_unpaid_refund_past_its_due_time_is_overdue_once() {
 }
 
 #[test]
-fn settlement_cutoffs_follow_the_period() {
-    let at = ts("2025-02-14T10:00:00+08:00"); // a Friday
-    let cut = |p| next_settlement_cutoff(p, at).unwrap();
-    assert_eq!(
-        cut(SettlementPeriod::Monthly),
-        ts("2025-03-01T00:00:00+08:00")
-    );
-    assert_eq!(
-        cut(SettlementPeriod::Weekly),
-        ts("2025-02-17T00:00:00+08:00")
-    );
-    assert_eq!(
-        cut(SettlementPeriod::Quarterly),
-        ts("2025-04-01T00:00:00+08:00")
-    );
-}
-
-#[test]
 fn an_extra_deposit_a_case_requires_raises_the_requirement_for_a_year_and_demands_a_top_up() {
     let mut w = World::new("ali", "2025-06-16T10:00:00+08:00");
     let required = w.rulebook.deposit.required_amount;
@@ -439,4 +428,41 @@ fn a_penalty_deduction_takes_what_is_held_and_books_the_rest_owed() {
     assert_eq!(owed.amount, yuan(1_000));
     assert_eq!(d.account.deductions[0].amount, yuan(2_000));
     assert_eq!(d.account.top_ups.len(), 1);
+}
+
+#[test]
+fn a_provider_with_debt_that_exits_is_charged_against_the_deposit() {
+    let mut w = World::new("ali", "2025-06-16T10:00:00+08:00");
+    let held = w.rulebook.deposit.required_amount;
+    let mut a = DepositAccount::new(provider());
+    a.refund = Some(RefundRequest {
+        requested_at: w.now,
+        receipt_returned: true,
+        due_at: None,
+        paid_at: None,
+        paid_amount: None,
+        overdue_since: None,
+    });
+    let owed = Owed {
+        debt: yuan(450),
+        penalties: yuan(1_000),
+    };
+    let paid = a.pay_refund(held, owed, &mut w.ctx()).unwrap();
+    let back = held.checked_sub(yuan(1_450)).unwrap();
+    assert_eq!(paid.account.refund.unwrap().paid_amount, Some(back));
+    let moved = |kind| -> i64 {
+        paid.outcome.transactions[0]
+            .postings()
+            .iter()
+            .filter(|p| p.account.kind == kind)
+            .map(|p| p.amount.fen())
+            .sum()
+    };
+    assert_eq!(
+        moved(AccountKind::ProviderDebt),
+        -45_000,
+        "the debt is settled"
+    );
+    assert_eq!(moved(AccountKind::PenaltiesReceivable), -100_000);
+    assert_eq!(moved(AccountKind::OperatorCash), -back.fen());
 }

@@ -61,6 +61,7 @@ pub fn terms(category: ProductCategory, pricing: Pricing, price: Fen) -> PriceSn
         fee_terms: FeeTerms::Commission {
             rate: "20%".parse().unwrap(),
         },
+        fee_windows: Vec::new(),
     }
 }
 

@@ -277,7 +277,8 @@ pub(crate) fn release_if_due(
 }
 
 /// Dr BuyerEscrow / Cr ProviderPayable + Cr PlatformFeeRevenue, the fee computed from the
-/// frozen fee terms with the rulebook's rounding and kept on the order.
+/// fee terms in force at the release (the standing terms or a discount window) with the
+/// rulebook's rounding, and kept on the order.
 pub(crate) fn release(
     order: &mut Order,
     trigger: ReleaseTrigger,
@@ -286,7 +287,7 @@ pub(crate) fn release(
 ) -> Result<(), OrderError> {
     let amount = order.escrow;
     let fee = platform_fee(
-        &order.terms.fee_terms,
+        &order.terms.fee_terms_at(ctx.now),
         amount,
         order.total,
         order.terms.quantity,

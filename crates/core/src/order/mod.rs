@@ -32,7 +32,7 @@ mod terms;
 mod window;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

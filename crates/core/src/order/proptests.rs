@@ -180,6 +180,7 @@ impl Setup {
                 DeclaredRefundPolicy::NoRefund
             },
             fee_terms,
+            fee_windows: Vec::new(),
         }
     }
 }

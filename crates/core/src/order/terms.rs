@@ -5,7 +5,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::error::OrderError;
-use crate::catalog::{DeclaredRefundPolicy, FeeTerms, Pricing, ProductCategory, SalesMode};
+use crate::catalog::{
+    DeclaredRefundPolicy, FeeTerms, FeeWindow, Pricing, ProductCategory, SalesMode,
+};
 use crate::ids::{ProductId, ProviderId};
 use crate::money::Fen;
 
@@ -38,6 +40,10 @@ pub struct PriceSnapshot {
     pub refund_policy: DeclaredRefundPolicy,
     /// How the platform fee is taken (ALI-A 4.2.1–4.2.2).
     pub fee_terms: FeeTerms,
+    /// Discounts and fee holidays agreed when the order was placed, most specific first: the
+    /// first covering the release replaces `fee_terms` (ALI-A 4.1.3–4.1.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_windows: Vec<FeeWindow>,
 }
 
 impl PriceSnapshot {
@@ -71,6 +77,14 @@ impl PriceSnapshot {
             return bad("the base price must lie between zero and the unit price");
         }
         Ok(self.unit_price.checked_mul(i64::from(self.quantity))?)
+    }
+
+    /// The fee terms an order released at `at` is charged: frozen at that moment.
+    pub fn fee_terms_at(&self, at: jiff::Timestamp) -> FeeTerms {
+        self.fee_windows
+            .iter()
+            .find(|w| w.covers(at))
+            .map_or(self.fee_terms, |w| w.terms)
     }
 
     pub fn is_free(&self) -> bool {

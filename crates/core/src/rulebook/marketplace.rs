@@ -713,6 +713,13 @@ pub struct Settlement {
     /// Settlement period (结算账期) — **[design assumption]** monthly (ALI-A 4.3.1 names it
     /// without a length).
     pub period: SettlementPeriod,
+    /// The day of the month a monthly or quarterly period starts (the cut-off is 00:00 Beijing
+    /// on that day) — **[design assumption]** 1; 1–28. Weekly periods start on Monday.
+    #[serde(default = "first_day")]
+    pub period_start_day: u8,
+    /// The commission where no agreement with the provider or for the product says otherwise
+    /// — **[design assumption]** 10% (ALI-A 4.2.1 leaves the rate to the agreement).
+    pub default_commission: Rate,
     /// How fractions of a fen are rounded in fees and shares.
     pub rounding: Rounding,
     /// Fee models a product may use (ALI-A 4.2.1 commission, 4.2.2 base price).
@@ -726,6 +733,10 @@ pub struct Settlement {
     pub hold_on_breach_or_dispute: bool,
     /// What a negative payout becomes — **[design assumption]** a debt carried forward (SPEC §11).
     pub negative_payout: NegativePayout,
+}
+
+fn first_day() -> u8 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -428,6 +428,12 @@ pub(super) fn marketplace(m: &MarketplaceRulebook, source: &TomlSource<'_>) -> V
         &path(&["settlement", "fee_models"]),
         &m.settlement.fee_models,
     );
+    if !(1..=28).contains(&m.settlement.period_start_day) {
+        c.fail(
+            &path(&["settlement", "period_start_day"]),
+            "must be a day between 1 and 28, so that every month has it",
+        );
+    }
 
     procedure(&mut c, &m.procedure);
 

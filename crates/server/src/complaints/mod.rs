@@ -38,7 +38,7 @@ use yunshi_core::governance::Case;
 use yunshi_core::ids::{OrderId, ProviderId};
 use yunshi_core::order::{self, DirectRefund};
 use yunshi_core::time::beijing_date;
-use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -46,8 +46,9 @@ use crate::auth::Principal;
 use crate::cases::views::CaseView;
 use crate::deadlines::{Handler, HandlerFuture};
 use crate::idempotency::IdempotencyKey;
-use crate::onboarding::{acts_for, load_provider, own_provider_id};
+use crate::onboarding::{acts_for, load_provider};
 use crate::orders::OrderRecord;
+use crate::parties::PartyList;
 use crate::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::problem::path_id;
 use crate::problem::{ApiJson, Problem};
@@ -247,21 +248,9 @@ pub async fn open_complaint(
     principal: Principal,
     ApiJson(req): ApiJson<OpenComplaintRequest>,
 ) -> Result<(StatusCode, ApiJson<ComplaintView>), Problem> {
-    let missing = || Problem::not_found(format!("no order {}", req.order_id));
-    let loaded = crate::orders::load_order(&state.store, req.order_id)
-        .await?
-        .ok_or_else(missing)?;
+    let only = "only the buyer complains about its order";
+    let loaded = crate::parties::buyers_order(&state, &principal, req.order_id, only).await?;
     let order = &loaded.state.order;
-    let actor = &principal.actor;
-    if !actor.acts_for_member(order.buyer) {
-        let sees = actor.is_operator()
-            || own_provider_id(&state, actor).await? == Some(order.terms.provider);
-        return Err(if sees {
-            Problem::forbidden("only the buyer complains about its order")
-        } else {
-            missing()
-        });
-    }
     crate::evidence::check(&state, &principal, &req.evidence).await?;
     let now = state.clock.now();
     let id = Uuid::now_v7();
@@ -324,69 +313,24 @@ pub async fn list_complaints(
     principal: Principal,
     Query(q): Query<ComplaintQuery>,
 ) -> Result<ApiJson<ComplaintPage>, Problem> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let actor = &principal.actor;
-    let by_provider = |owner: Option<String>| AggregateQuery {
-        kind: COMPLAINT.into(),
-        owner,
-        status: q.status.clone(),
+    let list = PartyList {
+        kind: COMPLAINT,
+        index: BUYER_COMPLAINT,
+        provider: q.provider,
+        status: q.status.as_deref(),
         after: q.after,
-        limit,
+        limit: q.limit,
     };
-    let provider_query = if actor.is_operator() {
-        Some(by_provider(q.provider.map(|p| p.to_string())))
-    } else if let Some(p) = actor.provider_id() {
-        Some(by_provider(Some(p.to_string())))
-    } else if q.provider.is_some()
-        && own_provider_id(&state, actor).await?.map(ProviderId::uuid) == q.provider
-    {
-        Some(by_provider(q.provider.map(|p| p.to_string())))
-    } else {
-        None
-    };
-    let read = |v: serde_json::Value, id: Uuid| {
-        serde_json::from_value::<Complaint>(v).map_err(|e| {
-            Problem::internal(format!("stored complaint {id} does not read back: {e}"))
-        })
-    };
-    let mut items = Vec::new();
-    let next_after;
-    if let Some(query) = provider_query {
-        let page = state.store.aggregates(&query).await?;
-        next_after = (page.len() == limit as usize)
-            .then(|| page.last().map(|a| a.id))
-            .flatten();
-        for a in page {
-            items.push(ComplaintView::of(&read(a.state, a.id)?));
-        }
-    } else if let Some(member) = actor.member_id() {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: BUYER_COMPLAINT.into(),
-                owner: Some(member.to_string()),
-                status: None,
-                after: q.after,
-                limit,
-            })
-            .await?;
-        next_after = (page.len() == limit as usize)
-            .then(|| page.last().map(|a| a.id))
-            .flatten();
-        for a in page {
-            let Some(stored) = state.store.aggregate(COMPLAINT, a.id).await? else {
-                continue;
-            };
-            let c = read(stored.state, a.id)?;
-            if q.status.as_deref().is_none_or(|s| s == c.status.label()) {
-                items.push(ComplaintView::of(&c));
-            }
-        }
-    } else {
+    let page = crate::parties::page(&state, &principal.actor, list, |c: &Complaint| {
+        c.status.label()
+    })
+    .await?;
+    let Some((items, next_after)) = page else {
         return Err(Problem::forbidden(
             "only buyers, providers and operator staff see complaints",
         ));
-    }
+    };
+    let items = items.iter().map(ComplaintView::of).collect();
     Ok(ApiJson(ComplaintPage { items, next_after }))
 }
 
@@ -663,18 +607,21 @@ async fn refund_in_batch(
         index_version: None,
     };
     crate::orders::write_order(
+        state,
         batch,
         Some(&loaded.state),
         record,
         Some(loaded.version),
         now,
-    )?;
+    )
+    .await?;
     add_outcome(batch, outcome, now);
     Ok(())
 }
 
-/// What holds a provider's settlement now: its open complaints and open violation cases
-/// (ALI-A 2.3.5, 4.3.5). The settlement run reads this.
+/// What holds a provider's settlement now: its open complaints, open violation cases and
+/// invoice breaches (ALI-A 2.3.5, 4.3.5) — the settlement run applies the same holds — and
+/// the amount held back.
 pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsView, Problem> {
     let owner = pid.to_string();
     let mut open_complaints = Vec::new();
@@ -707,11 +654,25 @@ pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsVi
             open_cases.push(CaseView::of(&c));
         }
     }
+    let invoice_breaches = crate::invoices::provider_invoice_breaches(state, pid).await?;
+    let held_amount = state
+        .store
+        .balance(&yunshi_core::ledger::Account::new(
+            yunshi_core::ledger::AccountKind::SettlementPayable,
+            owner.clone(),
+        ))
+        .await?
+        .checked_neg()
+        .map_err(Problem::internal)?;
     Ok(HoldsView {
         provider_id: pid.uuid(),
-        on_hold: !open_complaints.is_empty() || !open_cases.is_empty(),
+        on_hold: !open_complaints.is_empty()
+            || !open_cases.is_empty()
+            || !invoice_breaches.is_empty(),
         open_complaints,
         open_cases,
+        invoice_breaches,
+        held_amount,
         at: state.clock.now(),
     })
 }

@@ -191,10 +191,17 @@ pub struct HeldComplaint {
 pub struct HoldsView {
     #[schema(value_type = String)]
     pub provider_id: Uuid,
-    /// Any open complaint or open violation case.
+    /// Any open complaint, open violation case or invoice breach.
     pub on_hold: bool,
     pub open_complaints: Vec<HeldComplaint>,
     pub open_cases: Vec<CaseView>,
+    /// Invoice requests not issued in time and still not issued.
+    #[schema(value_type = Vec<String>)]
+    pub invoice_breaches: Vec<Uuid>,
+    /// What the settlement holds back now (`settlement_payable`): brought forward to the run
+    /// after the hold ends.
+    #[schema(value_type = String)]
+    pub held_amount: yunshi_core::money::Fen,
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
 }

@@ -6,10 +6,9 @@
 //! - A violation's deposit deduction records itself here from the case's final decision
 //!   ([`record_violation_deduction`], same batch); compensation paid on the provider's
 //!   behalf is an operator command.
-//! - Deadlines: the reminder and end of each top-up term, the settlement cut-off that takes
-//!   a missed top-up from the provider's earnings (until the settlement run exists, the
-//!   cut-off itself takes it from `provider_payable`; the ledger transaction
-//!   `deposit_settlement_offset` is the statement line), and the refund's due time.
+//! - Deadlines: the reminder and end of each top-up term, and the refund's due time. A
+//!   missed top-up claimed from the next settlement is taken by the settlement run, as its
+//!   own statement line (`crate::settlement`).
 //!
 //! Aggregate: [`ACCOUNT`] (the core's `DepositAccount`), id = the provider's id, owner = the
 //! provider, status = [`DepositAccount::status_label`].
@@ -28,8 +27,8 @@ use uuid::Uuid;
 use yunshi_core::account::Capability;
 use yunshi_core::decision::Context;
 use yunshi_core::deposit::{
-    Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError, Obligations,
-    REFUND_DUE, SETTLEMENT_OFFSET, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
+    Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError, Obligations, Owed,
+    REFUND_DUE, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
 };
 use yunshi_core::governance::{Case, StackedMeasure};
 use yunshi_core::ids::ProviderId;
@@ -92,7 +91,6 @@ pub struct ApiDoc;
 pub const DEADLINES: &[(&str, Handler)] = &[
     (TOP_UP_REMINDER, fire_reminder),
     (TOP_UP_DUE, fire_top_up_due),
-    (SETTLEMENT_OFFSET, fire_settlement_offset),
     (REFUND_DUE, fire_refund_due),
 ];
 
@@ -100,12 +98,12 @@ fn refused(e: DepositError) -> Problem {
     Problem::refusal(&e)
 }
 
-/// The ledger balances a deposit decision reads: held for the provider, and what it earned
-/// and was not yet paid (both positive when the operator owes them).
+/// The ledger balances a deposit decision reads: held for the provider (positive when the
+/// operator holds it), and what the provider owes.
 #[derive(Debug, Clone, Copy)]
 struct Balances {
     held: Fen,
-    payable: Fen,
+    owed: Owed,
 }
 
 async fn owed_to(state: &AppState, kind: AccountKind, pid: ProviderId) -> Result<Fen, Problem> {
@@ -117,9 +115,16 @@ async fn owed_to(state: &AppState, kind: AccountKind, pid: ProviderId) -> Result
 }
 
 async fn balances(state: &AppState, pid: ProviderId) -> Result<Balances, Problem> {
+    let (debt, penalties) = (
+        Account::new(AccountKind::ProviderDebt, pid.to_string()),
+        Account::new(AccountKind::PenaltiesReceivable, pid.to_string()),
+    );
     Ok(Balances {
         held: owed_to(state, AccountKind::DepositsHeld, pid).await?,
-        payable: owed_to(state, AccountKind::ProviderPayable, pid).await?,
+        owed: Owed {
+            debt: state.store.balance(&debt).await?,
+            penalties: state.store.balance(&penalties).await?,
+        },
     })
 }
 
@@ -146,7 +151,7 @@ fn with_ctx<T>(
 
 /// Writes `decision` into `batch`: the account (conditional on `version`), its ledger
 /// transactions, events and deadlines, and the stores it closes or reopens.
-async fn write_decision(
+pub(crate) async fn write_decision(
     state: &AppState,
     batch: &mut WriteBatch,
     decision: DepositDecision,
@@ -519,7 +524,7 @@ pub async fn pay_refund(
     let what =
         json!({ "method": "POST", "path": format!("/api/v1/admin/providers/{id}/deposit/refund") });
     let view = command(&state, &principal, Some(&key), what, pid, |a, b, ctx| {
-        a.pay_refund(b.held, ctx)
+        a.pay_refund(b.held, b.owed, ctx)
     })
     .await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
@@ -618,13 +623,6 @@ fn fire_top_up_due(state: AppState, d: Deadline) -> HandlerFuture {
     Box::pin(fire(state, d, |a, deduction, b, ctx| match deduction {
         Some(deduction) => a.top_up_missed(deduction, b.held, ctx),
         None => Ok(None),
-    }))
-}
-
-fn fire_settlement_offset(state: AppState, d: Deadline) -> HandlerFuture {
-    Box::pin(fire(state, d, |a, _, b, ctx| {
-        Ok(a.offset_from_settlement(b.held, b.payable, ctx)?
-            .map(|(decision, _)| decision))
     }))
 }
 

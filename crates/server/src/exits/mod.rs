@@ -376,12 +376,14 @@ async fn settle_orders(
                 index_version: None,
             };
             write_order(
+                state,
                 batch,
                 Some(&loaded.state),
                 record,
                 Some(loaded.version),
                 now,
-            )?;
+            )
+            .await?;
             add_outcome(batch, outcome, now);
         }
     }
@@ -1110,12 +1112,14 @@ pub async fn resolve_task(
             index_version: None,
         };
         write_order(
+            &state,
             &mut batch,
             Some(&loaded.state),
             record,
             Some(loaded.version),
             now,
-        )?;
+        )
+        .await?;
         add_outcome(&mut batch, decided.1, now);
         let mut next = task.state.clone();
         next.status = TaskStatus::Resolved;

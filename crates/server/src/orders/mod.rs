@@ -9,8 +9,10 @@
 //! need an `Idempotency-Key`: the answer is stored with the effect, and a replay — even one
 //! that lost the race — gets that answer.
 //!
-//! Prices are snapshotted from the `product` aggregate's live version; the platform fee is a
-//! commission of [`DEFAULT_COMMISSION`] until per-product fee terms exist. Ratings also update
+//! Prices are snapshotted from the `product` aggregate's live version, fee terms from the
+//! provider's fee agreement (`crate::settlement`; the rulebook's default commission where it
+//! says nothing); every order write also writes the settlement items its change created.
+//! Ratings also update
 //! the product's accumulator, the aggregate `product_rating` keyed by the product id (kept
 //! apart from `product` so that catalogue writes and ratings never conflict).
 //!
@@ -41,7 +43,6 @@ use serde_json::json;
 use utoipa::OpenApi;
 use uuid::Uuid;
 use yunshi_core::account::Capability;
-use yunshi_core::catalog::FeeTerms;
 use yunshi_core::decision::{Context, Outcome};
 use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::Product;
@@ -77,8 +78,6 @@ pub const PROVIDER_ORDER: &str = "provider_order";
 pub const PRODUCT_SALES: &str = "product_sales";
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";
-/// The platform commission on every order until fee terms are configured per product.
-pub const DEFAULT_COMMISSION: &str = "10%";
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -275,8 +274,26 @@ fn order_write(
 /// Adds the writes of `next`, decided from `before` (`None`: a new order) that was stored at
 /// version `expected`, to `batch`: the order; its provider index when the status changed
 /// (or the index is missing); and the sale-count deadline the change implies (paid, or
-/// refunded in full — see [`order::sale_change`]). Returns the record as written.
-pub(crate) fn write_order(
+/// refunded in full — see [`order::sale_change`]); and, when it adds a refund payment, the
+/// invoice's follow-up ([`crate::invoices::on_order_refunded`]). Returns the record as written.
+pub(crate) async fn write_order(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    before: Option<&OrderRecord>,
+    next: OrderRecord,
+    expected: Option<i64>,
+    at: Timestamp,
+) -> Result<OrderRecord, Problem> {
+    let refunded = yunshi_core::invoice::adds_refund(before.map(|b| &b.order), &next.order);
+    let record = write_record(batch, before, next, expected, at)?;
+    if refunded {
+        crate::invoices::on_order_refunded(state, batch, &record.order, at).await?;
+    }
+    Ok(record)
+}
+
+/// [`write_order`] without the invoice follow-up: for writes that add no refund.
+fn write_record(
     batch: &mut WriteBatch,
     before: Option<&OrderRecord>,
     mut next: OrderRecord,
@@ -304,6 +321,10 @@ pub(crate) fn write_order(
         next.index_version = Some(index_expected.map_or(1, |v| v + 1));
     }
     batch.aggregates.push(order_write(&next, expected, at)?);
+    batch.settlement_items.extend(
+        yunshi_core::settlement::items_of_change(before.map(|b| &b.order), &next.order)
+            .map_err(Problem::internal)?,
+    );
     if let Some(change) = order::sale_change(before.map(|b| &b.order), &next.order) {
         let outcome = Outcome {
             schedule: vec![order::sale_deadline(&next.order, change, at)],
@@ -454,12 +475,14 @@ async fn order_command(
         let answer = view(&next, now);
         let mut batch = WriteBatch::default();
         write_order(
+            state,
             &mut batch,
             Some(&loaded.state),
             next,
             Some(loaded.version),
             now,
-        )?;
+        )
+        .await?;
         add_outcome(&mut batch, outcome, now);
         if let Some(idem) = &idem {
             batch.idempotency = Some(idem.key.claim(principal, &idem.what, &answer, now)?);
@@ -472,12 +495,6 @@ async fn order_command(
 
 fn what(action: &str, id: Uuid, body: &impl Serialize) -> serde_json::Value {
     json!({ "method": "POST", "path": format!("/api/v1/orders/{id}/{action}"), "body": body })
-}
-
-fn fee_terms() -> Result<FeeTerms, Problem> {
-    Ok(FeeTerms::Commission {
-        rate: DEFAULT_COMMISSION.parse().map_err(Problem::internal)?,
-    })
 }
 
 /// The `product` aggregate as the catalogue stores it: the core's product, bare or inside a
@@ -497,8 +514,10 @@ impl StoredProduct {
     }
 }
 
-/// The live terms of product `id`, if it is on sale.
-async fn snapshot(store: &Store, id: Uuid, quantity: u32) -> Result<PriceSnapshot, Problem> {
+/// The live terms of product `id`, if it is on sale, with the fee terms the provider's
+/// agreement gives it now.
+async fn snapshot(state: &AppState, id: Uuid, quantity: u32) -> Result<PriceSnapshot, Problem> {
+    let store = &state.store;
     let product = crate::pipeline::load::<StoredProduct>(store, PRODUCT, id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no product {id}")))?
@@ -516,6 +535,9 @@ async fn snapshot(store: &Store, id: Uuid, quantity: u32) -> Result<PriceSnapsho
                 format!("product {id} is not on sale"),
             )
         })?;
+    let (agreement, _) = crate::settlement::load_fee_agreement(state, product.provider).await?;
+    let now = state.clock.now();
+    let rulebook = crate::onboarding::rulebook_at(state, now)?;
     Ok(PriceSnapshot {
         product: product.id,
         provider: product.provider,
@@ -526,7 +548,8 @@ async fn snapshot(store: &Store, id: Uuid, quantity: u32) -> Result<PriceSnapsho
         validity_days: None,
         sales_mode: product.sales_mode,
         refund_policy: live.terms.refund_policy,
-        fee_terms: fee_terms()?,
+        fee_terms: agreement.terms_for(product.id, &rulebook.settlement),
+        fee_windows: agreement.windows_for(product.id, now),
     })
 }
 
@@ -557,7 +580,7 @@ pub async fn place_order(
         .actor
         .member_id()
         .ok_or_else(|| Problem::forbidden("only members place orders"))?;
-    let terms = snapshot(&state.store, req.product_id, req.quantity).await?;
+    let terms = snapshot(&state, req.product_id, req.quantity).await?;
     let now = state.clock.now();
     let (order, outcome) = decide(&state, now, |ctx| {
         order::place(
@@ -575,7 +598,7 @@ pub async fn place_order(
         index_version: None,
     };
     let mut batch = WriteBatch::default();
-    let record = write_order(&mut batch, None, record, None, now)?;
+    let record = write_order(&state, &mut batch, None, record, None, now).await?;
     add_outcome(&mut batch, outcome, now);
     state.store.commit(batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
@@ -779,12 +802,14 @@ pub async fn pay_order(
             ..WriteBatch::default()
         };
         let record = write_order(
+            &state,
             &mut batch,
             Some(&loaded.state),
             record,
             Some(loaded.version),
             now,
-        )?;
+        )
+        .await?;
         add_outcome(&mut batch, outcome, now);
         let terms = &record.order.terms;
         if saas {
@@ -1024,12 +1049,7 @@ pub async fn renew_order(
 ) -> Result<Response, Problem> {
     let id = path_id(&id)?;
     let previous = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
-    let terms = snapshot(
-        &state.store,
-        previous.state.order.terms.product.0,
-        req.quantity,
-    )
-    .await?;
+    let terms = snapshot(&state, previous.state.order.terms.product.0, req.quantity).await?;
     let now = state.clock.now();
     let (order, outcome) = decide(&state, now, |ctx| {
         order::renew(&previous.state.order, terms, ctx)
@@ -1040,7 +1060,7 @@ pub async fn renew_order(
         index_version: None,
     };
     let mut batch = WriteBatch::default();
-    let record = write_order(&mut batch, None, record, None, now)?;
+    let record = write_order(&state, &mut batch, None, record, None, now).await?;
     add_outcome(&mut batch, outcome, now);
     state.store.commit(batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
@@ -1286,12 +1306,14 @@ pub async fn rate_order(
             ..WriteBatch::default()
         };
         write_order(
+            &state,
             &mut batch,
             Some(&loaded.state),
             record,
             Some(loaded.version),
             now,
-        )?;
+        )
+        .await?;
         add_outcome(&mut batch, outcome, now);
         if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
             return Ok(ApiJson(answer));
@@ -1379,12 +1401,14 @@ pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Pro
                     index_version: None,
                 };
                 write_order(
+                    state,
                     &mut batch,
                     Some(&loaded.state),
                     record,
                     Some(loaded.version),
                     now,
-                )?;
+                )
+                .await?;
             }
             add_outcome(&mut batch, outcome, now);
         }
@@ -1537,6 +1561,6 @@ pub(crate) fn mark_delivery(
         order,
         ..loaded.state.clone()
     };
-    write_order(batch, Some(&loaded.state), record, Some(loaded.version), at)?;
+    write_record(batch, Some(&loaded.state), record, Some(loaded.version), at)?;
     Ok(())
 }

@@ -378,7 +378,11 @@ mod control {
         assert_eq!(shown["mode"], "simulated", "{shown}");
         assert_eq!(shown["now"], START_UTC, "{shown}");
         assert_eq!(shown["advancing"], false, "{shown}");
-        assert_eq!(shown["next_deadline_due"], Value::Null, "{shown}");
+        // Only the October settlement run, at its cut-off (1 November 00:00 Beijing).
+        assert_eq!(
+            shown["next_deadline_due"], "2026-10-31T16:00:00Z",
+            "{shown}"
+        );
 
         // A deadline of a kind nothing handles is reported and left pending.
         json_of(

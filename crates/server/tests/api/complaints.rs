@@ -29,7 +29,7 @@ async fn staff(m: &Market) -> Staff {
 }
 
 /// Advances the simulated clock through the admin API (every due deadline fires).
-async fn advance(m: &Market, by: &str) -> Value {
+pub(crate) async fn advance(m: &Market, by: &str) -> Value {
     ok(
         m.post("/api/v1/admin/clock", ADMIN_TOKEN, json!({"by": by}))
             .await,
@@ -69,7 +69,7 @@ async fn holds(m: &Market, token: &str, p: &Admitted) -> Value {
 }
 
 /// A buyer with a paid order of the provider's image: (buyer token, order id).
-async fn buyer_with_order(m: &Market, p: &Admitted, email: &str) -> (String, String) {
+pub(crate) async fn buyer_with_order(m: &Market, p: &Admitted, email: &str) -> (String, String) {
     m.register(email, "王芳", "personal").await;
     let buyer = m.login(email).await;
     let (order, _) = m.buy(&buyer, &p.product, &format!("pay-{email}")).await;

@@ -106,6 +106,18 @@ async fn events(State(state): State<AppState>) -> axum::Json<Value> {
     axum::Json(serde_json::to_value(events).unwrap())
 }
 
+/// Test-only: the provider's invoice requests in breach, as the settlement run reads them.
+async fn invoice_breaches(
+    State(state): State<AppState>,
+    axum::extract::Path(provider): axum::extract::Path<Uuid>,
+) -> axum::Json<Value> {
+    let provider = yunshi_core::ids::ProviderId(provider);
+    let ids = yunshi_server::invoices::provider_invoice_breaches(&state, provider)
+        .await
+        .unwrap();
+    axum::Json(json!(ids))
+}
+
 // ---- a webhook receiver that checks the signature ----
 
 /// One request the receiver got, and whether its signature was right.
@@ -256,7 +268,8 @@ impl Market {
         let extra = Router::new()
             .route("/test/fire-due", post(fire_due))
             .route("/test/books", get(books))
-            .route("/test/events", get(events));
+            .route("/test/events", get(events))
+            .route("/test/invoice-breaches/{provider}", get(invoice_breaches));
         let server = Server::bind_with(settings, extra).await.unwrap();
         let addr = server.local_addr();
         let (tx, rx) = oneshot::channel();

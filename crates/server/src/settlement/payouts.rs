@@ -1,0 +1,333 @@
+//! Payouts through the payout gateway, and the provider's receiving account.
+//!
+//! The built-in sandbox gateway answers by the receiving account's number, as bank
+//! sandboxes do: a number ending in `0000` fails ("account closed"), one ending in `9999`
+//! stays pending until an answer is posted to `/api/v1/admin/payouts/{id}/answer`, any other
+//! is paid at once. Its reference is derived from the payout id, so sending a payout twice
+//! is one payment.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use yunshi_core::account::{Capability, VerificationDetails, VerificationStatus};
+use yunshi_core::settlement::{
+    GatewayAnswer, PayeeAccount, PayeeDecision, PayeeRegistration, Payout, PayoutStatus,
+    SettlementError,
+};
+use yunshi_store::StoreError;
+
+use super::run::open_payouts;
+use super::{PAYEE, PAYOUT, payout_write, visible_provider};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::cases::apply::with_ctx;
+use crate::onboarding::rulebook_at;
+use crate::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::problem::{ApiJson, Problem, path_id};
+
+fn refused(e: SettlementError) -> Problem {
+    Problem::refusal(&e)
+}
+
+/// The sandbox payout gateway's answer to `payout`.
+pub fn sandbox_answer(payout: &Payout) -> GatewayAnswer {
+    let digest = blake3::hash(payout.id.as_bytes());
+    let reference = format!("sandbox-payout-{}", &digest.to_hex()[..20]);
+    let number = payout.account.number();
+    if number.ends_with("0000") {
+        GatewayAnswer::Failed {
+            reason: "account closed (sandbox)".into(),
+        }
+    } else if number.ends_with("9999") {
+        GatewayAnswer::Accepted { reference }
+    } else {
+        GatewayAnswer::Paid { reference }
+    }
+}
+
+/// Applies `answer` to payout `id` (reloading on a lost race).
+async fn apply_answer(
+    state: &AppState,
+    id: uuid::Uuid,
+    answer: impl Fn(&Payout) -> GatewayAnswer,
+) -> Result<Payout, Problem> {
+    for _ in 0..MAX_ATTEMPTS {
+        let loaded = load::<Payout>(&state.store, PAYOUT, id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("no payout {id}")))?;
+        let now = state.clock.now();
+        let rulebook = rulebook_at(state, now)?;
+        let (next, outcome) = with_ctx(state, now, rulebook, |ctx| {
+            loaded.state.answer(answer(&loaded.state), ctx)
+        })
+        .map_err(refused)?;
+        if next == loaded.state {
+            return Ok(next);
+        }
+        let mut batch = yunshi_store::WriteBatch::default();
+        batch
+            .aggregates
+            .push(payout_write(&next, Some(loaded.version), now)?);
+        add_outcome(&mut batch, outcome, now);
+        match state.store.commit(batch).await {
+            Ok(_) => return Ok(next),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict("the payout kept changing"))
+}
+
+/// How many payouts go to the gateway in one batch (批量代付) and one write.
+const PAYOUT_BATCH: usize = 500;
+
+/// Sends every payout still `instructed` to the gateway, a batch at a time; the answers of a
+/// batch are written together (each conditional on the payout's version — one that changed
+/// meanwhile is answered again on its own).
+pub async fn send_instructed(state: &AppState) -> Result<(), Problem> {
+    let instructed = open_payouts(state, PayoutStatus::Instructed.as_str()).await?;
+    for chunk in instructed.chunks(PAYOUT_BATCH) {
+        let now = state.clock.now();
+        let rulebook = rulebook_at(state, now)?;
+        let mut batch = yunshi_store::WriteBatch::default();
+        for a in chunk {
+            let payout: Payout = serde_json::from_value(a.state.clone())
+                .map_err(|e| Problem::internal(format!("stored payout does not read back: {e}")))?;
+            let (next, outcome) = with_ctx(state, now, rulebook, |ctx| {
+                payout.answer(sandbox_answer(&payout), ctx)
+            })
+            .map_err(refused)?;
+            batch
+                .aggregates
+                .push(payout_write(&next, Some(a.version), now)?);
+            add_outcome(&mut batch, outcome, now);
+        }
+        match state.store.commit(batch).await {
+            Ok(_) => {}
+            Err(StoreError::VersionConflict { .. }) => {
+                for a in chunk {
+                    apply_answer(state, a.id, sandbox_answer).await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "result", deny_unknown_fields)]
+pub enum PayoutAnswerRequest {
+    Paid { reference: String },
+    Failed { reason: String },
+}
+
+/// The gateway's final answer to a pending payout (its callback): paid, or failed — then the
+/// amount returns to settlement payable and the next run pays it again. Finance staff.
+#[utoipa::path(
+    post, path = "/api/v1/admin/payouts/{id}/answer", tag = "settlement", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Payout id")),
+    request_body = PayoutAnswerRequest,
+    responses(
+        (status = 200, description = "The payout", body = serde_json::Value),
+        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such payout", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn answer_payout(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PayoutAnswerRequest>,
+) -> Result<ApiJson<Payout>, Problem> {
+    principal.require(Capability::ManageSettlement)?;
+    let id = path_id(&id, "payout")?;
+    let answer = match req {
+        PayoutAnswerRequest::Paid { reference } => GatewayAnswer::Paid { reference },
+        PayoutAnswerRequest::Failed { reason } => GatewayAnswer::Failed { reason },
+    };
+    Ok(ApiJson(apply_answer(&state, id, |_| answer.clone()).await?))
+}
+
+/// The provider's name as verified: what a receiving account must be held in.
+async fn legal_name(
+    state: &AppState,
+    member: yunshi_core::ids::MemberId,
+) -> Result<String, Problem> {
+    let m = crate::accounts::load_member(&state.store, member)
+        .await?
+        .ok_or_else(|| Problem::internal("the provider's member is missing"))?
+        .state;
+    Ok(match &m.verification {
+        VerificationStatus::Verified { details, .. } => match details {
+            VerificationDetails::Enterprise { company_name, .. } => company_name.clone(),
+            VerificationDetails::Personal { real_name, .. } => real_name.clone(),
+        },
+        _ => m.display_name,
+    })
+}
+
+async fn load_payee(
+    state: &AppState,
+    pid: yunshi_core::ids::ProviderId,
+) -> Result<(PayeeRegistration, Option<i64>), Problem> {
+    Ok(
+        match load::<PayeeRegistration>(&state.store, PAYEE, pid.uuid()).await? {
+            Some(l) => (l.state, Some(l.version)),
+            None => (PayeeRegistration::new(pid), None),
+        },
+    )
+}
+
+async fn save_payee(
+    state: &AppState,
+    reg: &PayeeRegistration,
+    version: Option<i64>,
+    event: &str,
+    now: Timestamp,
+) -> Result<bool, Problem> {
+    let mut batch = yunshi_store::WriteBatch::default();
+    batch.aggregates.push(aggregate_write(
+        PAYEE,
+        reg.provider.uuid(),
+        version,
+        reg.provider.to_string(),
+        reg.status(),
+        reg,
+        now,
+    )?);
+    add_outcome(
+        &mut batch,
+        yunshi_core::decision::Outcome::default().event(
+            event,
+            format!("provider:{}", reg.provider),
+            serde_json::json!({ "provider": reg.provider, "status": reg.status() }),
+        ),
+        now,
+    );
+    match state.store.commit(batch).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::VersionConflict { .. } | StoreError::DuplicateKey { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The receiving account: the approved one and a change waiting for approval. The
+/// provider's staff and finance staff.
+#[utoipa::path(
+    get, path = "/api/v1/providers/{id}/payee-account", tag = "settlement", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id")),
+    responses(
+        (status = 200, description = "The receiving account", body = serde_json::Value),
+        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn payee_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<ApiJson<PayeeRegistration>, Problem> {
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    Ok(ApiJson(load_payee(&state, pid).await?.0))
+}
+
+/// The provider asks to be paid to a bank or Alipay account in its own name (ALI-A 3.2.4);
+/// payouts keep going to the approved account until finance approves the change.
+#[utoipa::path(
+    post, path = "/api/v1/providers/{id}/payee-account", tag = "settlement", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id")),
+    request_body = serde_json::Value,
+    responses(
+        (status = 202, description = "The change, waiting for approval", body = serde_json::Value),
+        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`payee_holder_mismatch`, `required`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_payee_change(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(account): ApiJson<PayeeAccount>,
+) -> Result<(StatusCode, ApiJson<PayeeRegistration>), Problem> {
+    let (pid, provider) = visible_provider(&state, &principal, &id).await?;
+    if principal.actor.provider_id() != Some(pid) {
+        return Err(Problem::forbidden(
+            "only the provider's staff change its receiving account",
+        ));
+    }
+    let name = legal_name(&state, provider.member).await?;
+    for _ in 0..MAX_ATTEMPTS {
+        let now = state.clock.now();
+        let (reg, version) = load_payee(&state, pid).await?;
+        let next = reg.request(account.clone(), &name, now).map_err(refused)?;
+        if save_payee(
+            &state,
+            &next,
+            version,
+            "settlement.payee_change_requested",
+            now,
+        )
+        .await?
+        {
+            return Ok((StatusCode::ACCEPTED, ApiJson(next)));
+        }
+    }
+    Err(Problem::conflict("the receiving account kept changing"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayeeDecisionRequest {
+    pub approve: bool,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Finance approves or rejects the waiting change of a provider's receiving account.
+#[utoipa::path(
+    post, path = "/api/v1/admin/providers/{id}/payee-account/decision", tag = "settlement", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id")),
+    request_body = PayeeDecisionRequest,
+    responses(
+        (status = 200, description = "The receiving account", body = serde_json::Value),
+        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_pending_change`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn decide_payee_change(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PayeeDecisionRequest>,
+) -> Result<ApiJson<PayeeRegistration>, Problem> {
+    principal.require(Capability::ManageSettlement)?;
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let decision = if req.approve {
+        PayeeDecision::Approved
+    } else {
+        PayeeDecision::Rejected {
+            reason: req.reason.clone(),
+        }
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let now = state.clock.now();
+        let (reg, version) = load_payee(&state, pid).await?;
+        let next = reg
+            .decide(decision.clone(), &principal.principal, now)
+            .map_err(refused)?;
+        if save_payee(
+            &state,
+            &next,
+            version,
+            "settlement.payee_change_decided",
+            now,
+        )
+        .await?
+        {
+            return Ok(ApiJson(next));
+        }
+    }
+    Err(Problem::conflict("the receiving account kept changing"))
+}
