@@ -354,8 +354,7 @@ pub(crate) fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
 }
 
 /// The columns of a settlement item, in table order.
-pub(crate) const ITEM_COLUMNS: &str =
-    "id, provider, order_id, product, kind, at, amount, fee, service_start, service_end";
+pub(crate) const ITEM_COLUMNS: &str = "id, provider, order_id, product, kind, at, amount, fee, service_start, service_end, consignment";
 
 /// A settlement item as both backends read it.
 pub(crate) struct ItemRow {
@@ -368,6 +367,7 @@ pub(crate) struct ItemRow {
     pub amount: i64,
     pub fee: i64,
     pub service: (Option<String>, Option<String>),
+    pub consignment: bool,
 }
 
 impl ItemRow {
@@ -399,6 +399,7 @@ impl ItemRow {
             amount: Fen::new(self.amount),
             fee: Fen::new(self.fee),
             service,
+            consignment: self.consignment,
         })
     }
 }

@@ -293,6 +293,7 @@ impl PgStore {
                     amount: r.get(6),
                     fee: r.get(7),
                     service: (r.get(8), r.get(9)),
+                    consignment: r.get(10),
                 }
                 .into_item()
             })
@@ -776,17 +777,20 @@ async fn insert_items<C: GenericClient>(
         .iter()
         .map(|i| i.service.map(|s| s.start.to_string()))
         .collect();
+    let consigned: Vec<bool> = items.iter().map(|i| i.consignment).collect();
     let ends: Vec<Option<String>> = items
         .iter()
         .map(|i| i.service.map(|s| s.end.to_string()))
         .collect();
     tx.execute(
         "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
-                                       service_start, service_end)
+                                       service_start, service_end, consignment)
          SELECT * FROM UNNEST($1::UUID[], $2::TEXT[], $3::UUID[], $4::UUID[], $5::TEXT[],
-                              $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[])",
+                              $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[],
+                              $11::BOOLEAN[])",
         &[
             &ids, &providers, &orders, &products, &kinds, &ats, &amounts, &fees, &starts, &ends,
+            &consigned,
         ],
     )
     .await

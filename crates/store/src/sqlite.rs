@@ -360,11 +360,12 @@ impl SqliteStore {
                         r.get::<_, i64>(7)?,
                         r.get::<_, Option<String>>(8)?,
                         r.get::<_, Option<String>>(9)?,
+                        r.get::<_, bool>(10)?,
                     ))
                 })
                 .map_err(db_err)?;
             rows.map(|row| {
-                let (id, provider, order, product, kind, at, amount, fee, start, end) =
+                let (id, provider, order, product, kind, at, amount, fee, start, end, consignment) =
                     row.map_err(db_err)?;
                 crate::ItemRow {
                     id: uuid_from_blob(&id)?,
@@ -376,6 +377,7 @@ impl SqliteStore {
                     amount,
                     fee,
                     service: (start, end),
+                    consignment,
                 }
                 .into_item()
             })
@@ -1321,8 +1323,8 @@ fn apply_batch(
     for i in &batch.settlement_items {
         tx.prepare_cached(
             "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
-                                           service_start, service_end)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                           service_start, service_end, consignment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -1336,6 +1338,7 @@ fn apply_batch(
                 i.fee.fen(),
                 i.service.map(|s| s.start.to_string()),
                 i.service.map(|s| s.end.to_string()),
+                i.consignment,
             ])
         })
         .map_err(db_err)?;

@@ -134,6 +134,7 @@ pub async fn seed(store: &Store, providers: usize, orders: usize) -> Result<()> 
                 amount: Fen::new(amount),
                 fee: Fen::new(fee),
                 service: None,
+                consignment: false,
             });
         }
         batch.transactions.push(LedgerTransaction::new(

@@ -24,6 +24,10 @@ pub enum SettlementError {
     PayoutSettled { status: &'static str },
     #[error("the payout of {amount} cannot be negative")]
     NegativePayout { amount: Fen },
+    #[error("this statement calls for no such invoice")]
+    NoInvoiceDue,
+    #[error("this invoice was already issued")]
+    InvoiceIssued,
 }
 
 impl From<MoneyError> for SettlementError {
@@ -56,6 +60,8 @@ impl DomainRefusal for SettlementError {
             SettlementError::NoPendingChange => "no_pending_change",
             SettlementError::PayoutSettled { .. } => "payout_settled",
             SettlementError::NegativePayout { .. } => "negative_payout",
+            SettlementError::NoInvoiceDue => "no_invoice_due",
+            SettlementError::InvoiceIssued => "invoice_issued",
         }
     }
 
@@ -63,7 +69,9 @@ impl DomainRefusal for SettlementError {
         match self {
             SettlementError::PeriodNotEnded { .. }
             | SettlementError::NoPendingChange
-            | SettlementError::PayoutSettled { .. } => RefusalClass::Conflict,
+            | SettlementError::PayoutSettled { .. }
+            | SettlementError::InvoiceIssued => RefusalClass::Conflict,
+            SettlementError::NoInvoiceDue => RefusalClass::Conflict,
             _ => RefusalClass::Invalid,
         }
     }

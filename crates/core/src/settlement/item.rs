@@ -51,6 +51,9 @@ pub struct SettlementItem {
     pub fee: Fen,
     /// The service the order covers, over which it is amortised (ALI-A 4.3.2).
     pub service: Option<ServicePeriod>,
+    /// Sold by the operator (自营/代销): the provider invoices the operator for its share.
+    #[serde(default)]
+    pub consignment: bool,
 }
 
 impl SettlementItem {
@@ -77,6 +80,7 @@ pub fn items_of_change(
         amount,
         fee,
         service: after.service_period,
+        consignment: after.terms.sales_mode == crate::catalog::SalesMode::Consignment,
     };
     let mut items = Vec::new();
     if let Some(r) = after.release

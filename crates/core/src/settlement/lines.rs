@@ -88,6 +88,9 @@ pub struct OrderLine {
     pub fee: Fen,
     /// What the provider gets: amount − fee.
     pub net: Fen,
+    /// Sold by the operator: the provider invoices the operator for `net`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consignment: bool,
 }
 
 /// The order lines of `period` from the items of one provider, grouped by order in the
@@ -138,6 +141,7 @@ pub fn order_lines(
             amount: line.amount,
             fee: line.fee,
             net: line.amount.checked_sub(line.fee)?,
+            consignment: first.consignment,
         });
     }
     Ok(lines)

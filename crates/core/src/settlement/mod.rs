@@ -27,5 +27,6 @@ pub use payout::{
 pub use period::Period;
 pub use statement::{
     Adjustment, AdjustmentKind, DEBT_CARRIED, DEBT_COLLECTED, DEPOSIT_TAKEN, Hold,
-    PENALTY_COLLECTED, SETTLED, Settled, Statement, StatementInputs, settle,
+    PENALTY_COLLECTED, SETTLED, Settled, SettlementInvoice, SettlementInvoiceKind, Statement,
+    StatementInputs, settle,
 };

@@ -121,6 +121,45 @@ pub struct Statement {
     pub held: Fen,
     pub payout: Fen,
     pub payout_id: Option<Uuid>,
+    /// The invoices this statement calls for between operator and provider (SPEC §11).
+    #[serde(default)]
+    pub invoices: Vec<SettlementInvoice>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementInvoiceKind {
+    /// The operator invoices the provider for the platform fee (ALI-A 4.4.2, TC 4.5.4, JD
+    /// art.13(3)).
+    PlatformFee,
+    /// The provider invoices the operator for its share of consignment sales: the net
+    /// settlement after platform fees (TC 4.5.3, special VAT invoice) or the supply price
+    /// (JD art.13(2)) — both the provider's share of those lines.
+    Consignment,
+}
+
+impl SettlementInvoiceKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "platform_fee" => Some(Self::PlatformFee),
+            "consignment" => Some(Self::Consignment),
+            _ => None,
+        }
+    }
+
+    /// Whether the provider (rather than the operator) issues it.
+    pub fn issued_by_provider(self) -> bool {
+        self == Self::Consignment
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementInvoice {
+    pub kind: SettlementInvoiceKind,
+    pub amount: Fen,
+    /// The invoice number once issued.
+    pub number: Option<String>,
+    pub issued_at: Option<Timestamp>,
 }
 
 impl Statement {
@@ -145,6 +184,56 @@ impl Statement {
     pub fn is_empty(&self) -> bool {
         self.order_lines == 0 && self.adjustments.is_empty()
     }
+
+    /// Records the issue of the statement's invoice of `kind` under `number`.
+    pub fn issue_invoice(
+        &self,
+        kind: SettlementInvoiceKind,
+        number: &str,
+        now: Timestamp,
+    ) -> Result<Statement, SettlementError> {
+        let number = number.trim();
+        if number.is_empty() || number.chars().count() > 64 {
+            return Err(SettlementError::Required("number (1–64 characters)"));
+        }
+        let mut next = self.clone();
+        let invoice = next
+            .invoices
+            .iter_mut()
+            .find(|i| i.kind == kind)
+            .ok_or(SettlementError::NoInvoiceDue)?;
+        if invoice.number.is_some() {
+            return Err(SettlementError::InvoiceIssued);
+        }
+        invoice.number = Some(number.to_string());
+        invoice.issued_at = Some(now);
+        Ok(next)
+    }
+}
+
+/// The invoices a statement calls for under the rulebook's invoicing duties.
+fn invoices_due(
+    rule: &crate::rulebook::Invoices,
+    fee: Fen,
+    lines: &[OrderLine],
+) -> Result<Vec<SettlementInvoice>, SettlementError> {
+    let due = |kind, amount| SettlementInvoice {
+        kind,
+        amount,
+        number: None,
+        issued_at: None,
+    };
+    let mut out = Vec::new();
+    if rule.operator_invoices_platform_fee && fee.is_positive() {
+        out.push(due(SettlementInvoiceKind::PlatformFee, fee));
+    }
+    if rule.consignment_provider_invoices.is_some() {
+        let share = Fen::checked_sum(lines.iter().filter(|l| l.consignment).map(|l| l.net))?;
+        if share.is_positive() {
+            out.push(due(SettlementInvoiceKind::Consignment, share));
+        }
+    }
+    Ok(out)
 }
 
 /// A statement with the transactions and payout that settle it.
@@ -298,6 +387,7 @@ pub fn settle(inputs: StatementInputs, ctx: &mut Context<'_>) -> Result<Settled,
             amount: available.checked_neg()?,
         });
     }
+    let invoices = invoices_due(&ctx.rulebook.invoices, fee, &inputs.lines)?;
     let statement = Statement {
         id,
         provider: p,
@@ -314,6 +404,7 @@ pub fn settle(inputs: StatementInputs, ctx: &mut Context<'_>) -> Result<Settled,
         held,
         payout: payout_amount,
         payout_id: payout.as_ref().map(|p: &Payout| p.id),
+        invoices,
     };
     if !statement.is_empty() {
         outcome.events.push(crate::decision::Event {

@@ -43,6 +43,7 @@ fn release(order: u64, at: &str, amount: Fen, fee: Fen) -> SettlementItem {
         amount,
         fee,
         service: None,
+        consignment: false,
     }
 }
 
@@ -637,4 +638,54 @@ proptest! {
         prop_assert_eq!(total, left);
         prop_assert_eq!(fees, fee_left);
     }
+}
+
+#[test]
+fn statements_call_for_the_platform_fee_invoice_and_tc_consignment_invoices() {
+    let mut consigned = release(2, "2026-04-06T10:00:00+08:00", yuan(1_000), yuan(100));
+    consigned.consignment = true;
+    let items = [
+        release(1, "2026-04-05T10:00:00+08:00", yuan(500), yuan(50)),
+        consigned,
+    ];
+    // ALI: the operator invoices the platform fee; the sources are silent on consignment.
+    let ali = settle_at(inputs(month(2026, 4), &items), "2026-05-01T00:00:00+08:00");
+    let kinds: Vec<_> = ali
+        .statement
+        .invoices
+        .iter()
+        .map(|i| (i.kind, i.amount))
+        .collect();
+    assert_eq!(kinds, vec![(SettlementInvoiceKind::PlatformFee, yuan(150))]);
+    // TC 4.5.3: the provider invoices the operator for the net of its consignment sales.
+    let mut w = World::new("tc", "2026-05-01T00:00:00+08:00");
+    let tc = settle(inputs(month(2026, 4), &items), &mut w.ctx()).unwrap();
+    let kinds: Vec<_> = tc
+        .statement
+        .invoices
+        .iter()
+        .map(|i| (i.kind, i.amount))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (SettlementInvoiceKind::PlatformFee, yuan(150)),
+            (SettlementInvoiceKind::Consignment, yuan(900)),
+        ]
+    );
+    let now = ts("2026-05-03T10:00:00+08:00");
+    let issued = tc
+        .statement
+        .issue_invoice(SettlementInvoiceKind::Consignment, "No.44031234", now)
+        .unwrap();
+    assert_eq!(issued.invoices[1].number.as_deref(), Some("No.44031234"));
+    assert_eq!(
+        issued.issue_invoice(SettlementInvoiceKind::Consignment, "No.2", now),
+        Err(SettlementError::InvoiceIssued)
+    );
+    assert_eq!(
+        ali.statement
+            .issue_invoice(SettlementInvoiceKind::Consignment, "No.3", now),
+        Err(SettlementError::NoInvoiceDue)
+    );
 }

@@ -21,7 +21,8 @@ use yunshi_core::account::Capability;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::provider::Provider;
 use yunshi_core::settlement::{
-    FeeAgreement, ItemKind, OrderLine, Payout, Period, Statement, order_lines,
+    FeeAgreement, ItemKind, OrderLine, Payout, Period, SettlementInvoiceKind, Statement,
+    order_lines,
 };
 use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, StoreError, WriteBatch};
 
@@ -62,6 +63,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/statements/{id}", get(statement))
         .route("/api/v1/statements/{id}/csv", get(export::csv))
         .route("/api/v1/statements/{id}/xlsx", get(export::xlsx))
+        .route(
+            "/api/v1/statements/{id}/invoices/{kind}",
+            post(issue_invoice),
+        )
         .route("/api/v1/providers/{id}/payouts", get(provider_payouts))
         .route(
             "/api/v1/admin/payouts/{id}/answer",
@@ -85,11 +90,12 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(
         start_run, statements, statement, provider_payouts, fee_agreement, set_fee_agreement,
+        issue_invoice,
         export::csv, export::xlsx, payouts::answer_payout, payouts::payee_account,
         payouts::request_payee_change, payouts::decide_payee_change, reconcile::period_report,
         reconcile::order_chain, reconcile::payout_orders,
     ),
-    components(schemas(RunRequest, RunSummary, RunTiming, payouts::PayoutAnswerRequest, payouts::PayeeDecisionRequest)),
+    components(schemas(RunRequest, IssueInvoiceRequest, RunSummary, RunTiming, payouts::PayoutAnswerRequest, payouts::PayeeDecisionRequest)),
     tags((name = "settlement", description = "Settlement runs, statements (对账单), payouts, fee agreements and reconciliation (SPEC §11)"))
 )]
 pub struct ApiDoc;
@@ -314,6 +320,75 @@ pub async fn statement(
         statement: s,
         lines,
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueInvoiceRequest {
+    /// The invoice number (发票号码).
+    pub number: String,
+}
+
+/// Records an invoice the statement calls for as issued: `platform_fee` (the operator
+/// invoices the provider for the platform fee; finance staff) or `consignment` (the provider
+/// invoices the operator for its consignment sales; the provider's staff).
+#[utoipa::path(
+    post, path = "/api/v1/statements/{id}/invoices/{kind}", tag = "settlement", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Statement id"),
+           ("kind" = String, Path, description = "`platform_fee` or `consignment`")),
+    request_body = IssueInvoiceRequest,
+    responses(
+        (status = 200, description = "The statement", body = Object),
+        (status = 403, description = "Not the issuer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such statement the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_invoice_due`, `invoice_issued`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn issue_invoice(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, kind)): Path<(String, String)>,
+    ApiJson(req): ApiJson<IssueInvoiceRequest>,
+) -> Result<ApiJson<Statement>, Problem> {
+    let statement = visible_statement(&state, &principal, &id).await?;
+    let kind = SettlementInvoiceKind::parse(&kind)
+        .ok_or_else(|| Problem::not_found(format!("no invoice kind {kind:?}")))?;
+    if kind.issued_by_provider() {
+        if principal.actor.provider_id() != Some(statement.provider) {
+            return Err(Problem::forbidden("the provider issues this invoice"));
+        }
+    } else {
+        principal.require(Capability::ManageInvoices)?;
+    }
+    for _ in 0..MAX_ATTEMPTS {
+        let loaded = load::<Statement>(&state.store, STATEMENT, statement.id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("no statement {id:?}")))?;
+        let now = state.clock.now();
+        let next = loaded
+            .state
+            .issue_invoice(kind, &req.number, now)
+            .map_err(|e| Problem::refusal(&e))?;
+        let mut batch = WriteBatch::default();
+        let mut write = statement_write(&next, now)?;
+        write.expected_version = Some(loaded.version);
+        batch.aggregates.push(write);
+        crate::pipeline::add_outcome(
+            &mut batch,
+            yunshi_core::decision::Outcome::default().event(
+                "settlement.invoice_issued",
+                next.subject(),
+                serde_json::json!({ "kind": kind, "number": req.number.trim() }),
+            ),
+            now,
+        );
+        match state.store.commit(batch).await {
+            Ok(_) => return Ok(ApiJson(next)),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict("the statement kept changing"))
 }
 
 /// A provider's payouts. Its staff and finance.

@@ -263,8 +263,26 @@ async fn march_statement_pays_commission_and_base_price_orders(m: &Market) {
     assert_eq!(again["statements"], 0, "{again}");
     assert_eq!(again["already_settled"], 2);
 
-    // Statement files.
+    // The operator invoices the platform fee (ALI-A 4.4.2): finance records it as issued.
     let id = s["id"].as_str().unwrap();
+    assert_eq!(s["invoices"][0]["kind"], "platform_fee", "{s}");
+    assert_eq!(s["invoices"][0]["amount"], "30.00");
+    let fee_invoice = format!("/api/v1/statements/{id}/invoices/platform_fee");
+    let res = m
+        .post(&fee_invoice, &p.isv, json!({"number": "No.1"}))
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let issued = ok(m
+        .post(&fee_invoice, &d.finance, json!({"number": "No.33012345"}))
+        .await)
+    .await;
+    assert_eq!(issued["invoices"][0]["number"], "No.33012345", "{issued}");
+    let res = m
+        .post(&fee_invoice, &d.finance, json!({"number": "No.2"}))
+        .await;
+    assert_problem(res, 409, "invoice_issued").await;
+
+    // Statement files.
     let csv = m.get(&format!("/api/v1/statements/{id}/csv"), &p.isv).await;
     assert_eq!(csv.status(), 200);
     assert!(

@@ -12,7 +12,8 @@ CREATE TABLE settlement_items (
     amount        BIGINT NOT NULL,
     fee           BIGINT NOT NULL,
     service_start TEXT,
-    service_end   TEXT
+    service_end   TEXT,
+    consignment   BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX settlement_items_by_provider ON settlement_items (provider, order_id, at);
 CREATE INDEX settlement_items_by_order ON settlement_items (order_id);

@@ -15,6 +15,7 @@ CREATE TABLE settlement_items (
     fee           INTEGER NOT NULL,
     service_start TEXT,
     service_end   TEXT,
+    consignment   INTEGER NOT NULL DEFAULT 0 CHECK (consignment IN (0, 1)),
     PRIMARY KEY (provider, order_id, at, id)
 ) WITHOUT ROWID;
 CREATE INDEX settlement_items_by_order ON settlement_items (order_id);
