@@ -897,22 +897,13 @@ async fn apply_batch<C: GenericClient>(
         })?;
     }
 
-    for a in &batch.aggregates {
-        write_aggregate(tx, a).await?;
-    }
-    for k in &batch.unique_keys {
-        tx.execute(
-            "INSERT INTO unique_keys (scope, key, id) VALUES ($1, $2, $3)",
-            &[&k.scope, &k.key, &k.id],
-        )
-        .await
-        .map_err(|e| match constraint(&e) {
-            Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => StoreError::DuplicateKey {
-                scope: k.scope.clone(),
-                key: k.key.clone(),
-            },
-            _ => pg_err(e),
-        })?;
+    write_aggregates(tx, &batch.aggregates).await?;
+    if batch.unique_keys.len() >= BULK {
+        insert_unique_keys(tx, &batch.unique_keys).await?;
+    } else {
+        for k in &batch.unique_keys {
+            insert_unique_key(tx, k).await?;
+        }
     }
 
     if !batch.transactions.is_empty() {
@@ -986,6 +977,144 @@ async fn apply_batch<C: GenericClient>(
 }
 
 /// Inserts a new aggregate or updates it if still at the expected version.
+/// From this many rows a batch writes aggregates and unique keys as `UNNEST` arrays: one
+/// round trip for all instead of one each (a settlement run writes thousands).
+const BULK: usize = 16;
+
+/// The batch's aggregates: one statement for the new ones and one for the updates when there
+/// are many and each aggregate appears once; otherwise one by one, in order (a later write
+/// may expect the version an earlier one makes).
+async fn write_aggregates<C: GenericClient>(
+    tx: &C,
+    all: &[AggregateWrite],
+) -> Result<(), StoreError> {
+    let distinct: std::collections::HashSet<(&str, Uuid)> =
+        all.iter().map(|a| (a.kind.as_str(), a.id)).collect();
+    if all.len() < BULK || distinct.len() < all.len() {
+        for a in all {
+            write_aggregate(tx, a).await?;
+        }
+        return Ok(());
+    }
+    let (new, old): (Vec<&AggregateWrite>, Vec<&AggregateWrite>) =
+        all.iter().partition(|a| a.expected_version.is_none());
+    let columns = |rows: &[&AggregateWrite]| {
+        (
+            rows.iter().map(|a| a.kind.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|a| a.id).collect::<Vec<_>>(),
+            rows.iter().map(|a| a.owner.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|a| a.status.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|a| a.state.to_string()).collect::<Vec<_>>(),
+            rows.iter().map(|a| to_micros(a.at)).collect::<Vec<_>>(),
+        )
+    };
+    if !new.is_empty() {
+        let (kinds, ids, owners, statuses, states, ats) = columns(&new);
+        let written = tx
+            .query(
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
+                 SELECT k, i, 1, o, s, st, t
+                 FROM UNNEST($1::TEXT[], $2::UUID[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                             $6::BIGINT[]) AS u(k, i, o, s, st, t)
+                 ON CONFLICT (kind, id) DO NOTHING RETURNING kind, id",
+                &[&kinds, &ids, &owners, &statuses, &states, &ats],
+            )
+            .await
+            .map_err(pg_err)?;
+        first_unwritten(&new, &written)?;
+    }
+    if !old.is_empty() {
+        let (kinds, ids, owners, statuses, states, ats) = columns(&old);
+        let expected: Vec<i64> = old.iter().filter_map(|a| a.expected_version).collect();
+        let written = tx
+            .query(
+                "UPDATE aggregates AS a SET version = a.version + 1, owner = u.o, status = u.s,
+                   state = u.st, updated_at = u.t
+                 FROM UNNEST($1::TEXT[], $2::UUID[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
+                             $6::TEXT[], $7::BIGINT[]) AS u(k, i, v, o, s, st, t)
+                 WHERE a.kind = u.k AND a.id = u.i AND a.version = u.v
+                 RETURNING a.kind, a.id",
+                &[&kinds, &ids, &expected, &owners, &statuses, &states, &ats],
+            )
+            .await
+            .map_err(pg_err)?;
+        first_unwritten(&old, &written)?;
+    }
+    Ok(())
+}
+
+/// The version conflict of the first of `rows` the statement did not write, if any.
+fn first_unwritten(rows: &[&AggregateWrite], written: &[Row]) -> Result<(), StoreError> {
+    if written.len() == rows.len() {
+        return Ok(());
+    }
+    let done: std::collections::HashSet<(String, Uuid)> =
+        written.iter().map(|r| (r.get(0), r.get(1))).collect();
+    match rows
+        .iter()
+        .find(|a| !done.contains(&(a.kind.clone(), a.id)))
+    {
+        Some(a) => Err(StoreError::VersionConflict {
+            kind: a.kind.clone(),
+            id: a.id,
+            expected: a.expected_version,
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn insert_unique_key<C: GenericClient>(tx: &C, k: &UniqueKey) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO unique_keys (scope, key, id) VALUES ($1, $2, $3)",
+        &[&k.scope, &k.key, &k.id],
+    )
+    .await
+    .map_err(|e| match constraint(&e) {
+        Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION => StoreError::DuplicateKey {
+            scope: k.scope.clone(),
+            key: k.key.clone(),
+        },
+        _ => pg_err(e),
+    })?;
+    Ok(())
+}
+
+/// Many unique keys in one statement; the first already held is the batch's refusal.
+async fn insert_unique_keys<C: GenericClient>(
+    tx: &C,
+    keys: &[UniqueKey],
+) -> Result<(), StoreError> {
+    let scopes: Vec<&str> = keys.iter().map(|k| k.scope.as_str()).collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let written = tx
+        .query(
+            "INSERT INTO unique_keys (scope, key, id)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::UUID[])
+             ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key",
+            &[&scopes, &names, &ids],
+        )
+        .await
+        .map_err(pg_err)?;
+    if written.len() == keys.len() {
+        return Ok(());
+    }
+    let done: std::collections::HashSet<(String, String)> =
+        written.iter().map(|r| (r.get(0), r.get(1))).collect();
+    // A key twice in the batch is written once: then no key is missing, the first one stands.
+    let held = keys
+        .iter()
+        .find(|k| !done.contains(&(k.scope.clone(), k.key.clone())))
+        .or(keys.first());
+    match held {
+        Some(k) => Err(StoreError::DuplicateKey {
+            scope: k.scope.clone(),
+            key: k.key.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 async fn write_aggregate<C: GenericClient>(tx: &C, a: &AggregateWrite) -> Result<(), StoreError> {
     let conflict = || StoreError::VersionConflict {
         kind: a.kind.clone(),

@@ -28,6 +28,10 @@ pub enum SettlementError {
     NoInvoiceDue,
     #[error("this invoice was already issued")]
     InvoiceIssued,
+    #[error("the waiting change is for another account than the one reviewed")]
+    ChangeReplaced,
+    #[error("the payout is {status}: only a pending payout takes the gateway's answer")]
+    PayoutNotPending { status: &'static str },
 }
 
 impl From<MoneyError> for SettlementError {
@@ -62,6 +66,8 @@ impl DomainRefusal for SettlementError {
             SettlementError::NegativePayout { .. } => "negative_payout",
             SettlementError::NoInvoiceDue => "no_invoice_due",
             SettlementError::InvoiceIssued => "invoice_issued",
+            SettlementError::ChangeReplaced => "payee_change_replaced",
+            SettlementError::PayoutNotPending { .. } => "payout_not_pending",
         }
     }
 
@@ -70,8 +76,10 @@ impl DomainRefusal for SettlementError {
             SettlementError::PeriodNotEnded { .. }
             | SettlementError::NoPendingChange
             | SettlementError::PayoutSettled { .. }
-            | SettlementError::InvoiceIssued => RefusalClass::Conflict,
-            SettlementError::NoInvoiceDue => RefusalClass::Conflict,
+            | SettlementError::InvoiceIssued
+            | SettlementError::NoInvoiceDue
+            | SettlementError::ChangeReplaced
+            | SettlementError::PayoutNotPending { .. } => RefusalClass::Conflict,
             _ => RefusalClass::Invalid,
         }
     }

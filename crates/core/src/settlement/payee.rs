@@ -140,10 +140,12 @@ impl PayeeRegistration {
         Ok(next)
     }
 
-    /// Finance decides the waiting change.
+    /// Finance decides the waiting change to the account numbered `reviewed` — the one it
+    /// looked at: a change the provider replaced meanwhile is not decided blind.
     pub fn decide(
         &self,
         decision: PayeeDecision,
+        reviewed: &str,
         by: &str,
         now: Timestamp,
     ) -> Result<PayeeRegistration, SettlementError> {
@@ -152,6 +154,9 @@ impl PayeeRegistration {
             .pending
             .take()
             .ok_or(SettlementError::NoPendingChange)?;
+        if change.account.number() != reviewed.trim() {
+            return Err(SettlementError::ChangeReplaced);
+        }
         if let PayeeDecision::Rejected { reason } = &decision
             && reason.trim().is_empty()
         {

@@ -464,8 +464,23 @@ fn receiving_account_must_be_in_the_providers_name_and_a_change_needs_approval()
     let asked = reg.request(payee(), "云栈科技有限公司", now).unwrap();
     assert_eq!(asked.approved, None, "not used before approval");
     assert_eq!(asked.status(), "pending");
+    assert_eq!(
+        asked.decide(
+            PayeeDecision::Approved,
+            "6225880199999999",
+            "finance-1",
+            now
+        ),
+        Err(SettlementError::ChangeReplaced),
+        "finance approves the account it reviewed, not another"
+    );
     let ok = asked
-        .decide(PayeeDecision::Approved, "finance-1", now)
+        .decide(
+            PayeeDecision::Approved,
+            "6225880112345678",
+            "finance-1",
+            now,
+        )
         .unwrap();
     assert_eq!(ok.approved, Some(payee()));
     // A change waits; payouts keep going to the approved account meanwhile.
@@ -482,6 +497,7 @@ fn receiving_account_must_be_in_the_providers_name_and_a_change_needs_approval()
             PayeeDecision::Rejected {
                 reason: "licence name differs".into(),
             },
+            "pay@yunzhan.example",
             "finance-1",
             now,
         )
@@ -489,7 +505,7 @@ fn receiving_account_must_be_in_the_providers_name_and_a_change_needs_approval()
     assert_eq!(rejected.approved, Some(payee()));
     assert_eq!(rejected.history.len(), 2);
     assert_eq!(
-        rejected.decide(PayeeDecision::Approved, "f", now),
+        rejected.decide(PayeeDecision::Approved, "x", "f", now),
         Err(SettlementError::NoPendingChange)
     );
 }

@@ -160,22 +160,39 @@ pub(crate) async fn visible_provider(
     Ok((pid, provider.state))
 }
 
+/// The cut-off of the period named in the deadline: that period is settled (even when the
+/// deadline fires late, after later cut-offs — their own deadlines settle those), then the
+/// deadline is marked fired and the next period's run scheduled.
 fn fire_run(state: AppState, d: Deadline) -> HandlerFuture {
     Box::pin(async move {
         let now = firing_time(&state, &d);
         let rulebook = rulebook_at(&state, now)?;
-        let period =
-            Period::last_ended(&rulebook.settlement, now).map_err(|e| Problem::refusal(&e))?;
+        let period = match d.payload.get("period").and_then(|p| p.as_str()) {
+            Some(label) => run::period_of(label, rulebook)?,
+            None => {
+                Period::last_ended(&rulebook.settlement, now).map_err(|e| Problem::refusal(&e))?
+            }
+        };
         run_period(&state, period).await?;
+        let fired = FiredDeadline { id: d.id, at: now };
         let batch = WriteBatch {
-            fire: vec![FiredDeadline { id: d.id, at: now }],
+            fire: vec![fired],
             schedule: vec![run::next_run_deadline(period, rulebook)?],
             ..WriteBatch::default()
         };
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_) | StoreError::DuplicateKey { .. }) => {
-                Ok(())
+        let done = match state.store.commit(batch).await {
+            // The next run is already scheduled: fire this one alone.
+            Err(StoreError::DuplicateDeadline(_)) => {
+                let batch = WriteBatch {
+                    fire: vec![fired],
+                    ..WriteBatch::default()
+                };
+                state.store.commit(batch).await
             }
+            other => other,
+        };
+        match done {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     })

@@ -134,6 +134,7 @@ pub enum PayoutAnswerRequest {
         (status = 200, description = "The payout", body = serde_json::Value),
         (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payout", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`payout_not_pending`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn answer_payout(
@@ -144,6 +145,15 @@ pub async fn answer_payout(
 ) -> Result<ApiJson<Payout>, Problem> {
     principal.require(Capability::ManageSettlement)?;
     let id = path_id(&id, "payout")?;
+    let payout = load::<Payout>(&state.store, PAYOUT, id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no payout {id}")))?
+        .state;
+    if payout.status != PayoutStatus::Pending {
+        return Err(refused(SettlementError::PayoutNotPending {
+            status: payout.status.as_str(),
+        }));
+    }
     let answer = match req {
         PayoutAnswerRequest::Paid { reference } => GatewayAnswer::Paid { reference },
         PayoutAnswerRequest::Failed { reason } => GatewayAnswer::Failed { reason },
@@ -281,6 +291,9 @@ pub async fn request_payee_change(
 #[serde(deny_unknown_fields)]
 pub struct PayeeDecisionRequest {
     pub approve: bool,
+    /// The number of the account reviewed (bank account number or Alipay account): the
+    /// decision is refused if the provider replaced the change meanwhile.
+    pub account: String,
     #[serde(default)]
     pub reason: String,
 }
@@ -293,7 +306,7 @@ pub struct PayeeDecisionRequest {
     responses(
         (status = 200, description = "The receiving account", body = serde_json::Value),
         (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_pending_change`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_pending_change`, `payee_change_replaced`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn decide_payee_change(
@@ -315,7 +328,7 @@ pub async fn decide_payee_change(
         let now = state.clock.now();
         let (reg, version) = load_payee(&state, pid).await?;
         let next = reg
-            .decide(decision.clone(), &principal.principal, now)
+            .decide(decision.clone(), &req.account, &principal.principal, now)
             .map_err(refused)?;
         if save_payee(
             &state,

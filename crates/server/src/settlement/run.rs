@@ -30,7 +30,7 @@ use super::{PAYEE, PAYOUT, RUN_DEADLINE, STATEMENT, payout_write, statement_writ
 use crate::AppState;
 use crate::cases::apply::with_ctx;
 use crate::onboarding::{PROVIDER, rulebook_at};
-use crate::pipeline::{add_outcome, all_aggregates};
+use crate::pipeline::{add_outcome, aggregate_write, all_aggregates};
 use crate::problem::Problem;
 
 /// Providers per batch: large enough that group commit pays off, small enough that a
@@ -93,6 +93,19 @@ struct Snapshot {
     claims: HashMap<ProviderId, (DepositAccount, i64)>,
     holds: HashMap<ProviderId, Vec<Hold>>,
     payees: HashMap<ProviderId, PayeeRegistration>,
+    /// The version of each provider's settlement position.
+    positions: HashMap<ProviderId, i64>,
+}
+
+/// Aggregate kind: a provider's settlement position (id = the provider's id), moved on by
+/// every statement so that two writes of the same money cannot both commit.
+pub const SETTLEMENT_POSITION: &str = "settlement_position";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SettlementPosition {
+    provider: ProviderId,
+    /// The period of its latest statement.
+    last_period: Period,
 }
 
 fn refused(e: SettlementError) -> Problem {
@@ -200,6 +213,10 @@ async fn snapshot(
         let reg: PayeeRegistration = read(PAYEE, a.state)?;
         payees.insert(reg.provider, reg);
     }
+    let mut positions = HashMap::new();
+    for a in all_aggregates(&state.store, SETTLEMENT_POSITION, None, None).await? {
+        positions.insert(ProviderId(a.id), a.version);
+    }
     let holds = if rulebook.settlement.hold_on_breach_or_dispute {
         holds(state).await?
     } else {
@@ -215,10 +232,17 @@ async fn snapshot(
         claims,
         holds,
         payees,
+        positions,
     })
 }
 
-/// Settles `period` for every provider that has no statement for it yet.
+/// How many times a run goes over the providers whose statement lost a race (a deposit
+/// top-up, another run) before it reports them.
+const ROUNDS: usize = 3;
+
+/// Settles `period` for every provider that has no statement for it yet. Providers whose
+/// statement lost a race are settled again from fresh balances; any still left after
+/// [`ROUNDS`] make the run fail (its deadline stays pending and is retried).
 pub async fn run_period(state: &AppState, period: Period) -> Result<RunSummary, Problem> {
     let now = state.clock.now();
     let rulebook = rulebook_at(state, now)?;
@@ -231,16 +255,61 @@ pub async fn run_period(state: &AppState, period: Period) -> Result<RunSummary, 
     let t = Instant::now();
     send_instructed(state).await?;
     timing.payouts_ms = ms(t);
-    let t = Instant::now();
-    let snap = snapshot(state, period, rulebook).await?;
-    timing.snapshot_ms = ms(t);
     let mut summary = RunSummary {
         period: period.label(),
         period_end: period.end.to_string(),
-        already_settled: snap.done.len() as u64,
         ..RunSummary::default()
     };
-    let opens = period.opens_at().map_err(refused)?;
+    let mut left = 0;
+    for round in 0..ROUNDS {
+        let t = Instant::now();
+        let snap = snapshot(state, period, rulebook).await?;
+        timing.snapshot_ms += ms(t);
+        if round == 0 {
+            summary.already_settled = snap.done.len() as u64;
+        }
+        left = settle_round(
+            state,
+            &snap,
+            rulebook,
+            period,
+            now,
+            &mut summary,
+            &mut timing,
+        )
+        .await?;
+        if left == 0 {
+            break;
+        }
+    }
+    let t = Instant::now();
+    send_instructed(state).await?;
+    timing.payouts_ms += ms(t);
+    summary.timing = timing;
+    if left > 0 {
+        return Err(Problem::conflict(format!(
+            "{left} providers' statements of {} kept losing races with other writes; run it again",
+            period.label()
+        )));
+    }
+    Ok(summary)
+}
+
+/// One pass over the providers not yet settled; the number whose statement lost a race.
+async fn settle_round(
+    state: &AppState,
+    snap: &Snapshot,
+    rulebook: &MarketplaceRulebook,
+    period: Period,
+    now: Timestamp,
+    summary: &mut RunSummary,
+    timing: &mut RunTiming,
+) -> Result<usize, Problem> {
+    let (opens, cutoff) = (
+        period.opens_at().map_err(refused)?,
+        period.cutoff().map_err(refused)?,
+    );
+    let mut lost = 0;
     for chunk in snap.providers.chunks(CHUNK) {
         let todo: Vec<ProviderId> = chunk
             .iter()
@@ -268,34 +337,22 @@ pub async fn run_period(state: &AppState, period: Period) -> Result<RunSummary, 
         let mut batches = Vec::new();
         for p in &todo {
             let items = by_provider.remove(p).unwrap_or_default();
-            if let Some(batch) = provider_batch(
-                state,
-                &snap,
-                rulebook,
-                *p,
-                period,
-                &items,
-                now,
-                &mut summary,
-            )
-            .await?
+            if let Some(batch) =
+                provider_batch(state, snap, rulebook, *p, period, &items, now).await?
             {
                 batches.push(batch);
             }
         }
         timing.decide_ms += ms(t);
         let t = Instant::now();
-        commit_chunk(state, batches, period).await?;
+        lost += commit_chunk(state, batches, summary).await?;
         timing.commit_ms += ms(t);
     }
-    let t = Instant::now();
-    send_instructed(state).await?;
-    timing.payouts_ms += ms(t);
-    summary.timing = timing;
-    Ok(summary)
+    Ok(lost)
 }
 
-/// One provider's statement as a batch, or `None` when it has nothing to settle.
+/// One provider's writes for the period — its statement, or only the deposit claim it could
+/// not pay — or `None` when there is nothing.
 #[allow(clippy::too_many_arguments)]
 async fn provider_batch(
     state: &AppState,
@@ -305,8 +362,7 @@ async fn provider_batch(
     period: Period,
     items: &[SettlementItem],
     now: Timestamp,
-    summary: &mut RunSummary,
-) -> Result<Option<WriteBatch>, Problem> {
+) -> Result<Option<ProviderBatch>, Problem> {
     let key = p.to_string();
     let get = |m: &HashMap<String, Fen>| m.get(&key).copied().unwrap_or(Fen::ZERO);
     let lines = order_lines(items, period, &rulebook.settlement).map_err(refused)?;
@@ -330,33 +386,44 @@ async fn provider_batch(
         payee: snap.payees.get(&p).and_then(|r| r.approved.clone()),
     };
     let settled = with_ctx(state, now, rulebook, |ctx| settle(inputs, ctx)).map_err(refused)?;
-    let st = &settled.statement;
-    if st.is_empty() {
+    let st = settled.statement;
+    if st.is_empty() && claim.is_zero() {
         return Ok(None);
     }
-    summary.statements += 1;
-    summary.order_lines += st.order_lines;
-    let add = |a: Fen, b: Fen| a.checked_add(b).map_err(Problem::internal);
-    summary.net = add(summary.net, st.net)?;
-    summary.paid_out = add(summary.paid_out, st.payout)?;
-    summary.held = add(summary.held, st.held)?;
-    summary.debt_carried = add(summary.debt_carried, st.debt_carried)?;
     let mut batch = WriteBatch::default();
-    batch.unique_keys.push(UniqueKey {
-        scope: STATEMENT_KEY.into(),
-        key: Statement::key(p, period),
-        id: st.id,
-    });
-    batch.aggregates.push(statement_write(st, now)?);
-    if let Some(payout) = &settled.payout {
-        summary.payouts += 1;
-        batch.aggregates.push(payout_write(payout, None, now)?);
+    // Every statement moves the provider's settlement account on from the version the run
+    // read its balances under: a concurrent write of the same money loses the race.
+    let position = SettlementPosition {
+        provider: p,
+        last_period: period,
+    };
+    batch.aggregates.push(aggregate_write(
+        SETTLEMENT_POSITION,
+        p.uuid(),
+        snap.positions.get(&p).copied(),
+        key.clone(),
+        "settled",
+        &position,
+        now,
+    )?);
+    if !st.is_empty() {
+        batch.unique_keys.push(UniqueKey {
+            scope: STATEMENT_KEY.into(),
+            key: Statement::key(p, period),
+            id: st.id,
+        });
+        batch.aggregates.push(statement_write(&st, now)?);
+        if let Some(payout) = &settled.payout {
+            batch.aggregates.push(payout_write(payout, None, now)?);
+        }
     }
     if let Some((account, version)) = snap.claims.get(&p)
         && !claim.is_zero()
     {
-        let taken = st.adjustment(yunshi_core::settlement::AdjustmentKind::DepositTopUp);
-        let taken = taken.checked_neg().map_err(Problem::internal)?;
+        let taken = st
+            .adjustment(yunshi_core::settlement::AdjustmentKind::DepositTopUp)
+            .checked_neg()
+            .map_err(Problem::internal)?;
         let decided = with_ctx(state, now, rulebook, |ctx| {
             account.taken_from_settlement(held_deposit, taken, ctx)
         })
@@ -374,22 +441,50 @@ async fn provider_batch(
         }
     }
     add_outcome(&mut batch, settled.outcome, now);
-    Ok(Some(batch))
+    let statement = (!st.is_empty()).then_some(st);
+    Ok(Some(ProviderBatch {
+        batch,
+        statement,
+        paid: settled.payout.is_some(),
+    }))
 }
 
-/// Commits a chunk's statements together; if any of them lost a race (another run wrote it,
-/// a deposit account moved), each is committed on its own and the ones already settled are
-/// left as they are (the next run settles a provider whose deposit moved).
+/// A provider's writes, and the statement in them for the run's summary.
+struct ProviderBatch {
+    batch: WriteBatch,
+    statement: Option<Statement>,
+    paid: bool,
+}
+
+fn count(summary: &mut RunSummary, b: &ProviderBatch) -> Result<(), Problem> {
+    let Some(st) = &b.statement else {
+        return Ok(());
+    };
+    let add = |a: Fen, b: Fen| a.checked_add(b).map_err(Problem::internal);
+    summary.statements += 1;
+    summary.order_lines += st.order_lines;
+    summary.net = add(summary.net, st.net)?;
+    summary.paid_out = add(summary.paid_out, st.payout)?;
+    summary.held = add(summary.held, st.held)?;
+    summary.debt_carried = add(summary.debt_carried, st.debt_carried)?;
+    summary.payouts += u64::from(b.paid);
+    Ok(())
+}
+
+/// Commits a chunk's providers together; if one of them lost a race (another run, a deposit
+/// or settlement write meanwhile), each is committed on its own. Returns how many lost: the
+/// next round settles them from fresh balances.
 async fn commit_chunk(
     state: &AppState,
-    batches: Vec<WriteBatch>,
-    period: Period,
-) -> Result<(), Problem> {
+    batches: Vec<ProviderBatch>,
+    summary: &mut RunSummary,
+) -> Result<usize, Problem> {
     if batches.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let mut whole = WriteBatch::default();
     for b in &batches {
+        let b = &b.batch;
         whole.events.extend(b.events.iter().cloned());
         whole.transactions.extend(b.transactions.iter().cloned());
         whole.aggregates.extend(b.aggregates.iter().cloned());
@@ -398,20 +493,24 @@ async fn commit_chunk(
         whole.cancel_keys.extend(b.cancel_keys.iter().cloned());
     }
     match state.store.commit(whole).await {
-        Ok(_) => return Ok(()),
+        Ok(_) => {
+            for b in &batches {
+                count(summary, b)?;
+            }
+            return Ok(0);
+        }
         Err(StoreError::DuplicateKey { .. } | StoreError::VersionConflict { .. }) => {}
         Err(e) => return Err(e.into()),
     }
+    let mut lost = 0;
     for b in batches {
-        match state.store.commit(b).await {
-            Ok(_) => {}
-            Err(StoreError::DuplicateKey { .. } | StoreError::VersionConflict { .. }) => {
-                tracing::warn!(period = %period.label(), "a statement was settled meanwhile or its deposit moved; left for the next run");
-            }
+        match state.store.commit(b.batch.clone()).await {
+            Ok(_) => count(summary, &b)?,
+            Err(StoreError::DuplicateKey { .. } | StoreError::VersionConflict { .. }) => lost += 1,
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(lost)
 }
 
 /// The run deadline of the period after `period`, unless it is already scheduled.
@@ -441,7 +540,7 @@ pub async fn ensure_scheduled(state: &AppState) -> Result<(), Problem> {
         ..WriteBatch::default()
     };
     match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DuplicateKey { .. }) => Ok(()),
+        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

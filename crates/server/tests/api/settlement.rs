@@ -81,7 +81,7 @@ async fn payee(m: &Market, d: &Desk, p: &Admitted, holder: &str, number: &str) {
                 p.provider
             ),
             &d.finance,
-            json!({"approve": true}),
+            json!({"approve": true, "account": number}),
         )
         .await)
     .await;
@@ -610,4 +610,39 @@ on_both!(
     "2027-03-01T09:00:00+08:00",
     yearly_subscription_is_amortised_by_day_over_its_statements_on_sqlite,
     yearly_subscription_is_amortised_by_day_over_its_statements_on_postgres
+);
+
+// ---- A run deadline that fires late settles its own period, then the next ----
+
+async fn a_late_run_settles_its_own_period_then_the_next(m: &Market) {
+    let d = desk(m).await;
+    let p = admit(m, &d.reviewer, "owner@yunfan.example", "云帆科技").await;
+    payee(m, &d, &p, "云帆科技", "6225880100001234").await;
+    let hundred = image(m, &d, &p, "100.00").await;
+    let two = image(m, &d, &p, "200.00").await;
+    let b = buyer(m, "buyer@example.com").await;
+    sell(m, &b, &hundred, "m-1").await;
+    // The deadline worker was down from here on: nothing fires on the way.
+    m.advance(jiff::SignedDuration::from_hours(24 * 39)); // 10 April
+    let b = m.login("buyer@example.com").await;
+    sell(m, &b, &two, "a-1").await;
+    m.advance(jiff::SignedDuration::from_hours(24 * 22)); // 2 May
+    m.fire_due().await;
+    m.fire_due().await; // the April run, scheduled by the March one, is due already
+    let march = statement(m, &p.isv, &p, "2026-03-01").await;
+    assert_eq!(
+        march["payout"], "90.00",
+        "March by its own deadline: {march}"
+    );
+    let april = statement(m, &p.isv, &p, "2026-04-01").await;
+    assert_eq!(april["payout"], "180.00", "{april}");
+    period_report(m, &d, "2026-04-01").await;
+}
+
+on_both!(
+    a_late_run_settles_its_own_period_then_the_next,
+    "ali-2020",
+    "2026-03-02T09:00:00+08:00",
+    a_late_settlement_deadline_settles_its_own_period_on_sqlite,
+    a_late_settlement_deadline_settles_its_own_period_on_postgres
 );

@@ -18,6 +18,7 @@ CREATE TABLE settlement_items (
     consignment   INTEGER NOT NULL DEFAULT 0 CHECK (consignment IN (0, 1)),
     PRIMARY KEY (provider, order_id, at, id)
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX settlement_items_by_id ON settlement_items (id);
 CREATE INDEX settlement_items_by_order ON settlement_items (order_id);
 
 CREATE TRIGGER settlement_items_no_update BEFORE UPDATE ON settlement_items

@@ -15,6 +15,7 @@ crate::conformance!(
     a_version_conflict_writes_nothing_else,
     aggregates_list_by_owner_and_status_in_pages,
     unique_keys_are_held_once,
+    a_large_batch_with_one_stale_write_or_one_held_key_writes_nothing,
 );
 
 fn t0() -> Timestamp {
@@ -277,6 +278,128 @@ async fn unique_keys_are_held_once(db: &TestDb) {
     assert_eq!(
         db.store
             .unique_key("member_email", "other@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Large batches take the backends' bulk paths (PostgreSQL: `UNNEST` statements): one stale
+/// version, one existing aggregate or one held unique key among many refuses the whole batch
+/// and names the culprit.
+async fn a_large_batch_with_one_stale_write_or_one_held_key_writes_nothing(db: &TestDb) {
+    let ids: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    let first = WriteBatch {
+        aggregates: ids
+            .iter()
+            .map(|id| write(*id, None, "b1", "placed", 0))
+            .collect(),
+        unique_keys: ids
+            .iter()
+            .map(|id| UniqueKey {
+                scope: "statement".into(),
+                key: id.to_string(),
+                id: *id,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    db.store.commit(first).await.unwrap();
+    // All move to version 2 except one still written from version 0 (a lost race).
+    let mut updates: Vec<AggregateWrite> = ids
+        .iter()
+        .map(|id| write(*id, Some(1), "b1", "paid", 1))
+        .collect();
+    updates[17].expected_version = Some(2);
+    let err = db
+        .store
+        .commit(WriteBatch {
+            aggregates: updates.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::VersionConflict { id, expected: Some(2), .. } if *id == ids[17]),
+        "{err}"
+    );
+    let untouched = db.store.aggregate("order", ids[3]).await.unwrap().unwrap();
+    assert_eq!(
+        (untouched.version, untouched.status.as_str()),
+        (1, "placed")
+    );
+    updates[17].expected_version = Some(1);
+    db.store
+        .commit(WriteBatch {
+            aggregates: updates,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .aggregate("order", ids[39])
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+
+    // New aggregates with one that exists, and new keys with one that is held.
+    let fresh: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let mut news: Vec<AggregateWrite> = fresh
+        .iter()
+        .map(|id| write(*id, None, "b2", "placed", 0))
+        .collect();
+    news.push(write(ids[5], None, "b2", "placed", 0));
+    let err = db
+        .store
+        .commit(WriteBatch {
+            aggregates: news,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::VersionConflict { id, expected: None, .. } if *id == ids[5]),
+        "{err}"
+    );
+    assert!(
+        db.store
+            .aggregate("order", fresh[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut keys: Vec<UniqueKey> = fresh
+        .iter()
+        .map(|id| UniqueKey {
+            scope: "statement".into(),
+            key: id.to_string(),
+            id: *id,
+        })
+        .collect();
+    keys.push(UniqueKey {
+        scope: "statement".into(),
+        key: ids[9].to_string(),
+        id: fresh[0],
+    });
+    let err = db
+        .store
+        .commit(WriteBatch {
+            unique_keys: keys,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::DuplicateKey { key, .. } if *key == ids[9].to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        db.store
+            .unique_key("statement", &fresh[0].to_string())
             .await
             .unwrap(),
         None
