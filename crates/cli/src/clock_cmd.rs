@@ -13,6 +13,7 @@ pub enum ClockCommand {
     Advance(AdvanceArgs),
 }
 
+/// Where the server is and who asks (shared by `yunshi audit`).
 #[derive(Debug, Args)]
 pub struct Connection {
     /// The server's base URL.
@@ -73,7 +74,17 @@ pub fn run(cmd: ClockCommand) -> Result<()> {
 
 /// Calls `/api/v1/admin/clock`; a problem answer becomes an error naming its code.
 async fn request(conn: &Connection, method: reqwest::Method, body: Option<Value>) -> Result<Value> {
-    let url = format!("{}/api/v1/admin/clock", conn.server.trim_end_matches('/'));
+    call(conn, method, "/api/v1/admin/clock", body).await
+}
+
+/// Calls `path` on the server; a problem answer becomes an error naming its code.
+pub async fn call(
+    conn: &Connection,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
+    let url = format!("{}{path}", conn.server.trim_end_matches('/'));
     let mut req = reqwest::Client::new()
         .request(method, &url)
         .bearer_auth(conn.token.trim());

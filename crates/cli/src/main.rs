@@ -1,5 +1,6 @@
 //! `yunshi`: the one binary of Yunshi.
 
+mod audit_cmd;
 mod bench;
 mod clock_cmd;
 mod rulebook_cmd;
@@ -33,6 +34,8 @@ enum Commands {
     /// Show or advance the clock of a running server.
     #[command(subcommand)]
     Clock(clock_cmd::ClockCommand),
+    /// Check every invariant of a running server's database (exit 1 if one is broken).
+    Audit(clock_cmd::Connection),
     /// Measure throughput against raw-database baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Commands::Migrate(args) => serve::migrate(args),
         Commands::Rulebook(cmd) => rulebook_cmd::run(cmd),
         Commands::Clock(cmd) => clock_cmd::run(cmd),
+        Commands::Audit(conn) => audit_cmd::run(conn),
         Commands::Bench(cmd) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(bench::run(cmd))),

@@ -118,6 +118,16 @@ async fn killed_mid_run_and_run_again(data: &Path, db: &Target) {
         .unwrap();
     assert_eq!(report["balanced"], true, "{report}");
     assert_eq!(report["statements"], PROVIDERS);
+    let audit = Command::new(env!("CARGO_BIN_EXE_yunshi"))
+        .args(["audit", "--server", &server.base, "--token", ADMIN])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "yunshi audit: {printed}");
+    assert!(
+        printed.contains("ok     settlement_accounts_equal_statements"),
+        "{printed}"
+    );
     server.kill();
 }
 

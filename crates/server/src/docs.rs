@@ -103,6 +103,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::exits::ApiDoc::openapi(),
         crate::invoices::ApiDoc::openapi(),
         crate::admin_clock::ApiDoc::openapi(),
+        crate::audit::ApiDoc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod admin_clock;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalogue;
@@ -139,6 +140,7 @@ pub fn routes() -> Router<AppState> {
         .merge(exits::routes())
         .merge(invoices::routes())
         .merge(admin_clock::routes())
+        .merge(audit::routes())
 }
 
 /// Limits applied to every request.

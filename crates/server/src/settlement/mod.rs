@@ -8,7 +8,7 @@
 
 mod export;
 mod payouts;
-mod reconcile;
+pub(crate) mod reconcile;
 pub mod run;
 
 use axum::Router;

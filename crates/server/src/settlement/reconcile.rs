@@ -122,47 +122,17 @@ pub async fn period_report(
     principal.require(Capability::ManageSettlement)?;
     let rulebook = rulebook_at(&state, state.clock.now())?;
     let period = period_of(&period, rulebook)?;
-    let mut all: BTreeMap<String, Vec<Statement>> = BTreeMap::new();
-    for s in read_all::<Statement>(&state, STATEMENT, None, None).await? {
-        all.entry(s.provider.to_string()).or_default().push(s);
-    }
-    let mut returned: HashMap<String, Fen> = HashMap::new();
-    let mut in_transit = Fen::ZERO;
-    for p in read_all::<Payout>(&state, PAYOUT, None, None).await? {
-        match p.status {
-            PayoutStatus::Failed => {
-                let e = returned.entry(p.provider.to_string()).or_default();
-                *e = sum(*e, p.amount)?;
-            }
-            PayoutStatus::Instructed | PayoutStatus::Pending => {
-                in_transit = sum(in_transit, p.amount)?
-            }
-            PayoutStatus::Paid => {}
-        }
-    }
-    let items: HashMap<String, Fen> = state
-        .store
-        .item_totals()
-        .await?
-        .into_iter()
-        .map(|(p, t)| Ok((p, t.amount.checked_sub(t.fee).map_err(Problem::internal)?)))
-        .collect::<Result<_, Problem>>()?;
-    let payable = balances(&state, AccountKind::ProviderPayable).await?;
-    let settled = balances(&state, AccountKind::SettlementPayable).await?;
-    let transit: Fen = balances(&state, AccountKind::PayoutsInTransit)
-        .await?
-        .values()
-        .try_fold(Fen::ZERO, |a, b| sum(a, *b))?;
+    let books = books(&state).await?;
     let trial = state.store.trial_balance().await?;
     let mut report = PeriodReport {
         period: period.label(),
-        payouts_in_transit_ledger: transit,
-        payouts_in_transit_expected: in_transit,
+        payouts_in_transit_ledger: books.transit_ledger,
+        payouts_in_transit_expected: books.transit_expected,
         trial_balance: trial.to_string(),
         ..PeriodReport::default()
     };
-    let mut balanced = trial == 0 && transit == in_transit;
-    for (provider, statements) in &all {
+    let mut balanced = trial == 0 && books.transit_ledger == books.transit_expected;
+    for (provider, statements) in &books.statements {
         let Some(s) = statements.iter().find(|s| s.period == period) else {
             continue;
         };
@@ -174,37 +144,109 @@ pub async fn period_report(
         report.paid_out = sum(report.paid_out, s.payout)?;
         report.held = sum(report.held, s.held)?;
         report.debt_carried = sum(report.debt_carried, s.debt_carried)?;
-        let mut settled_net = Fen::ZERO;
-        let mut movement = returned.get(provider).copied().unwrap_or(Fen::ZERO);
-        for st in statements {
-            settled_net = sum(settled_net, st.net)?;
-            movement = sum(movement, settlement_movement(st)?)?;
-        }
-        let item_net = items.get(provider).copied().unwrap_or(Fen::ZERO);
-        let proof = ProviderProof {
+        let proof = books.proofs.get(provider).copied().unwrap_or_default();
+        balanced &= proof.balanced();
+        report.providers.push(ProviderProof {
             provider: provider.clone(),
             net: s.net,
             payout: s.payout,
             held: s.held,
             debt_carried: s.debt_carried,
+            payable_ledger: proof.payable_ledger,
+            payable_expected: proof.payable_expected,
+            settlement_ledger: proof.settlement_ledger,
+            settlement_expected: proof.settlement_expected,
+            balanced: proof.balanced(),
+        });
+    }
+    report.balanced = balanced;
+    Ok(ApiJson(report))
+}
+
+/// One provider's settlement accounts in the ledger beside what its items and statements say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Proof {
+    pub payable_ledger: Fen,
+    pub payable_expected: Fen,
+    pub settlement_ledger: Fen,
+    pub settlement_expected: Fen,
+}
+
+impl Proof {
+    pub(crate) fn balanced(&self) -> bool {
+        self.payable_ledger == self.payable_expected
+            && self.settlement_ledger == self.settlement_expected
+    }
+}
+
+/// Every statement by provider, and the ledger proof of every provider with items or
+/// statements.
+pub(crate) struct Books {
+    pub statements: BTreeMap<String, Vec<Statement>>,
+    pub proofs: BTreeMap<String, Proof>,
+    pub transit_ledger: Fen,
+    pub transit_expected: Fen,
+}
+
+pub(crate) async fn books(state: &AppState) -> Result<Books, Problem> {
+    let mut statements: BTreeMap<String, Vec<Statement>> = BTreeMap::new();
+    for s in read_all::<Statement>(state, STATEMENT, None, None).await? {
+        statements
+            .entry(s.provider.to_string())
+            .or_default()
+            .push(s);
+    }
+    let mut returned: HashMap<String, Fen> = HashMap::new();
+    let mut transit_expected = Fen::ZERO;
+    for p in read_all::<Payout>(state, PAYOUT, None, None).await? {
+        match p.status {
+            PayoutStatus::Failed => {
+                let e = returned.entry(p.provider.to_string()).or_default();
+                *e = sum(*e, p.amount)?;
+            }
+            PayoutStatus::Instructed | PayoutStatus::Pending => {
+                transit_expected = sum(transit_expected, p.amount)?
+            }
+            PayoutStatus::Paid => {}
+        }
+    }
+    let mut items: HashMap<String, Fen> = HashMap::new();
+    for (p, t) in state.store.item_totals().await? {
+        items.insert(p, t.amount.checked_sub(t.fee).map_err(Problem::internal)?);
+    }
+    let payable = balances(state, AccountKind::ProviderPayable).await?;
+    let settled = balances(state, AccountKind::SettlementPayable).await?;
+    let transit_ledger: Fen = balances(state, AccountKind::PayoutsInTransit)
+        .await?
+        .values()
+        .try_fold(Fen::ZERO, |a, b| sum(a, *b))?;
+    let providers: std::collections::BTreeSet<&String> =
+        items.keys().chain(statements.keys()).collect();
+    let mut proofs = BTreeMap::new();
+    for provider in providers {
+        let mut settled_net = Fen::ZERO;
+        let mut movement = returned.get(provider).copied().unwrap_or(Fen::ZERO);
+        for st in statements.get(provider).into_iter().flatten() {
+            settled_net = sum(settled_net, st.net)?;
+            movement = sum(movement, settlement_movement(st)?)?;
+        }
+        let item_net = items.get(provider).copied().unwrap_or(Fen::ZERO);
+        let proof = Proof {
             payable_ledger: payable.get(provider).copied().unwrap_or(Fen::ZERO),
             payable_expected: item_net
                 .checked_sub(settled_net)
                 .map_err(Problem::internal)?,
             settlement_ledger: settled.get(provider).copied().unwrap_or(Fen::ZERO),
             settlement_expected: movement,
-            balanced: false,
         };
-        let ok = proof.payable_ledger == proof.payable_expected
-            && proof.settlement_ledger == proof.settlement_expected;
-        balanced &= ok;
-        report.providers.push(ProviderProof {
-            balanced: ok,
-            ..proof
-        });
+        proofs.insert(provider.clone(), proof);
     }
-    report.balanced = balanced;
-    Ok(ApiJson(report))
+    Ok(Books {
+        statements,
+        proofs,
+        transit_ledger,
+        transit_expected,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

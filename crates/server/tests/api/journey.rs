@@ -100,6 +100,38 @@ async fn books(State(state): State<AppState>) -> axum::Json<Value> {
     }))
 }
 
+/// Test-only: a deliberately broken invariant — the order's escrow field loses one fen while
+/// its escrow account keeps it (what a refund that dropped a fen would leave).
+async fn drop_a_fen(
+    State(state): State<AppState>,
+    axum::extract::Path(order): axum::extract::Path<Uuid>,
+) -> StatusCode {
+    let stored = state
+        .store
+        .aggregate("order", order)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut doc = stored.state.clone();
+    let escrow: Fen = serde_json::from_value(doc["order"]["escrow"].clone()).unwrap();
+    doc["order"]["escrow"] = serde_json::to_value(Fen::new(escrow.fen() - 1)).unwrap();
+    let write = yunshi_store::AggregateWrite {
+        kind: "order".into(),
+        id: order,
+        expected_version: Some(stored.version),
+        owner: stored.owner,
+        status: stored.status,
+        state: doc,
+        at: stored.updated_at,
+    };
+    let batch = yunshi_store::WriteBatch {
+        aggregates: vec![write],
+        ..Default::default()
+    };
+    state.store.commit(batch).await.unwrap();
+    StatusCode::NO_CONTENT
+}
+
 /// Test-only: the whole event log.
 async fn events(State(state): State<AppState>) -> axum::Json<Value> {
     let events = state.store.events_after(0, 10_000).await.unwrap();
@@ -269,6 +301,7 @@ impl Market {
             .route("/test/fire-due", post(fire_due))
             .route("/test/books", get(books))
             .route("/test/events", get(events))
+            .route("/test/drop-a-fen/{order}", post(drop_a_fen))
             .route("/test/invoice-breaches/{provider}", get(invoice_breaches));
         let server = Server::bind_with(settings, extra).await.unwrap();
         let addr = server.local_addr();

@@ -550,6 +550,8 @@ async fn clawback_debt_hold_and_missed_top_up(m: &Market) {
         "{held}"
     );
     period_report(m, &d, "2026-05-01").await;
+    let audit = ok(m.get("/api/v1/admin/audit", ADMIN_TOKEN).await).await;
+    assert_eq!(audit["ok"], true, "every invariant holds: {audit}");
     m.books("May settled").await;
 }
 

@@ -1,0 +1,199 @@
+//! The invariant checker (issue 6 item 2, the part that reads a database): what must hold on
+//! any Yunshi database after every committed write, checked from what is stored.
+//! `GET /api/v1/admin/audit` (operator administrators); `yunshi audit` calls it.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use jiff::Timestamp;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use yunshi_core::ledger::AccountKind;
+use yunshi_core::money::Fen;
+use yunshi_core::order::Order;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::pipeline::all_aggregates;
+use crate::problem::{ApiJson, Problem};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/admin/audit", get(audit))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(audit),
+    components(schemas(AuditReport, Check)),
+    tags((name = "audit", description = "The invariant checker: what must hold on any Yunshi database"))
+)]
+pub struct ApiDoc;
+
+/// One invariant, and the first place it fails.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    /// What was found: the totals compared, or the first offender.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditReport {
+    /// Every check holds.
+    pub ok: bool,
+    pub checks: Vec<Check>,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
+    Check {
+        name,
+        ok: failure.is_none(),
+        detail: failure.unwrap_or(fine),
+    }
+}
+
+/// Checks every invariant (operator administrators): the trial balance is zero; the event
+/// hash chain verifies; each order's escrow account holds what the order says it holds; no
+/// order refunded more than it was paid; no deposit account is overdrawn; each provider's
+/// settlement accounts equal what its items and statements say, and payouts in transit equal
+/// the payouts not yet answered; no deadline is left pending past its due time and a lease.
+#[utoipa::path(
+    get, path = "/api/v1/admin/audit", tag = "audit", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The checks (`ok` false when any fails)", body = AuditReport),
+        (status = 403, description = "Not an operator administrator", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<ApiJson<AuditReport>, Problem> {
+    if !principal.actor.is_operator_admin() {
+        return Err(Problem::forbidden(
+            "the audit is for operator administrators",
+        ));
+    }
+    Ok(ApiJson(run(&state).await?))
+}
+
+/// All checks, in order.
+pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
+    let now = state.clock.now();
+    let mut checks = Vec::new();
+
+    let trial = state.store.trial_balance().await?;
+    checks.push(check(
+        "trial_balance_is_zero",
+        (trial != 0).then(|| format!("the postings sum to {trial} fen")),
+        "0".into(),
+    ));
+
+    let chain = state.store.verify_event_chain().await?;
+    checks.push(check(
+        "event_chain_verifies",
+        chain
+            .broken_at
+            .map(|seq| format!("the chain breaks at event {seq}")),
+        format!("{} events", chain.events),
+    ));
+
+    let escrow: std::collections::HashMap<String, Fen> = state
+        .store
+        .owner_balances(AccountKind::BuyerEscrow)
+        .await?
+        .into_iter()
+        .collect();
+    let (mut held, mut orders) = (0i128, 0u64);
+    let (mut escrow_off, mut overpaid) = (None, None);
+    for a in all_aggregates(&state.store, crate::orders::ORDER, None, None).await? {
+        let order: Order = serde_json::from_value(a.state["order"].clone())
+            .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
+        orders += 1;
+        held += i128::from(order.escrow.fen());
+        let ledger = escrow
+            .get(&order.id.to_string())
+            .copied()
+            .unwrap_or(Fen::ZERO);
+        if escrow_off.is_none() && i128::from(ledger.fen()) != -i128::from(order.escrow.fen()) {
+            escrow_off = Some(format!(
+                "order {} holds {} in escrow, its escrow account {}",
+                order.id,
+                order.escrow,
+                Fen::new(-ledger.fen())
+            ));
+        }
+        let refunded = order.refunded_total().map_err(Problem::internal)?;
+        if overpaid.is_none() && refunded > order.paid_amount() {
+            overpaid = Some(format!(
+                "order {} refunded {refunded} of {} paid",
+                order.id,
+                order.paid_amount()
+            ));
+        }
+    }
+    checks.push(check(
+        "escrow_equals_held_orders",
+        escrow_off,
+        format!("{orders} orders hold {held} fen"),
+    ));
+    checks.push(check(
+        "no_refund_above_its_payment",
+        overpaid,
+        format!("{orders} orders"),
+    ));
+
+    let overdrawn = state
+        .store
+        .owner_balances(AccountKind::DepositsHeld)
+        .await?
+        .into_iter()
+        .find(|(_, b)| b.is_positive())
+        .map(|(owner, b)| format!("provider {owner}'s deposit is overdrawn by {b}"));
+    checks.push(check(
+        "no_deposit_overdrawn",
+        overdrawn,
+        "every deposit ≥ 0".into(),
+    ));
+
+    let books = crate::settlement::reconcile::books(state).await?;
+    let unbalanced = books
+        .proofs
+        .iter()
+        .find(|(_, p)| !p.balanced())
+        .map(|(provider, p)| format!("provider {provider}: {p:?}"))
+        .or_else(|| {
+            (books.transit_ledger != books.transit_expected).then(|| {
+                format!(
+                    "payouts in transit {} in the ledger, {} unanswered",
+                    books.transit_ledger, books.transit_expected
+                )
+            })
+        });
+    checks.push(check(
+        "settlement_accounts_equal_statements",
+        unbalanced,
+        format!("{} providers", books.proofs.len()),
+    ));
+
+    let lease = crate::deadlines::LEASE;
+    let overdue = match state.store.next_deadline_due().await? {
+        Some(due) if due.checked_add(lease).is_ok_and(|late| late < now) => {
+            Some(format!("a deadline due at {due} is still pending"))
+        }
+        _ => None,
+    };
+    checks.push(check(
+        "no_deadline_left_pending_past_due",
+        overdue,
+        "none".into(),
+    ));
+
+    Ok(AuditReport {
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+        at: now,
+    })
+}
