@@ -5,6 +5,7 @@ mod bench;
 mod clock_cmd;
 mod rulebook_cmd;
 mod serve;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -36,20 +37,26 @@ enum Commands {
     Clock(clock_cmd::ClockCommand),
     /// Check every invariant of a running server's database (exit 1 if one is broken).
     Audit(clock_cmd::Connection),
+    /// Simulate a marketplace's life, deterministically from a seed, through the real service
+    /// layer, checking every invariant after each simulated day.
+    Simulate(simulate::SimulateArgs),
     /// Measure throughput against raw-database baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // A simulation reports through its summary; the faults it injects are not news.
+    let quiet = matches!(cli.command, Commands::Simulate(_));
+    init_tracing(if quiet { "off" } else { "info" });
     let result = match cli.command {
         Commands::Serve(args) => serve::serve(args),
         Commands::Migrate(args) => serve::migrate(args),
         Commands::Rulebook(cmd) => rulebook_cmd::run(cmd),
         Commands::Clock(cmd) => clock_cmd::run(cmd),
         Commands::Audit(conn) => audit_cmd::run(conn),
+        Commands::Simulate(args) => simulate::run(args),
         Commands::Bench(cmd) => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(bench::run(cmd))),
@@ -64,9 +71,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs to stderr, filtered by `RUST_LOG` (default: `default`).
+fn init_tracing(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

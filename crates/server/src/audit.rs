@@ -8,13 +8,15 @@ use axum::routing::get;
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+use yunshi_core::governance::ViolationRecord;
 use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;
-use yunshi_core::order::Order;
+use yunshi_core::order::{Order, OrderStatus};
+use yunshi_core::provider::{Provider, ProviderStatus};
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::pipeline::all_aggregates;
+use crate::pipeline::{all_aggregates, load};
 use crate::problem::{ApiJson, Problem};
 
 pub fn routes() -> Router<AppState> {
@@ -56,10 +58,13 @@ fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
 }
 
 /// Checks every invariant (operator administrators): the trial balance is zero; the event
-/// hash chain verifies; each order's escrow account holds what the order says it holds; no
-/// order refunded more than it was paid; no deposit account is overdrawn; each provider's
-/// settlement accounts equal what its items and statements say, and payouts in transit equal
-/// the payouts not yet answered; no deadline is left pending past its due time and a lease.
+/// hash chain verifies; each order's escrow account holds what the order says it holds and
+/// each order is in a legal state for its lifecycle; no order refunded more than it was paid;
+/// no deposit account is overdrawn; each provider's settlement accounts equal what its items
+/// and statements say, and payouts in transit equal the payouts not yet answered; no active
+/// provider has reached the expulsion threshold; no deadline is left pending past its due
+/// time and a lease (that none fires twice the store enforces: a fired deadline is no longer
+/// pending, and firing it again is refused).
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "audit", security(("bearer" = [])),
     responses(
@@ -107,7 +112,7 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         .into_iter()
         .collect();
     let (mut held, mut orders) = (0i128, 0u64);
-    let (mut escrow_off, mut overpaid) = (None, None);
+    let (mut escrow_off, mut overpaid, mut illegal) = (None, None, None);
     for a in all_aggregates(&state.store, crate::orders::ORDER, None, None).await? {
         let order: Order = serde_json::from_value(a.state["order"].clone())
             .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
@@ -126,6 +131,10 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
             ));
         }
         let refunded = order.refunded_total().map_err(Problem::internal)?;
+        if illegal.is_none() {
+            illegal =
+                order_state_fault(&order, refunded).map(|why| format!("order {}: {why}", order.id));
+        }
         if overpaid.is_none() && refunded > order.paid_amount() {
             overpaid = Some(format!(
                 "order {} refunded {refunded} of {} paid",
@@ -138,6 +147,11 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         "escrow_equals_held_orders",
         escrow_off,
         format!("{orders} orders hold {held} fen"),
+    ));
+    checks.push(check(
+        "every_order_in_a_legal_state",
+        illegal,
+        format!("{orders} orders"),
     ));
     checks.push(check(
         "no_refund_above_its_payment",
@@ -178,6 +192,12 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         format!("{} providers", books.proofs.len()),
     ));
 
+    checks.push(check(
+        "no_active_provider_at_or_above_the_points_threshold",
+        over_threshold(state, now).await?,
+        "none".into(),
+    ));
+
     let lease = crate::deadlines::LEASE;
     let overdue = match state.store.next_deadline_due().await? {
         Some(due) if due.checked_add(lease).is_ok_and(|late| late < now) => {
@@ -196,4 +216,53 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         checks,
         at: now,
     })
+}
+
+/// The first provider still active with points at or above the expulsion threshold of the
+/// rulebook in force today, if any.
+async fn over_threshold(state: &AppState, now: Timestamp) -> Result<Option<String>, Problem> {
+    let today = yunshi_core::time::beijing_date(now);
+    let rulebook = crate::onboarding::rulebook_at(state, now)?;
+    let Some(cfg) = &rulebook.points else {
+        return Ok(None);
+    };
+    for a in all_aggregates(&state.store, crate::cases::RECORD, None, None).await? {
+        let record: ViolationRecord = serde_json::from_value(a.state)
+            .map_err(|e| Problem::internal(format!("stored record does not read back: {e}")))?;
+        let (_, points) = record.points_on(cfg, today).map_err(Problem::internal)?;
+        if points < cfg.expulsion_threshold {
+            continue;
+        }
+        let provider = load::<Provider>(
+            &state.store,
+            crate::onboarding::PROVIDER,
+            record.provider.uuid(),
+        )
+        .await?;
+        if provider.is_some_and(|p| matches!(p.state.status, ProviderStatus::Active { .. })) {
+            return Ok(Some(format!(
+                "provider {} is active with {points} points (threshold {})",
+                record.provider, cfg.expulsion_threshold
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// What is wrong with an order's state for its lifecycle: only a held order holds escrow,
+/// and a refunded one gave back all it was paid.
+fn order_state_fault(order: &Order, refunded: Fen) -> Option<String> {
+    if order.status != OrderStatus::Held && order.escrow != Fen::ZERO {
+        return Some(format!(
+            "{:?} but holds {} in escrow",
+            order.status, order.escrow
+        ));
+    }
+    if order.status == OrderStatus::Refunded && refunded != order.paid_amount() {
+        return Some(format!(
+            "refunded, but {refunded} of {} went back",
+            order.paid_amount()
+        ));
+    }
+    None
 }

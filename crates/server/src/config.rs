@@ -364,6 +364,7 @@ impl Config {
             admin_token: self.admin_token.as_ref().map(|t| t.trim().to_owned()),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             body_limit,
+            faults: None,
         })
     }
 }
@@ -383,6 +384,8 @@ pub struct Settings {
     pub admin_token: Option<String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// Failures injected at the storage boundary (the simulator's `--faults`).
+    pub faults: Option<Arc<dyn yunshi_store::FaultPlan>>,
 }
 
 impl fmt::Debug for Settings {

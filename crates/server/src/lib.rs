@@ -278,6 +278,10 @@ impl Server {
                 url: redacted.clone(),
                 source,
             })?;
+        let store = match &settings.faults {
+            Some(plan) => store.with_faults(plan.clone()),
+            None => store,
+        };
         match Self::prepare(&store, &settings, local_addr).await {
             Ok((bootstrap, setup_link)) => {
                 tracing::info!(

@@ -9,6 +9,7 @@
 //! and that an idempotency key is not reused with other parameters.
 
 mod chain;
+mod faults;
 pub mod model;
 mod postgres;
 mod sqlite;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction};
 
+pub use faults::{Fault, FaultPlan};
 pub use model::*;
 use yunshi_core::settlement::{ItemKind, SettlementItem};
 
@@ -103,6 +105,8 @@ enum Backend {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<Backend>,
+    /// Injected failures (simulation only).
+    faults: Option<Arc<faults::Faults>>,
 }
 
 macro_rules! dispatch {
@@ -133,6 +137,7 @@ impl Store {
         };
         Ok(Store {
             backend: Arc::new(backend),
+            faults: None,
         })
     }
 
@@ -153,8 +158,52 @@ impl Store {
         dispatch!(self, b => b.ping().await)
     }
 
+    /// This store with every commit first asking `plan` whether to fail.
+    pub fn with_faults(self, plan: Arc<dyn FaultPlan>) -> Store {
+        Store {
+            faults: Some(Arc::new(faults::Faults::new(plan))),
+            ..self
+        }
+    }
+
+    /// Whether an injected crash has stopped this store's writes.
+    pub fn crashed(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| f.crashed())
+    }
+
     /// Writes one batch atomically. See [`WriteBatch`].
     pub async fn commit(&self, batch: WriteBatch) -> Result<Committed, StoreError> {
+        if let Some(faults) = &self.faults {
+            if faults.crashed() {
+                return Err(StoreError::Closed);
+            }
+            match faults.plan.next_commit() {
+                None => {}
+                Some(Fault::Busy) => {
+                    return Err(StoreError::Busy("injected: database is locked".into()));
+                }
+                Some(Fault::Serialization) => {
+                    return Err(StoreError::VersionConflict {
+                        kind: "injected serialization failure".into(),
+                        id: Uuid::nil(),
+                        expected: None,
+                    });
+                }
+                Some(Fault::ConnectionDropped) => {
+                    return Err(StoreError::Database("injected: connection dropped".into()));
+                }
+                Some(Fault::CrashBeforeCommit) => {
+                    faults.crash();
+                    return Err(StoreError::Closed);
+                }
+                Some(Fault::CrashAfterCommit) => {
+                    // Durable, but the answer is lost with the process.
+                    let _lost = dispatch!(self, b => b.commit(batch).await);
+                    faults.crash();
+                    return Err(StoreError::Closed);
+                }
+            }
+        }
         dispatch!(self, b => b.commit(batch).await)
     }
 
