@@ -15,6 +15,8 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
 /// The marketplace the load runs against.
 pub struct Market {
     pub product: String,
+    /// The provider's owner, who accepts refunds.
+    pub seller: String,
     /// One API token per buyer.
     pub buyers: Vec<String>,
 }
@@ -53,8 +55,14 @@ async fn user(conn: &mut Conn, admin: &str, email: &str, kind: Value) -> Result<
     Ok((id, str_at(&token, "/token")?.to_owned()))
 }
 
-/// A provider admitted through onboarding with one approved image product at `price`.
-async fn provider(conn: &mut Conn, admin: &str, reviewer: &str, price: &str) -> Result<String> {
+/// A provider admitted through onboarding with one approved image product at `price`:
+/// (product, the token of the provider's owner).
+async fn provider(
+    conn: &mut Conn,
+    admin: &str,
+    reviewer: &str,
+    price: &str,
+) -> Result<(String, String)> {
     let (_, isv) = user(
         conn,
         admin,
@@ -116,6 +124,9 @@ async fn provider(conn: &mut Conn, admin: &str, reviewer: &str, price: &str) -> 
     call.key = Some("bench-deposit");
     let paid = conn.expect(call, StatusCode::CREATED).await?;
     let store = str_at(&paid, "/store/store/id")?.to_owned();
+    let provider = str_at(&app, "/application/provider")?.to_owned();
+    let owner = json!({"type": "provider_staff", "provider_id": provider, "role": "owner"});
+    let (_, seller) = user(conn, admin, "ops@bench-isv.example", owner).await?;
 
     let listing = json!({
         "title": "基准测试数据备份镜像",
@@ -157,7 +168,7 @@ async fn provider(conn: &mut Conn, admin: &str, reviewer: &str, price: &str) -> 
         200,
     )
     .await?;
-    Ok(product)
+    Ok((product, seller))
 }
 
 /// Sets the marketplace up through `conn` with the operator admin's token.
@@ -169,7 +180,7 @@ pub async fn set_up(conn: &mut Conn, admin: &str, buyers: usize) -> Result<Marke
         json!({"type": "operator_staff", "roles": ["reviewer"]}),
     )
     .await?;
-    let product = provider(conn, admin, &reviewer, "100.00").await?;
+    let (product, seller) = provider(conn, admin, &reviewer, "100.00").await?;
     let mut tokens = Vec::with_capacity(buyers);
     for i in 0..buyers {
         let kind = json!({"type": "member", "member_kind": "personal"});
@@ -178,6 +189,7 @@ pub async fn set_up(conn: &mut Conn, admin: &str, buyers: usize) -> Result<Marke
     }
     Ok(Market {
         product,
+        seller,
         buyers: tokens,
     })
 }

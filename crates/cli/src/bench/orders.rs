@@ -12,8 +12,7 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 use tokio::sync::oneshot;
 use yunshi_core::ledger::AccountKind;
-use yunshi_core::money::Fen;
-use yunshi_server::config::Config;
+use yunshi_server::config::{ClockMode, Config};
 use yunshi_server::{AppState, Server};
 
 use super::market::{self, Market};
@@ -44,12 +43,18 @@ struct Phase {
     p99: Duration,
 }
 
-/// One run: placing the orders, then paying them.
+/// One run: placing the orders, paying them, refunding a quarter, releasing the rest.
 struct Run {
     place: Phase,
     pay: Phase,
+    refund: Phase,
+    /// Window-end releases per second when the clock passes the windows.
+    releases: f64,
     baseline: f64,
 }
+
+/// The simulated clock the benchmark's market lives on.
+const START: &str = "2027-03-01T09:00:00+08:00";
 
 /// Payments in the raw baseline's sample.
 const RAW_SAMPLE: usize = 3_000;
@@ -63,6 +68,8 @@ async fn start(dir: &std::path::Path, database_url: Option<String>) -> Result<Ru
         data_dir: dir.to_path_buf(),
         database_url,
         admin_token: Some(ADMIN.into()),
+        clock: ClockMode::Simulated,
+        start: Some(START.into()),
         ..Config::default()
     };
     let server = Server::bind(config.resolve()?).await?;
@@ -161,12 +168,18 @@ where
     ))
 }
 
-/// Places `orders` orders, then pays them all, each payment with its own key.
-async fn measure(
-    target: &Target,
-    market: &Market,
-    args: &OrdersBenchArgs,
-) -> Result<(Phase, Phase)> {
+/// The measured phases of one run.
+struct Measured {
+    place: Phase,
+    pay: Phase,
+    refund: Phase,
+    releases: f64,
+}
+
+/// Places `orders` orders, pays them all (each payment with its own key), refunds the first
+/// quarter inside the window (the buyer asks, the seller accepts), then moves the clock past
+/// the window so the rest are released.
+async fn measure(target: &Target, market: &Market, args: &OrdersBenchArgs) -> Result<Measured> {
     let product = market.product.clone();
     let buyers = Arc::new(market.buyers.clone());
     let place_buyers = Arc::clone(&buyers);
@@ -194,8 +207,10 @@ async fn measure(
     let place = phase(args.orders, took, latencies);
     eprintln!("placed {} orders in {took:.2?}", args.orders);
     let ids = Arc::new(ids);
+    let pay_ids = Arc::clone(&ids);
+    let pay_buyers = Arc::clone(&buyers);
     let (_, took, latencies) = drive(target, args.connections, args.orders, move |i, mut conn| {
-        let (ids, buyers) = (Arc::clone(&ids), Arc::clone(&buyers));
+        let (ids, buyers) = (Arc::clone(&pay_ids), Arc::clone(&pay_buyers));
         async move {
             let path = format!("/api/v1/orders/{}/payments", ids[i]);
             let key = format!("pay-{}", ids[i]);
@@ -212,26 +227,91 @@ async fn measure(
     })
     .await?;
     eprintln!("paid {} orders in {took:.2?}", args.orders);
-    Ok((place, phase(args.orders, took, latencies)))
+    let pay = phase(args.orders, took, latencies);
+
+    let refunds = refunded(args.orders);
+    let seller = Arc::new(market.seller.clone());
+    let (_, took, latencies) = drive(target, args.connections, refunds, move |i, mut conn| {
+        let (ids, buyers, seller) = (Arc::clone(&ids), Arc::clone(&buyers), Arc::clone(&seller));
+        async move {
+            let asked = format!("/api/v1/orders/{}/refunds", ids[i]);
+            let key = format!("refund-{}", ids[i]);
+            let note = json!({"note": "不需要了"});
+            let mut call = Call::json(Method::POST, &asked, Some(&buyers[i % buyers.len()]), &note);
+            call.key = Some(&key);
+            conn.expect(call, StatusCode::OK).await?;
+            let accept = format!("/api/v1/orders/{}/refunds/current/acceptance", ids[i]);
+            let key = format!("accept-{}", ids[i]);
+            let mut call = Call::json(Method::POST, &accept, Some(&seller), &json!({}));
+            call.key = Some(&key);
+            conn.expect(call, StatusCode::OK).await?;
+            Ok(((), conn))
+        }
+    })
+    .await?;
+    eprintln!("refunded {refunds} orders in {took:.2?}");
+    let refund = phase(refunds, took, latencies);
+
+    let mut conn = target.connect().await?;
+    let began = Instant::now();
+    let moved = conn
+        .expect(
+            Call::json(
+                Method::POST,
+                "/api/v1/admin/clock",
+                Some(ADMIN),
+                &json!({"by": "10d"}),
+            ),
+            StatusCode::OK,
+        )
+        .await?;
+    let took = began.elapsed();
+    let released = moved
+        .pointer("/fired/order.guarantee_window_end")
+        .and_then(serde_json::Value::as_u64)
+        .context("no window-end releases fired")?;
+    anyhow::ensure!(
+        released as usize == args.orders - refunds,
+        "{released} releases fired, {} expected: {moved}",
+        args.orders - refunds
+    );
+    eprintln!(
+        "released {released} orders in {took:.2?} ({} deadlines)",
+        moved["fired_total"]
+    );
+    Ok(Measured {
+        place,
+        pay,
+        refund,
+        releases: released as f64 / took.as_secs_f64(),
+    })
 }
 
-/// The books after the payments: trial balance zero, escrow holding every paid order.
+/// Orders refunded in a run: the first quarter.
+fn refunded(orders: usize) -> usize {
+    orders / 4
+}
+
+/// The books after the run: trial balance zero, nothing left in escrow, the refunds owed to
+/// the buyers.
 async fn check_books(state: &AppState, orders: usize) -> Result<()> {
     anyhow::ensure!(
         state.store.trial_balance().await? == 0,
         "trial balance is not zero"
     );
-    let escrow = state
-        .store
-        .balances_by_kind()
-        .await?
-        .into_iter()
-        .find(|(k, _)| *k == AccountKind::BuyerEscrow)
-        .map_or(Fen::ZERO, |(_, f)| f);
-    let expected = Fen::new(10_000 * orders as i64);
+    let balances = state.store.balances_by_kind().await?;
+    let of = |kind: AccountKind| {
+        balances
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, f)| f.fen().abs())
+    };
+    anyhow::ensure!(of(AccountKind::BuyerEscrow) == 0, "escrow is not empty");
+    let owed = 10_000 * refunded(orders) as i64;
     anyhow::ensure!(
-        escrow.fen().abs() == expected.fen(),
-        "escrow holds {escrow}, the paid orders {expected}"
+        of(AccountKind::RefundsPayable) == owed,
+        "refunds payable {}, the refunds {owed}",
+        of(AccountKind::RefundsPayable)
     );
     Ok(())
 }
@@ -251,7 +331,7 @@ async fn run_once(args: &OrdersBenchArgs, http: bool, pg: Option<&str>) -> Resul
     } else {
         setup
     };
-    let (place, pay) = measure(&target, &market, args).await?;
+    let m = measure(&target, &market, args).await?;
     check_books(&server.state, args.orders).await?;
     server.stop().await?;
     // The floor commits once per payment (an fsync each on SQLite): a sample is enough.
@@ -272,8 +352,10 @@ async fn run_once(args: &OrdersBenchArgs, http: bool, pg: Option<&str>) -> Resul
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Run {
-        place,
-        pay,
+        place: m.place,
+        pay: m.pay,
+        refund: m.refund,
+        releases: m.releases,
         baseline: sample as f64 / baseline.as_secs_f64(),
     })
 }
@@ -303,6 +385,7 @@ pub async fn orders(args: OrdersBenchArgs) -> Result<()> {
         "| backend | path | place orders/s (p50/p99 ms) | paid orders/s | pay p50 ms | pay p99 ms | raw baseline payments/s | ratio |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut after_sale = Vec::new();
     for (name, pg) in backends {
         for http in [false, true] {
             let mut runs = Vec::with_capacity(args.runs);
@@ -315,9 +398,9 @@ pub async fn orders(args: OrdersBenchArgs) -> Result<()> {
                 .find(|r| r.pay.per_sec == mid)
                 .context("median run")?;
             let baseline = median(runs.iter().map(|r| r.baseline).collect());
+            let path = if http { "HTTP" } else { "in process (router)" };
             println!(
-                "| {name} | {} | {:.0} ({}/{}) | {:.0} | {} | {} | {baseline:.0} | {:.2} |",
-                if http { "HTTP" } else { "in process (router)" },
+                "| {name} | {path} | {:.0} ({}/{}) | {:.0} | {} | {} | {baseline:.0} | {:.2} |",
                 run.place.per_sec,
                 ms(run.place.p50),
                 ms(run.place.p99),
@@ -326,7 +409,36 @@ pub async fn orders(args: OrdersBenchArgs) -> Result<()> {
                 ms(run.pay.p99),
                 run.pay.per_sec / baseline,
             );
+            // A refund is two of the baseline's transactions (request, acceptance); a
+            // release one.
+            let refunds = median(runs.iter().map(|r| r.refund.per_sec).collect());
+            let refund = runs
+                .iter()
+                .find(|r| r.refund.per_sec == refunds)
+                .context("median run")?;
+            let releases = median(runs.iter().map(|r| r.releases).collect());
+            after_sale.push(format!(
+                "| {name} | {path} | {refunds:.0} ({}/{}) | {:.0} | {:.2} | {releases:.0} | {baseline:.0} | {:.2} |",
+                ms(refund.refund.p50),
+                ms(refund.refund.p99),
+                baseline / 2.0,
+                refunds / (baseline / 2.0),
+                releases / baseline,
+            ));
         }
     }
+    println!();
+    println!(
+        "| backend | path | refunds/s (p50/p99 ms) | raw floor refunds/s | ratio | window-end releases/s | raw floor/s | ratio |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for row in after_sale {
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "peak memory of the benchmark process: {} MiB",
+        crate::simulate::peak_rss_mib().map_or("?".into(), |m| m.to_string())
+    );
     Ok(())
 }

@@ -77,8 +77,15 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         match args.sweep {
             Some(seeds) => sweep(&args, seeds).await,
             None => {
+                let began = Instant::now();
                 let summary = simulate(&args).await?;
                 print!("{}", summary.render());
+                eprintln!(
+                    "took {:.1} s · {} restarts after injected crashes · peak memory {} MiB",
+                    began.elapsed().as_secs_f64(),
+                    summary.restarts,
+                    peak_rss_mib().map_or("?".into(), |m| m.to_string())
+                );
                 if let Some(path) = &args.json {
                     std::fs::write(path, serde_json::to_string_pretty(&summary)?)
                         .with_context(|| format!("writing {}", path.display()))?;
@@ -174,6 +181,14 @@ fn rhythm_per_mille(date: jiff::civil::Date) -> u64 {
         _ => 1_000,
     };
     weekday * season / 1_000
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 fn progress(on: bool, line: &str) {
@@ -781,5 +796,6 @@ async fn finish(api: &Api<'_>, w: &World, s: &mut Summary) -> Result<()> {
         .map(|(f, n)| (f.as_str().to_owned(), n))
         .collect();
     s.faults_planned = planned;
+    s.restarts = api.node.restarts.load(std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }

@@ -72,6 +72,10 @@ pub struct Summary {
     /// Faults the seed planned, by kind.
     pub faults_planned: BTreeMap<String, u64>,
     pub audits_passed: u64,
+    /// Restarts after injected crashes: how many depends on how concurrent calls met the
+    /// crashed store, so it is reported beside the summary, not in it.
+    #[serde(skip)]
+    pub restarts: u64,
 }
 
 impl Summary {
