@@ -9,7 +9,8 @@
 //! processes on one PostgreSQL share the work because a claim is a lease that no other
 //! worker takes until it runs out. In simulated-clock mode nothing fires by itself: an
 //! operator advances the clock ([`advance_to`]) and every deadline due up to the target fires
-//! then, one at a time in due order, with the clock at its due time.
+//! then, in due order, with the clock at its due time (deadlines of one kind due at the same
+//! instant on different subjects fire together, having no order among them).
 //!
 //! [`Store::claim_due_deadlines`]: yunshi_store::Store::claim_due_deadlines
 
@@ -19,6 +20,7 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use futures_util::{StreamExt, stream};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -41,8 +43,8 @@ pub type Handler = fn(AppState, Deadline) -> HandlerFuture;
 /// as [`Handler`] for each deadline.
 pub type BatchHandler = fn(AppState, Vec<Deadline>) -> HandlerFuture;
 
-/// The kinds [`fire_due`] fires in bulk. (A clock advance fires one at a time, in due order,
-/// through [`registry`], which also covers these kinds.)
+/// The kinds [`fire_due`] fires in bulk. (A clock advance fires in due order through
+/// [`registry`], which also covers these kinds.)
 pub fn batch_registry() -> HashMap<&'static str, BatchHandler> {
     crate::orders::BATCH_DEADLINES.iter().copied().collect()
 }
@@ -248,6 +250,32 @@ impl Worker {
 /// The claimant name of the simulated clock's advances.
 pub const SIMULATED_WORKER: &str = "simulated-clock";
 
+/// How many of the earliest due deadlines an advance claims at a time.
+const GROUP: u32 = 256;
+
+/// How many deadlines of one group fire at once.
+const FIRING: usize = 32;
+
+/// The earliest due deadlines not passed over that an advance may fire together: the first,
+/// and after it those of the same kind due at the same instant on other subjects — no order
+/// holds among them (order between kinds, and within a subject, is kept).
+fn same_instant_group(claimed: Vec<Deadline>, skipped: &HashSet<Uuid>) -> Vec<Deadline> {
+    let mut group: Vec<Deadline> = Vec::new();
+    let mut subjects = HashSet::new();
+    for deadline in claimed.into_iter().filter(|d| !skipped.contains(&d.id)) {
+        if let Some(first) = group.first()
+            && (deadline.due_at != first.due_at
+                || deadline.kind != first.kind
+                || subjects.contains(&deadline.subject))
+        {
+            break;
+        }
+        subjects.insert(deadline.subject.clone());
+        group.push(deadline);
+    }
+    group
+}
+
 /// The event an advance of the simulated clock records.
 pub const CLOCK_ADVANCED: &str = "clock.advanced";
 
@@ -311,7 +339,9 @@ impl From<ClockError> for AdvanceError {
 
 /// Moves the simulated clock to `target`, firing on the way every deadline that falls due
 /// up to it — once each, in due order, with the clock set to each one's due time while it
-/// fires, so that deadlines a firing schedules before `target` fire in this call too.
+/// fires, so that deadlines a firing schedules before `target` fire in this call too. Those
+/// of one kind due at the same instant on different subjects fire concurrently (a day's
+/// window ends all fall at one midnight).
 ///
 /// Advances are serialised ([`ClockControl`](crate::clock::ClockControl)). Before the clock
 /// moves to an instant, that instant is stored ([`crate::clock::persist`]), so a restart
@@ -359,62 +389,76 @@ pub async fn advance_with(
     let mut skipped: HashSet<Uuid> = HashSet::new();
     loop {
         let now = clock.now();
-        // The earliest due deadline not passed over: among the `skipped + 1` earliest, at
-        // least one is not. The claim holds them only until `now` (a lease of `now - target`,
+        // The earliest due deadlines not passed over: among the `skipped + GROUP` earliest,
+        // at least one is not. The claim holds them only until `now` (a lease of `now - target`,
         // never positive): the advance lock already keeps other advances off, and after a
         // crash no claim outlives the stored clock.
         let limit = u32::try_from(skipped.len())
             .unwrap_or(u32::MAX)
-            .saturating_add(1);
+            .saturating_add(GROUP);
         let hold = now.duration_since(target);
         let claimed = state
             .store
             .claim_due_deadlines(target, SIMULATED_WORKER, hold, limit)
             .await?;
-        let Some(deadline) = claimed.into_iter().find(|d| !skipped.contains(&d.id)) else {
+        let group = same_instant_group(claimed, &skipped);
+        let Some(first) = group.first() else {
             break;
         };
-        let at = now.max(deadline.due_at);
+        let (due_at, kind) = (first.due_at, first.kind.clone());
+        let at = now.max(due_at);
         if at > now {
             crate::clock::persist(&state.store, at, None).await?;
             clock.set(at)?;
         }
-        let Some(handler) = handlers.get(deadline.kind.as_str()) else {
-            tracing::error!(
-                deadline = %deadline.id,
-                kind = %deadline.kind,
-                subject = %deadline.subject,
-                "no handler for this deadline kind; left pending"
-            );
-            report.unknown_kind += 1;
-            skipped.insert(deadline.id);
+        let Some(handler) = handlers.get(kind.as_str()).copied() else {
+            for deadline in &group {
+                tracing::error!(
+                    deadline = %deadline.id,
+                    kind = %deadline.kind,
+                    subject = %deadline.subject,
+                    "no handler for this deadline kind; left pending"
+                );
+                report.unknown_kind += 1;
+                skipped.insert(deadline.id);
+            }
             continue;
         };
-        let (id, kind, due_at) = (deadline.id, deadline.kind.clone(), deadline.due_at);
-        match handler(state.clone(), deadline).await {
-            Ok(()) => {
-                *report.fired.entry(kind).or_default() += 1;
-                report.fired_total += 1;
-            }
-            Err(problem) => match state.store.deadline(id).await {
-                // Fired or cancelled meanwhile by someone else: done, not by us.
-                Ok(Some(d)) if d.state != DeadlineState::Pending => {}
-                _ => {
-                    tracing::warn!(
-                        deadline = %id,
-                        %kind,
-                        detail = %problem.detail,
-                        "deadline handler failed; left pending for the next advance"
-                    );
-                    skipped.insert(id);
-                    report.failed.push(FailedDeadline {
-                        id,
-                        kind,
-                        due_at,
-                        detail: problem.detail.to_string(),
-                    });
+        let fired: Vec<(Uuid, Result<(), Problem>)> = stream::iter(group)
+            .map(|deadline| {
+                let id = deadline.id;
+                let fire = handler(state.clone(), deadline);
+                async move { (id, fire.await) }
+            })
+            .buffer_unordered(FIRING)
+            .collect()
+            .await;
+        for (id, result) in fired {
+            match result {
+                Ok(()) => {
+                    *report.fired.entry(kind.clone()).or_default() += 1;
+                    report.fired_total += 1;
                 }
-            },
+                Err(problem) => match state.store.deadline(id).await {
+                    // Fired or cancelled meanwhile by someone else: done, not by us.
+                    Ok(Some(d)) if d.state != DeadlineState::Pending => {}
+                    _ => {
+                        tracing::warn!(
+                            deadline = %id,
+                            %kind,
+                            detail = %problem.detail,
+                            "deadline handler failed; left pending for the next advance"
+                        );
+                        skipped.insert(id);
+                        report.failed.push(FailedDeadline {
+                            id,
+                            kind: kind.clone(),
+                            due_at,
+                            detail: problem.detail.to_string(),
+                        });
+                    }
+                },
+            }
         }
     }
     let event = NewEvent {
