@@ -258,15 +258,20 @@ const FIRING: usize = 32;
 
 /// The earliest due deadlines not passed over that an advance may fire together: the first,
 /// and after it those of the same kind due at the same instant on other subjects — no order
-/// holds among them (order between kinds, and within a subject, is kept).
-fn same_instant_group(claimed: Vec<Deadline>, skipped: &HashSet<Uuid>) -> Vec<Deadline> {
+/// holds among them (order between kinds, and within a subject, is kept). Kinds whose
+/// effects coalesce (`coalesces`) take every subject: their bulk handler fires them as one.
+fn same_instant_group(
+    claimed: Vec<Deadline>,
+    skipped: &HashSet<Uuid>,
+    coalesces: impl Fn(&str) -> bool,
+) -> Vec<Deadline> {
     let mut group: Vec<Deadline> = Vec::new();
     let mut subjects = HashSet::new();
     for deadline in claimed.into_iter().filter(|d| !skipped.contains(&d.id)) {
         if let Some(first) = group.first()
             && (deadline.due_at != first.due_at
                 || deadline.kind != first.kind
-                || subjects.contains(&deadline.subject))
+                || (subjects.contains(&deadline.subject) && !coalesces(&first.kind)))
         {
             break;
         }
@@ -387,6 +392,7 @@ pub async fn advance_with(
     };
     // Due deadlines this advance cannot fire (unknown kind, failed handler); passed over.
     let mut skipped: HashSet<Uuid> = HashSet::new();
+    let batched = batch_registry();
     loop {
         let now = clock.now();
         // The earliest due deadlines not passed over: among the `skipped + GROUP` earliest,
@@ -401,7 +407,9 @@ pub async fn advance_with(
             .store
             .claim_due_deadlines(target, SIMULATED_WORKER, hold, limit)
             .await?;
-        let group = same_instant_group(claimed, &skipped);
+        let group = same_instant_group(claimed, &skipped, |kind| {
+            batched.contains_key(kind) && handlers.contains_key(kind)
+        });
         let Some(first) = group.first() else {
             break;
         };
@@ -411,28 +419,36 @@ pub async fn advance_with(
             crate::clock::persist(&state.store, at, None).await?;
             clock.set(at)?;
         }
-        let Some(handler) = handlers.get(kind.as_str()).copied() else {
-            for deadline in &group {
-                tracing::error!(
-                    deadline = %deadline.id,
-                    kind = %deadline.kind,
-                    subject = %deadline.subject,
-                    "no handler for this deadline kind; left pending"
-                );
-                report.unknown_kind += 1;
-                skipped.insert(deadline.id);
-            }
-            continue;
-        };
-        let fired: Vec<(Uuid, Result<(), Problem>)> = stream::iter(group)
-            .map(|deadline| {
-                let id = deadline.id;
-                let fire = handler(state.clone(), deadline);
-                async move { (id, fire.await) }
-            })
-            .buffer_unordered(FIRING)
-            .collect()
-            .await;
+        let fired: Vec<(Uuid, Result<(), Problem>)> =
+            if let Some(bulk) = batched.get(kind.as_str()).filter(|_| group.len() > 1) {
+                let ids: Vec<Uuid> = group.iter().map(|d| d.id).collect();
+                match bulk(state.clone(), group).await {
+                    Ok(()) => ids.into_iter().map(|id| (id, Ok(()))).collect(),
+                    Err(p) => ids.into_iter().map(|id| (id, Err(p.clone()))).collect(),
+                }
+            } else if let Some(&handler) = handlers.get(kind.as_str()) {
+                stream::iter(group)
+                    .map(|deadline| {
+                        let id = deadline.id;
+                        let fire = handler(state.clone(), deadline);
+                        async move { (id, fire.await) }
+                    })
+                    .buffer_unordered(FIRING)
+                    .collect()
+                    .await
+            } else {
+                for deadline in &group {
+                    tracing::error!(
+                        deadline = %deadline.id,
+                        kind = %deadline.kind,
+                        subject = %deadline.subject,
+                        "no handler for this deadline kind; left pending"
+                    );
+                    report.unknown_kind += 1;
+                    skipped.insert(deadline.id);
+                }
+                continue;
+            };
         for (id, result) in fired {
             match result {
                 Ok(()) => {

@@ -107,7 +107,108 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
+    document_generic_errors(&mut doc);
     doc
+}
+
+/// The error answers every operation of a kind can give, whatever its handler does: the
+/// extractors' and the middleware's (see [`crate::problem::normalize`]), all problem
+/// documents. Added where an operation's own list leaves them out, so that the document
+/// names every status the server sends: 401 wherever a bearer token is checked; 400 (a
+/// malformed body, path value, query string or header) wherever the request carries any;
+/// 415 (a body of another media type) wherever there is a body; 422 (a body of the wrong
+/// shape) wherever the body is JSON or a form. The
+/// `Idempotency-Key` header gets the limits its extractor checks.
+fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    // What `IdempotencyKey` accepts: 1 to 200 characters once trimmed (here: visible ASCII).
+    let idempotency_key: RefOr<Schema> = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(200))
+        .pattern(Some("^[!-~]+$"))
+        .into();
+    let add = |op: &mut Operation| {
+        let secured = op
+            .security
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default()));
+        // A body the server parses (JSON, a form): of the wrong shape, 422.
+        let parsed_body = op.request_body.as_ref().is_some_and(|b| match b {
+            RefOr::T(body) => body
+                .content
+                .keys()
+                .any(|c| c.contains("json") || c.contains("form")),
+            RefOr::Ref(_) => true,
+        });
+        // Ids in the path name nothing when malformed (404); other path values (a period, an
+        // index) are refused as malformed.
+        let has_input = op.request_body.is_some()
+            || op.parameters.iter().flatten().any(|p| match p {
+                RefOr::T(p) => p.parameter_in != ParameterIn::Path || p.name != "id",
+                RefOr::Ref(_) => true,
+            });
+        for param in op.parameters.iter_mut().flatten() {
+            if let RefOr::T(p) = param
+                && p.parameter_in == ParameterIn::Header
+                && p.name.eq_ignore_ascii_case(crate::idempotency::HEADER)
+            {
+                p.schema = Some(idempotency_key.clone());
+            }
+        }
+        let responses = &mut op.responses.responses;
+        if secured {
+            responses
+                .entry("401".to_owned())
+                .or_insert_with(|| problem("No valid bearer token (`unauthorized`)"));
+        }
+        if has_input {
+            responses.entry("400".to_owned()).or_insert_with(|| {
+                problem("Malformed body, path, query string or header (`invalid_request`)")
+            });
+        }
+        if op.request_body.is_some() {
+            responses.entry("415".to_owned()).or_insert_with(|| {
+                problem("The body is not of a media type named here (`unsupported_media_type`)")
+            });
+        }
+        if parsed_body {
+            responses.entry("422".to_owned()).or_insert_with(|| {
+                problem("A body of the wrong shape or with unknown fields (`invalid_request`)")
+            });
+        }
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add(op);
+        }
+    }
 }
 
 /// This API's OpenAPI 3.1 description.
@@ -290,6 +391,58 @@ mod tests {
                 "{r} does not resolve"
             );
         }
+    }
+
+    /// The statuses the extractors and the middleware answer with are documented on every
+    /// operation they can answer, as problem documents (what schemathesis's
+    /// `status_code_conformance` holds the server to); an operation's own description of
+    /// one is kept.
+    #[test]
+    fn every_operation_documents_the_generic_error_answers() {
+        let doc: serde_json::Value = serde_json::from_slice(&openapi_bytes()).unwrap();
+        let mut secured = 0;
+        let mut json_bodies = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = &op["responses"];
+                let is_secured = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                if is_secured {
+                    secured += 1;
+                    assert!(responses["401"].is_object(), "{method} {path}: no 401");
+                }
+                let json = op["requestBody"]["content"]
+                    .as_object()
+                    .is_some_and(|c| c.keys().any(|k| k.contains("json")));
+                if json {
+                    json_bodies += 1;
+                    for status in ["400", "415", "422"] {
+                        assert_eq!(
+                            responses[status]["content"]["application/problem+json"]["schema"]["$ref"],
+                            "#/components/schemas/Problem",
+                            "{method} {path}: {status}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(secured > 50 && json_bodies > 50, "{secured} {json_bodies}");
+        let pay = &doc["paths"]["/api/v1/orders/{id}/payments"]["post"];
+        assert_eq!(
+            pay["responses"]["400"]["description"],
+            "Malformed JSON or no `Idempotency-Key` (`idempotency_key_required`)",
+            "the handler's own description stays"
+        );
+        let key = pay["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .unwrap();
+        assert_eq!(key["in"], "header");
+        assert_eq!(key["schema"]["minLength"], 1);
+        assert_eq!(key["schema"]["maxLength"], 200);
     }
 
     #[test]

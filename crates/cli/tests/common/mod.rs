@@ -137,6 +137,26 @@ impl Db {
             Db::Postgres(client) => client.query_one(sql, &[]).await.unwrap().get(0),
         }
     }
+
+    /// The (TEXT, BIGINT) rows `sql` answers, as a map (the same SQL on both stores).
+    pub async fn counts(&self, sql: &str) -> std::collections::HashMap<String, i64> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Db::Postgres(client) => client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
 }
 
 pub fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
