@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::{ADMIN, Db, Target, Yunshi, data_dir};
+use common::{ADMIN, Api, Db, Target, Yunshi, admit, data_dir};
 const START: &str = "2026-10-12T09:00:00+08:00";
 /// Orders paid per simulated day; four days of them.
 const PER_DAY: usize = 150;
@@ -26,206 +26,6 @@ const DAYS: usize = 4;
 const WINDOW_END: &str = "order.guarantee_window_end";
 const SALE_COUNT: &str = "order.sale_count";
 
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<Value>,
-        expect: u16,
-    ) -> Value {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(key) = key {
-            req = req.header("idempotency-key", key);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        assert_eq!(status, expect, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
-        self.call(Method::POST, path, Some(token), None, Some(body), expect)
-            .await
-    }
-
-    async fn upload(&self, path: &str, token: &str, content_type: &str, bytes: &'static [u8]) {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
-    }
-
-    /// A user made by the administrator, and an API token for it.
-    async fn user(&self, email: &str, kind: Value) -> String {
-        let made = self
-            .post(
-                "/api/v1/admin/users",
-                ADMIN,
-                json!({"email": email, "display_name": email, "kind": kind}),
-                201,
-            )
-            .await;
-        let id = made["user"]["id"].as_str().unwrap();
-        let token = self
-            .post(
-                &format!("/api/v1/admin/users/{id}/tokens"),
-                ADMIN,
-                json!({"label": "crash test"}),
-                201,
-            )
-            .await;
-        token["token"].as_str().unwrap().to_owned()
-    }
-}
-
-/// A provider admitted through onboarding with one approved one-off image product; the
-/// product's id.
-async fn live_product(api: &Api) -> String {
-    let reviewer = api
-        .user(
-            "reviewer@crash.example",
-            json!({"type": "operator_staff", "roles": ["reviewer"]}),
-        )
-        .await;
-    let isv = api
-        .user(
-            "owner@crash-isv.example",
-            json!({"type": "member", "member_kind": "enterprise"}),
-        )
-        .await;
-    let app = api
-        .post(
-            "/api/v1/onboarding/applications",
-            &isv,
-            json!({"store_name": "崩溃测试官方店"}),
-            201,
-        )
-        .await;
-    let app_id = app["application"]["id"].as_str().unwrap().to_owned();
-    let missing: Vec<String> = serde_json::from_value(app["missing_materials"].clone()).unwrap();
-    for kind in &missing {
-        let (content_type, bytes) = if kind == "legal_representative_id" {
-            ("image/png", PNG)
-        } else {
-            ("application/pdf", PDF)
-        };
-        let path = format!("/api/v1/onboarding/applications/{app_id}/materials?kind={kind}");
-        api.upload(&path, &isv, content_type, bytes).await;
-    }
-    let step = |s: &str| format!("/api/v1/onboarding/applications/{app_id}/{s}");
-    let review = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
-    api.post(&step("submit"), &isv, json!({}), 200).await;
-    api.post(&review("review"), &reviewer, json!({}), 200).await;
-    api.post(
-        &review("verification"),
-        &reviewer,
-        json!({"decision": "verified"}),
-        200,
-    )
-    .await;
-    api.post(
-        &review("approve"),
-        &reviewer,
-        json!({"partner_member": true}),
-        200,
-    )
-    .await;
-    let agreement = api
-        .call(
-            Method::GET,
-            "/api/v1/onboarding/agreement",
-            None,
-            None,
-            None,
-            200,
-        )
-        .await;
-    let accepted = api
-        .post(
-            &step("agreement"),
-            &isv,
-            json!({"agreement_id": agreement["id"]}),
-            200,
-        )
-        .await;
-    let deposit = accepted["deposit_outstanding"].as_str().unwrap().to_owned();
-    let paid = api
-        .call(
-            Method::POST,
-            &step("deposit-payments"),
-            Some(&isv),
-            Some("crash-deposit"),
-            Some(json!({"amount": deposit})),
-            201,
-        )
-        .await;
-    let store = paid["store"]["store"]["id"].as_str().unwrap().to_owned();
-    let listing = json!({
-        "title": "崩溃测试数据备份镜像",
-        "images": ["upload:cover"],
-        "attributes": [{"name": "部署方式", "value": "镜像部署"}],
-        "description": "稳定可靠的数据备份方案，支持增量备份。",
-        "terms": "购买即表示同意本产品服务协议。",
-        "delisting_strategy": "下架后已购用户可继续使用至服务期满，数据可随时导出。",
-        "open_source": [],
-        "own_product_page": "https://www.crash-isv.example/backup",
-        "refund_terms": "担保期外不予退款。"
-    });
-    let product = api
-        .post(
-            "/api/v1/products",
-            &isv,
-            json!({
-                "store": store, "category": "image", "sales_mode": "self_sold",
-                "pricing": "one_off", "price": "100.00", "refund_policy": "no_refund",
-                "content": listing
-            }),
-            201,
-        )
-        .await;
-    let product = product["id"].as_str().unwrap().to_owned();
-    api.post(
-        &format!("/api/v1/products/{product}/submit"),
-        &isv,
-        json!({}),
-        200,
-    )
-    .await;
-    api.post(
-        &format!("/api/v1/review/listings/{product}/approve"),
-        &reviewer,
-        json!({"acknowledged": []}),
-        200,
-    )
-    .await;
-    product
-}
 
 /// Places and pays `n` orders, eight clients at a time.
 async fn pay_orders(api: &Api, buyers: &[String], product: &str, day: usize, n: usize) {
@@ -301,7 +101,7 @@ async fn crash_during_an_advance(data: &Path, db: &Target) {
         client: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    let product = live_product(&api).await;
+    let product = admit(&api, "crash", "100.00").await.product;
     let mut buyers = Vec::new();
     for i in 0..8 {
         let kind = json!({"type": "member", "member_kind": "personal"});

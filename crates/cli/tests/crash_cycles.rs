@@ -31,10 +31,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::{ADMIN, Db, Target, Yunshi, data_dir};
+use common::{ADMIN, Api, Db, Target, Yunshi, admit, data_dir};
 
 /// Inside the guarantee window of every order for the whole test: the simulated clock
 /// stands still unless advanced, and nothing advances it.
@@ -51,8 +50,6 @@ const DEFAULT_CYCLES: usize = 50;
 const DEFAULT_PG_CYCLES: usize = 10;
 const DEFAULT_SEED: u64 = 0x005e_ed0f_c4a5;
 
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
 
 /// SplitMix64: a small seeded generator, so that a failing run can be repeated.
 struct Rng(u64);
@@ -185,207 +182,18 @@ async fn send(
     }
 }
 
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<Value>,
-        expect: u16,
-    ) -> Value {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(key) = key {
-            req = req.header("idempotency-key", key);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        assert_eq!(status, expect, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
-        self.call(Method::POST, path, Some(token), None, Some(body), expect)
-            .await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Value {
-        self.call(Method::GET, path, Some(token), None, None, 200)
-            .await
-    }
-
-    async fn upload(&self, path: &str, token: &str, content_type: &str, bytes: &'static [u8]) {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
-    }
-
-    /// A user made by the administrator, and an API token for it.
-    async fn user(&self, email: &str, kind: Value) -> String {
-        let made = self
-            .post(
-                "/api/v1/admin/users",
-                ADMIN,
-                json!({"email": email, "display_name": email, "kind": kind}),
-                201,
-            )
-            .await;
-        let id = made["user"]["id"].as_str().unwrap();
-        let token = self
-            .post(
-                &format!("/api/v1/admin/users/{id}/tokens"),
-                ADMIN,
-                json!({"label": "crash cycles"}),
-                201,
-            )
-            .await;
-        token["token"].as_str().unwrap().to_owned()
-    }
-}
-
 /// Operator staff, a provider admitted through onboarding with its owner's staff login, one
 /// approved one-off image product and the buyers, all through the public API.
 async fn set_up(api: &Api) -> Market {
-    let reviewer = api
-        .user(
-            "reviewer@cycles.example",
-            json!({"type": "operator_staff", "roles": ["reviewer"]}),
-        )
-        .await;
-    let isv = api
-        .user(
-            "owner@cycles-isv.example",
-            json!({"type": "member", "member_kind": "enterprise"}),
-        )
-        .await;
-    let app = api
-        .post(
-            "/api/v1/onboarding/applications",
-            &isv,
-            json!({"store_name": "崩溃循环测试官方店"}),
-            201,
-        )
-        .await;
-    let app_id = app["application"]["id"].as_str().unwrap().to_owned();
-    let provider = app["application"]["provider"].as_str().unwrap().to_owned();
-    let missing: Vec<String> = serde_json::from_value(app["missing_materials"].clone()).unwrap();
-    for kind in &missing {
-        let (content_type, bytes) = if kind == "legal_representative_id" {
-            ("image/png", PNG)
-        } else {
-            ("application/pdf", PDF)
-        };
-        let path = format!("/api/v1/onboarding/applications/{app_id}/materials?kind={kind}");
-        api.upload(&path, &isv, content_type, bytes).await;
-    }
-    let step = |s: &str| format!("/api/v1/onboarding/applications/{app_id}/{s}");
-    let review = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
-    api.post(&step("submit"), &isv, json!({}), 200).await;
-    api.post(&review("review"), &reviewer, json!({}), 200).await;
-    let verified = json!({"decision": "verified"});
-    api.post(&review("verification"), &reviewer, verified, 200)
-        .await;
-    let approve = json!({"partner_member": true});
-    api.post(&review("approve"), &reviewer, approve, 200).await;
-    let agreement = api
-        .call(
-            Method::GET,
-            "/api/v1/onboarding/agreement",
-            None,
-            None,
-            None,
-            200,
-        )
-        .await;
-    let accept = json!({"agreement_id": agreement["id"]});
-    let accepted = api.post(&step("agreement"), &isv, accept, 200).await;
-    let deposit = accepted["deposit_outstanding"].as_str().unwrap().to_owned();
-    let paid = api
-        .call(
-            Method::POST,
-            &step("deposit-payments"),
-            Some(&isv),
-            Some("cycles-deposit"),
-            Some(json!({"amount": deposit})),
-            201,
-        )
-        .await;
-    let store = paid["store"]["store"]["id"].as_str().unwrap().to_owned();
-    // Refund acceptance checks provider staff: the operator creates the provider's owner.
-    let seller = api
-        .user(
-            "ops@cycles-isv.example",
-            json!({"type": "provider_staff", "provider_id": provider, "role": "owner"}),
-        )
-        .await;
-    let listing = json!({
-        "title": "崩溃循环测试数据备份镜像",
-        "images": ["upload:cover"],
-        "attributes": [{"name": "部署方式", "value": "镜像部署"}],
-        "description": "稳定可靠的数据备份方案，支持增量备份。",
-        "terms": "购买即表示同意本产品服务协议。",
-        "delisting_strategy": "下架后已购用户可继续使用至服务期满，数据可随时导出。",
-        "open_source": [],
-        "own_product_page": "https://www.cycles-isv.example/backup",
-        "refund_terms": "担保期内全额退款，担保期外不予退款。"
-    });
-    let product = api
-        .post(
-            "/api/v1/products",
-            &isv,
-            json!({
-                "store": store, "category": "image", "sales_mode": "self_sold",
-                "pricing": "one_off", "price": PRICE, "refund_policy": "no_refund",
-                "content": listing
-            }),
-            201,
-        )
-        .await;
-    let product = product["id"].as_str().unwrap().to_owned();
-    api.post(
-        &format!("/api/v1/products/{product}/submit"),
-        &isv,
-        json!({}),
-        200,
-    )
-    .await;
-    api.post(
-        &format!("/api/v1/review/listings/{product}/approve"),
-        &reviewer,
-        json!({"acknowledged": []}),
-        200,
-    )
-    .await;
+    let admitted = admit(api, "cycles", PRICE).await;
     let mut buyers = Vec::new();
     for i in 0..BUYERS {
         let kind = json!({"type": "member", "member_kind": "personal"});
         buyers.push(api.user(&format!("buyer{i}@cycles.example"), kind).await);
     }
     Market {
-        product,
-        seller,
+        product: admitted.product,
+        seller: admitted.seller,
         buyers,
     }
 }

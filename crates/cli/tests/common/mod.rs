@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
+use serde_json::{Value, json};
+
 /// The bootstrap administrator's token of every crash-test server.
 pub const ADMIN: &str = "crash-test-admin-token-0123456789abcdef";
 
@@ -161,4 +164,212 @@ impl Db {
 
 pub fn data_dir(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("data")
+}
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
+
+/// The public API of a crash-test server, as a test client.
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Value {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, expect, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
+        self.call(Method::POST, path, Some(token), None, Some(body), expect)
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        self.call(Method::GET, path, Some(token), None, None, 200)
+            .await
+    }
+
+    pub async fn upload(&self, path: &str, token: &str, content_type: &str, bytes: &'static [u8]) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
+    }
+
+    /// A user made by the administrator, and an API token for it.
+    pub async fn user(&self, email: &str, kind: Value) -> String {
+        let made = self
+            .post(
+                "/api/v1/admin/users",
+                ADMIN,
+                json!({"email": email, "display_name": email, "kind": kind}),
+                201,
+            )
+            .await;
+        let id = made["user"]["id"].as_str().unwrap();
+        let token = self
+            .post(
+                &format!("/api/v1/admin/users/{id}/tokens"),
+                ADMIN,
+                json!({"label": "crash test"}),
+                201,
+            )
+            .await;
+        token["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// What [`admit`] made.
+pub struct Admitted {
+    pub product: String,
+    /// The provider's owner (staff), who accepts refunds.
+    pub seller: String,
+}
+
+/// A provider admitted through onboarding (materials, review, agreement, deposit) with its
+/// owner's staff login and one approved one-off image product at `price`, all through the
+/// public API; `name` keeps the emails apart.
+pub async fn admit(api: &Api, name: &str, price: &str) -> Admitted {
+    let reviewer = api
+        .user(
+            &format!("reviewer@{name}.example"),
+            json!({"type": "operator_staff", "roles": ["reviewer"]}),
+        )
+        .await;
+    let isv = api
+        .user(
+            &format!("owner@{name}-isv.example"),
+            json!({"type": "member", "member_kind": "enterprise"}),
+        )
+        .await;
+    let app = api
+        .post(
+            "/api/v1/onboarding/applications",
+            &isv,
+            json!({"store_name": format!("{name}官方店")}),
+            201,
+        )
+        .await;
+    let app_id = app["application"]["id"].as_str().unwrap().to_owned();
+    let provider = app["application"]["provider"].as_str().unwrap().to_owned();
+    let missing: Vec<String> = serde_json::from_value(app["missing_materials"].clone()).unwrap();
+    for kind in &missing {
+        let (content_type, bytes) = if kind == "legal_representative_id" {
+            ("image/png", PNG)
+        } else {
+            ("application/pdf", PDF)
+        };
+        let path = format!("/api/v1/onboarding/applications/{app_id}/materials?kind={kind}");
+        api.upload(&path, &isv, content_type, bytes).await;
+    }
+    let step = |s: &str| format!("/api/v1/onboarding/applications/{app_id}/{s}");
+    let review = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
+    api.post(&step("submit"), &isv, json!({}), 200).await;
+    api.post(&review("review"), &reviewer, json!({}), 200).await;
+    let verified = json!({"decision": "verified"});
+    api.post(&review("verification"), &reviewer, verified, 200)
+        .await;
+    let approve = json!({"partner_member": true});
+    api.post(&review("approve"), &reviewer, approve, 200).await;
+    let agreement = api
+        .call(
+            Method::GET,
+            "/api/v1/onboarding/agreement",
+            None,
+            None,
+            None,
+            200,
+        )
+        .await;
+    let accept = json!({"agreement_id": agreement["id"]});
+    let accepted = api.post(&step("agreement"), &isv, accept, 200).await;
+    let deposit = accepted["deposit_outstanding"].as_str().unwrap().to_owned();
+    let paid = api
+        .call(
+            Method::POST,
+            &step("deposit-payments"),
+            Some(&isv),
+            Some("deposit"),
+            Some(json!({"amount": deposit})),
+            201,
+        )
+        .await;
+    let store = paid["store"]["store"]["id"].as_str().unwrap().to_owned();
+    // Refund acceptance checks provider staff: the operator creates the provider's owner.
+    let seller = api
+        .user(
+            &format!("ops@{name}-isv.example"),
+            json!({"type": "provider_staff", "provider_id": provider, "role": "owner"}),
+        )
+        .await;
+    let listing = json!({
+        "title": format!("{name}数据备份镜像"),
+        "images": ["upload:cover"],
+        "attributes": [{"name": "部署方式", "value": "镜像部署"}],
+        "description": "稳定可靠的数据备份方案，支持增量备份。",
+        "terms": "购买即表示同意本产品服务协议。",
+        "delisting_strategy": "下架后已购用户可继续使用至服务期满，数据可随时导出。",
+        "open_source": [],
+        "own_product_page": format!("https://www.{name}-isv.example/backup"),
+        "refund_terms": "担保期内全额退款，担保期外不予退款。"
+    });
+    let product = api
+        .post(
+            "/api/v1/products",
+            &isv,
+            json!({
+                "store": store, "category": "image", "sales_mode": "self_sold",
+                "pricing": "one_off", "price": price, "refund_policy": "no_refund",
+                "content": listing
+            }),
+            201,
+        )
+        .await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/api/v1/products/{product}/submit"),
+        &isv,
+        json!({}),
+        200,
+    )
+    .await;
+    api.post(
+        &format!("/api/v1/review/listings/{product}/approve"),
+        &reviewer,
+        json!({"acknowledged": []}),
+        200,
+    )
+    .await;
+    Admitted { product, seller }
 }
