@@ -26,7 +26,6 @@ const DAYS: usize = 4;
 const WINDOW_END: &str = "order.guarantee_window_end";
 const SALE_COUNT: &str = "order.sale_count";
 
-
 /// Places and pays `n` orders, eight clients at a time.
 async fn pay_orders(api: &Api, buyers: &[String], product: &str, day: usize, n: usize) {
     let mut tasks = Vec::new();

@@ -50,7 +50,6 @@ const DEFAULT_CYCLES: usize = 50;
 const DEFAULT_PG_CYCLES: usize = 10;
 const DEFAULT_SEED: u64 = 0x005e_ed0f_c4a5;
 
-
 /// SplitMix64: a small seeded generator, so that a failing run can be repeated.
 struct Rng(u64);
 

@@ -289,8 +289,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Checks an endpoint URL: `https://` with a host, no credentials or fragment; `http://`
-/// only to a loopback host in debug builds.
-pub fn check_endpoint_url(raw: &str) -> Result<String, String> {
+/// only to a loopback host in a sandbox (a debug build, or a simulated clock).
+pub fn check_endpoint_url(raw: &str, sandbox: bool) -> Result<String, String> {
     let raw = raw.trim();
     if raw.len() > MAX_URL_LEN {
         return Err(format!("the URL is longer than {MAX_URL_LEN} characters"));
@@ -309,7 +309,7 @@ pub fn check_endpoint_url(raw: &str) -> Result<String, String> {
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     match url.scheme() {
         "https" => Ok(url.to_string()),
-        "http" if loopback && cfg!(debug_assertions) => Ok(url.to_string()),
+        "http" if loopback && (sandbox || cfg!(debug_assertions)) => Ok(url.to_string()),
         "http" => Err("the endpoint must use https://".into()),
         other => Err(format!(
             "the scheme {other:?} is not supported; use https://"
@@ -780,7 +780,8 @@ pub async fn put_endpoint(
     ApiJson(req): ApiJson<EndpointRequest>,
 ) -> Result<Response, Problem> {
     let provider = provider_of(&state, &principal).await?;
-    let url = check_endpoint_url(&req.url).map_err(invalid)?;
+    let sandbox = state.clock_mode == crate::config::ClockMode::Simulated;
+    let url = check_endpoint_url(&req.url, sandbox).map_err(invalid)?;
     let secret = format!("whsec_{}", new_secret().map_err(Problem::internal)?);
     let now = state.clock.now();
     let record = EndpointRecord {
@@ -1060,22 +1061,26 @@ mod tests {
 
     #[test]
     fn endpoint_urls_must_be_https_with_a_host() {
-        assert!(check_endpoint_url("https://isv.example/hooks").is_ok());
-        assert!(check_endpoint_url("ftp://isv.example/hooks").is_err());
-        assert!(check_endpoint_url("https://").is_err());
-        assert!(check_endpoint_url("http://").is_err());
-        assert!(check_endpoint_url("isv.example/hooks").is_err());
-        assert!(check_endpoint_url("http://isv.example/hooks").is_err());
-        assert!(check_endpoint_url("https://u:p@isv.example/").is_err());
-        assert!(check_endpoint_url("https://isv.example/#x").is_err());
+        let check = |url: &str| check_endpoint_url(url, false);
+        assert!(check("https://isv.example/hooks").is_ok());
+        assert!(check("ftp://isv.example/hooks").is_err());
+        assert!(check("https://").is_err());
+        assert!(check("http://").is_err());
+        assert!(check("isv.example/hooks").is_err());
+        assert!(check("http://isv.example/hooks").is_err());
+        assert!(check("https://u:p@isv.example/").is_err());
+        assert!(check("https://isv.example/#x").is_err());
         assert_eq!(
-            check_endpoint_url("http://127.0.0.1:9/h").is_ok(),
+            check("http://127.0.0.1:9/h").is_ok(),
             cfg!(debug_assertions)
         );
         assert_eq!(
-            check_endpoint_url("http://localhost:9/h").is_ok(),
+            check("http://localhost:9/h").is_ok(),
             cfg!(debug_assertions)
         );
+        // A sandbox (simulated clock) takes plain http to loopback, and only to loopback.
+        assert!(check_endpoint_url("http://127.0.0.1:9/h", true).is_ok());
+        assert!(check_endpoint_url("http://isv.example/hooks", true).is_err());
     }
 
     #[tokio::test]

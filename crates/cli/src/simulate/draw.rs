@@ -30,6 +30,7 @@ pub enum Topic {
     Renew,
     Invoice,
     Exit,
+    EndpointDown,
 }
 
 #[derive(Debug, Clone, Copy)]

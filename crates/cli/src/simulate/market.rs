@@ -80,6 +80,8 @@ pub fn fen(amount: &str) -> Result<i64> {
 pub struct Api<'n> {
     pub node: &'n Node,
     pub draw: Draw,
+    /// Where the providers' SaaS delivery endpoints are.
+    pub hooks: String,
 }
 
 impl Api<'_> {
@@ -335,6 +337,23 @@ impl Api<'_> {
             &format!("/api/v1/admin/providers/{provider}/payee-account/decision"),
             &staff.finance,
             json!({"approve": true, "account": number}),
+        )
+        .await?;
+
+        // One provider in twenty has a SaaS endpoint that is down: its deliveries fail.
+        let endpoint = if d.chance(Topic::EndpointDown, &[i], 50) {
+            "down"
+        } else {
+            "ok"
+        };
+        self.send(
+            t(27),
+            Method::PUT,
+            "/api/v1/webhooks/endpoint",
+            &token,
+            None,
+            json!({"url": format!("{}/{endpoint}", self.hooks)}),
+            StatusCode::OK,
         )
         .await?;
 

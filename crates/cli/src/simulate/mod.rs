@@ -5,6 +5,7 @@
 mod draw;
 mod market;
 mod node;
+mod receiver;
 mod summary;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -238,7 +239,11 @@ async fn live(
     start: Timestamp,
     per_mille: u64,
 ) -> Result<Summary> {
-    let api = Api { node, draw };
+    let api = Api {
+        node,
+        draw,
+        hooks: receiver::start().await?,
+    };
     let show = std::io::stderr().is_terminal();
     let c = args.concurrency.max(1);
     let mut s = Summary {
