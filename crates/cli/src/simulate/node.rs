@@ -166,11 +166,12 @@ impl Node {
         let writes = method != Method::GET;
         let mut fault = self.plan(tag, writes, key.is_some());
         for attempt in 0..50u32 {
-            let (router, state, generation) = {
-                let guard = self.running.read().await;
-                let r = guard.as_ref().context("the node is stopped")?;
-                (r.router.clone(), r.state.clone(), r.generation)
-            };
+            // The running server is held for the whole call, so a restart waits for calls in
+            // flight: closing the store under one whose write landed would answer 503 for a
+            // write that happened.
+            let guard = self.running.read().await;
+            let r = guard.as_ref().context("the node is stopped")?;
+            let (store, generation) = (r.state.store.clone(), r.generation);
             let mut req = Request::builder()
                 .method(method.clone())
                 .uri(path)
@@ -187,10 +188,11 @@ impl Node {
             };
             let req = req.body(Body::from(bytes))?;
             let res = PLANNED
-                .scope(Cell::new(fault.take()), router.oneshot(req))
+                .scope(Cell::new(fault.take()), r.router.clone().oneshot(req))
                 .await?;
             let status = res.status();
             let raw = res.into_body().collect().await?.to_bytes();
+            drop(guard);
             let body: Value = if raw.is_empty() {
                 Value::Null
             } else {
@@ -199,7 +201,7 @@ impl Node {
             };
             let lost_race = status == StatusCode::CONFLICT && body["code"] == "conflict";
             if status == StatusCode::SERVICE_UNAVAILABLE || lost_race {
-                if state.store.crashed() {
+                if store.crashed() {
                     self.restart(generation).await?;
                 } else if attempt > 3 {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
