@@ -86,6 +86,9 @@ async fn start(config: &NodeConfig, generation: u64) -> Result<Running> {
         clock: ClockMode::Simulated,
         start: Some(config.start.clone()),
         admin_token: Some(ADMIN.into()),
+        // A day's advance fires a month's settlement run at each cut-off: an operator's
+        // batch job, not an interactive request.
+        request_timeout_secs: 3_600,
         ..Config::default()
     };
     let mut settings = settings.resolve().context("simulation settings")?;
