@@ -47,8 +47,10 @@ pub struct SimulateArgs {
     /// Also write the summary as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Where the simulated clock starts (Beijing time).
-    #[arg(long, default_value = "2027-01-04T09:00:00+08:00")]
+    /// Where the simulated clock starts (Beijing time). The built-in working-day calendar
+    /// ends with 2027, so a year from the default stays inside it (load later years with
+    /// calendar files before simulating past them).
+    #[arg(long, default_value = "2026-12-07T09:00:00+08:00")]
     pub start: String,
     /// Orders a listed provider gets in a year, on average.
     #[arg(long, default_value_t = 100)]
