@@ -18,6 +18,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod complaints;
 pub mod config;
+pub mod console;
 pub mod deadlines;
 pub mod deliveries;
 pub mod deposits;
@@ -154,9 +155,15 @@ pub struct Limits {
 /// for every error, timeout, body limit and panic catching (outermost first).
 pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    routes
+    let api = routes.with_state(state.clone());
+    // The console calls the API in process; its error answers are normalised the same way.
+    let console = console::router(
+        api.clone()
+            .layer(axum::middleware::from_fn(problem::normalize)),
+        state,
+    );
+    api.merge(console)
         .fallback(not_found)
-        .with_state(state)
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(DefaultBodyLimit::max(limits.body_limit))
         // The outer cap lets material uploads through; each route's DefaultBodyLimit (the
@@ -394,7 +401,7 @@ impl Server {
 }
 
 /// An address a browser on this machine can reach: a wildcard bind becomes loopback.
-fn reachable(addr: SocketAddr) -> SocketAddr {
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())

@@ -280,7 +280,9 @@ pub(crate) async fn visible_statement(
         .await?
         .ok_or_else(missing)?
         .state;
-    let own = principal.actor.provider_id() == Some(s.provider);
+    // Its staff and the member account that applied for it, as for the statement list.
+    let own =
+        crate::onboarding::own_provider_id(state, &principal.actor).await? == Some(s.provider);
     if !own && principal.require(Capability::ManageSettlement).is_err() {
         return Err(missing());
     }

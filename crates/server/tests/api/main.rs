@@ -14,6 +14,7 @@ mod cases;
 mod catalogue;
 mod clock;
 mod complaints;
+mod console;
 mod deadlines;
 mod deliveries;
 mod deposits;
