@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod bench;
 mod clock_cmd;
+mod demo;
 mod rulebook_cmd;
 mod serve;
 mod simulate;

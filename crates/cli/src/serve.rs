@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// The instant a simulated clock starts at (RFC 3339, e.g. 2026-04-01T09:00:00+08:00).
     #[arg(long, value_name = "RFC3339")]
     start: Option<String>,
+    /// Serve a demo marketplace (seeded on first start by the simulator, in DATA_DIR/demo
+    /// unless --data-dir says otherwise) and print its URLs and logins.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Debug, Args)]
@@ -90,11 +94,34 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         start: args.start,
         ..ConfigOverrides::default()
     };
-    let config = args.common.load(flags)?;
+    let demo = args.demo;
+    let explicit_dir = args.common.data_dir.is_some();
+    let mut config = args.common.load(flags)?;
+    if demo && !explicit_dir {
+        config.data_dir = config.data_dir.join("demo");
+    }
     tracing::debug!(?config, "configuration");
-    let settings = config.resolve()?;
     runtime()?.block_on(async move {
+        let seeded = if demo {
+            let seeded = crate::demo::ensure_seeded(
+                &config.data_dir,
+                config.database_url.clone(),
+                &config.rulebook,
+            )
+            .await?;
+            // The demo lives on its simulated clock, continuing where the seeding stopped.
+            config.clock = ClockMode::Simulated;
+            config.start = Some(seeded.now.clone());
+            Some(seeded)
+        } else {
+            None
+        };
+        let settings = config.resolve()?;
         let server = Server::bind(settings).await?;
+        if let Some(seeded) = &seeded {
+            let base = format!("http://{}", yunshi_server::reachable(server.local_addr()));
+            println!("{}", crate::demo::announce(&base, seeded));
+        }
         if *server.bootstrap() == Bootstrap::AdminToken {
             tracing::info!("YUNSHI_ADMIN_TOKEN is an operator administrator token");
         }

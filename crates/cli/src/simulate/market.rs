@@ -82,6 +82,42 @@ pub struct Api<'n> {
     pub draw: Draw,
     /// Where the providers' SaaS delivery endpoints are.
     pub hooks: String,
+    /// With `serve --demo`, the password of the demo's logins (see [`demo_login`]).
+    pub demo_password: Option<String>,
+}
+
+/// The demo's operator staff: (role, e-mail).
+pub const DEMO_STAFF: &[(&str, &str)] = &[
+    ("admin", "admin@operator.sim"),
+    ("reviewer", "reviewer@operator.sim"),
+    ("compliance", "compliance@operator.sim"),
+    ("finance", "finance@operator.sim"),
+    ("customer_service", "cs@operator.sim"),
+];
+
+pub fn provider_staff_email(i: u64) -> String {
+    format!("ops@p{i}.sim")
+}
+
+pub fn buyer_email(b: u64) -> String {
+    format!("buyer{b}@buyers.sim")
+}
+
+/// The first buyers get a demo password (hashing one costs tens of milliseconds).
+pub fn demo_buyer(b: u64) -> bool {
+    b < 40
+}
+
+/// Whether a user made by the simulation gets the demo password: the operator staff, every
+/// provider's staff login and the first buyers.
+fn demo_login(email: &str) -> bool {
+    email.ends_with("@operator.sim")
+        || (email.starts_with("ops@p") && email.ends_with(".sim"))
+        || email
+            .strip_prefix("buyer")
+            .and_then(|rest| rest.strip_suffix("@buyers.sim"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(demo_buyer)
 }
 
 impl Api<'_> {
@@ -146,13 +182,12 @@ impl Api<'_> {
 
     /// A user made by the operator administrator, and a token that does not expire.
     pub async fn user(&self, tag: u64, email: &str, name: &str, kind: Value) -> Result<String> {
+        let mut user = json!({"email": email, "display_name": name, "kind": kind});
+        if let Some(password) = self.demo_password.as_ref().filter(|_| demo_login(email)) {
+            user["password"] = json!(password);
+        }
         let made = self
-            .created(
-                tag,
-                "/api/v1/admin/users",
-                ADMIN,
-                json!({"email": email, "display_name": name, "kind": kind}),
-            )
+            .created(tag, "/api/v1/admin/users", ADMIN, user)
             .await?;
         let id = str_at(&made, "/user/id")?;
         let token = self
@@ -168,7 +203,7 @@ impl Api<'_> {
 
     pub async fn staff(&self) -> Result<Staff> {
         let op = |role: &str| json!({"type": "operator_staff", "roles": [role]});
-        Ok(Staff {
+        let staff = Staff {
             reviewer: self
                 .user(11, "reviewer@operator.sim", "审核员", op("reviewer"))
                 .await?,
@@ -181,7 +216,12 @@ impl Api<'_> {
             service: self
                 .user(17, "cs@operator.sim", "客服", op("customer_service"))
                 .await?,
-        })
+        };
+        if self.demo_password.is_some() {
+            self.user(19, "admin@operator.sim", "运营管理员", op("admin"))
+                .await?;
+        }
+        Ok(staff)
     }
 
     async fn upload(&self, tag: u64, app: &str, token: &str, kind: &str, salt: &str) -> Result<()> {
@@ -315,7 +355,7 @@ impl Api<'_> {
         // From here on the provider's own staff act for it.
         let kind = json!({"type": "provider_staff", "provider_id": provider, "role": "owner"});
         let token = self
-            .user(t(26), &format!("ops@p{i}.sim"), &name, kind)
+            .user(t(26), &provider_staff_email(i), &name, kind)
             .await?;
 
         let payee = format!("/api/v1/providers/{provider}/payee-account");
@@ -490,7 +530,7 @@ impl Api<'_> {
         let kind = json!({"type": "member", "member_kind": "personal"});
         self.user(
             tag(&self.draw, &[3, b]),
-            &format!("buyer{b}@buyers.sim"),
+            &buyer_email(b),
             &format!("买家{b}"),
             kind,
         )

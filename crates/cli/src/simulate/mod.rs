@@ -23,7 +23,7 @@ use yunshi_core::time::beijing_date;
 use draw::{Draw, Topic};
 use market::{Api, Onboarded, Provider};
 use node::{ADMIN, Node, NodeConfig};
-pub use summary::Summary;
+pub use summary::{Summary, yuan as summary_yuan};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
@@ -72,6 +72,9 @@ pub struct SimulateArgs {
     /// one line each, stopping at the first broken invariant.
     #[arg(long)]
     pub sweep: Option<u64>,
+    /// The password given to the demo's logins (`yunshi serve --demo`); none otherwise.
+    #[arg(skip)]
+    pub demo_password: Option<String>,
 }
 
 pub fn run(args: SimulateArgs) -> Result<()> {
@@ -245,6 +248,7 @@ async fn live(
         node,
         draw,
         hooks: receiver::start().await?,
+        demo_password: args.demo_password.clone(),
     };
     let show = std::io::stderr().is_terminal();
     let c = args.concurrency.max(1);
@@ -315,7 +319,31 @@ async fn live(
     }
     progress(show, "");
     finish(&api, &w, &mut s).await?;
+    if args.demo_password.is_some() {
+        s.demo_logins = demo_logins(&w);
+    }
     Ok(s)
+}
+
+/// The demo's logins with a password: operator staff, a provider still selling, a buyer.
+fn demo_logins(w: &World) -> Vec<(String, String)> {
+    let mut logins: Vec<(String, String)> = market::DEMO_STAFF
+        .iter()
+        .map(|(role, email)| ((*role).to_owned(), (*email).to_owned()))
+        .collect();
+    let selling = w
+        .providers
+        .iter()
+        .enumerate()
+        .find(|(n, _)| !w.gone.contains(n))
+        .or(w.providers.iter().enumerate().next());
+    if let Some((_, p)) = selling {
+        logins.push(("provider".into(), market::provider_staff_email(p.index)));
+    }
+    if let Some(b) = w.buyers.keys().filter(|b| market::demo_buyer(**b)).min() {
+        logins.push(("buyer".into(), market::buyer_email(*b)));
+    }
+    logins
 }
 
 /// Providers whose day it is apply, concurrently.

@@ -76,6 +76,9 @@ pub struct Summary {
     /// crashed store, so it is reported beside the summary, not in it.
     #[serde(skip)]
     pub restarts: u64,
+    /// With `serve --demo`: (role, e-mail) of the logins that have the demo password.
+    #[serde(skip)]
+    pub demo_logins: Vec<(String, String)>,
 }
 
 impl Summary {
