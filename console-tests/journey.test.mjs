@@ -33,7 +33,7 @@ const T = {
     createDraft: "保存草稿", submitProduct: "提交上架审核", noFindings: "未发现问题",
     buy: "立即购买", pay: "确认支付", held: "担保中", refundBtn: "申请退款",
     refundRequested: "已申请", acceptRefund: "同意退款", refunded: "已退款",
-    complain: "投诉服务商", reply: "回复", advance: "拨动时钟", statements: "结算单",
+    complain: "投诉服务商", reply: "回复", rate: "评价", advance: "拨动时钟", statements: "结算单",
     newStaff: "添加员工", tokenLogin: "使用令牌登录", signup: "注册并登录", lang: "English",
     logout: "退出登录", loginTitle: "登录云市", complaintOpen: "待服务商响应",
   },
@@ -43,7 +43,7 @@ const T = {
     createDraft: "Save draft", submitProduct: "Submit for listing review", noFindings: "No findings",
     buy: "Buy now", pay: "Pay now", held: "In escrow", refundBtn: "Ask for a refund",
     refundRequested: "Requested", acceptRefund: "Accept the refund", refunded: "Refunded",
-    complain: "Complain about the provider", reply: "Reply", advance: "Advance the clock", statements: "Statements",
+    complain: "Complain about the provider", reply: "Reply", rate: "Rate", advance: "Advance the clock", statements: "Statements",
     newStaff: "Add a staff member", tokenLogin: "Log in with the token", signup: "Sign up and log in", lang: "中文",
     logout: "Log out", loginTitle: "Log in to Yunshi", complaintOpen: "Awaiting the provider",
   },
@@ -315,6 +315,15 @@ async function journey(lang) {
     await provider.locator('form[id^="reply-"] input[name="text"]').first().fill("已安排工程师排查");
     await submit(provider, t.reply, "reply-");
     await noErrorBanner(provider, "replying to the complaint");
+
+    // The buyer rates the second order; the review shows on the product's page.
+    await buyer.goto(secondOrder);
+    await buyer.selectOption("#rate-score-int", "4");
+    await buyer.fill("#rate-text", "备份速度快，界面清楚");
+    await submit(buyer, t.rate, "rate");
+    await noErrorBanner(buyer, "rating");
+    await buyer.goto(`${base}/products/${productId}`);
+    await expectText(buyer, "备份速度快，界面清楚");
 
     // The operator moves the clock past December's cut-off: the month is settled.
     await operator.goto(`${base}/operator/clock`);

@@ -53,7 +53,9 @@ pub use postings::{
     ESCROW_RELEASED, ORDER_PAID, REFUND_AFTER_RELEASE, REFUND_FROM_ESCROW, cash_account,
     escrow_account, fee_account, payable_account, refunds_payable_account,
 };
-pub use rating::{MAX_REVIEW_CHARS, ProductRating, RateOrder, Rating, rate};
+pub use rating::{
+    MAX_REVIEW_CHARS, ProductRating, ProductReviews, RECENT_REVIEWS, RateOrder, Rating, rate,
+};
 pub use refund::{
     ArbitrationDecision, Decider, DirectRefund, MAX_REFUND_NOTE, Refund, RefundOrigin,
     RefundPayment, RefundStatus, RequestRefund, accept_refund, decide_refund, decline_refund,

@@ -76,6 +76,28 @@ pub fn rate(
     Ok((next, outcome))
 }
 
+/// How many reviews a product's page shows.
+pub const RECENT_REVIEWS: usize = 10;
+
+/// A product's latest reviews with text, newest first, at most [`RECENT_REVIEWS`]: what its
+/// page shows (kept beside the rating accumulator, written in the same batch; the buyer is
+/// not named).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProductReviews {
+    pub recent: Vec<Rating>,
+}
+
+impl ProductReviews {
+    /// With `rating` added; a rating without text is a score only and changes nothing here.
+    pub fn with(mut self, rating: &Rating) -> Self {
+        if !rating.text.is_empty() {
+            self.recent.insert(0, rating.clone());
+            self.recent.truncate(RECENT_REVIEWS);
+        }
+        self
+    }
+}
+
 /// A product's ratings as count and sum of hundredths: adding one is exact, the average is
 /// derived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -120,5 +142,30 @@ impl ProductRating {
             return false;
         };
         self.count >= u64::from(needed) && self.average().is_some_and(|avg| avg < min)
+    }
+}
+
+#[cfg(test)]
+mod reviews_tests {
+    use super::*;
+
+    fn review(n: i64, text: &str) -> Rating {
+        Rating {
+            score: Score::from_hundredths(500),
+            text: text.into(),
+            at: Timestamp::from_second(n).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_product_page_keeps_the_latest_ten_reviews_with_text_newest_first() {
+        let mut r = ProductReviews::default();
+        for n in 0..12 {
+            r = r.with(&review(n, &format!("第{n}条")));
+        }
+        r = r.with(&review(99, ""));
+        assert_eq!(r.recent.len(), RECENT_REVIEWS);
+        assert_eq!(r.recent[0].text, "第11条");
+        assert_eq!(r.recent[9].text, "第2条");
     }
 }

@@ -10,10 +10,14 @@ use yunshi_core::catalog::ProductCategory;
 use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::{CatalogueQuery, SearchError, SortBy, search};
 use yunshi_core::money::Fen;
-use yunshi_core::order::{ProductRating, ProductSales};
+use yunshi_core::order::{ProductRating, ProductReviews, ProductSales};
+
+use crate::orders::PRODUCT_REVIEWS;
 use yunshi_store::AggregateQuery;
 
-use super::views::{CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView};
+use super::views::{
+    CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView, ReviewView,
+};
 use super::{
     PRODUCT, PRODUCT_RATING, PRODUCT_SALES, ProductRecord, STORE, load_product, load_rating,
     load_sales, load_store, no_product, path_id, store_visibility,
@@ -287,6 +291,17 @@ pub async fn catalogue_product(
         return Err(no_product(id));
     }
     let rating = load_rating(&state, id).await?;
+    let reviews = crate::pipeline::load::<ProductReviews>(&state.store, PRODUCT_REVIEWS, id.uuid())
+        .await?
+        .map(|r| r.state.recent)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| ReviewView {
+            score: r.score,
+            text: r.text,
+            at: r.at,
+        })
+        .collect();
     let sales = load_sales(&state, id).await?;
     Ok(ApiJson(CatalogueProductView {
         product: p.id,
@@ -304,5 +319,6 @@ pub async fn catalogue_product(
         sales,
         rating: rating.average(),
         rating_count: rating.count,
+        reviews,
     }))
 }

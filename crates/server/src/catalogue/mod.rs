@@ -134,6 +134,7 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         views::CatalogueItem,
         views::CataloguePageView,
         views::CatalogueProductView,
+        views::ReviewView,
         crate::visibility::SaasDeliveryStandingView,
         crate::visibility::performance::MonthlyChecks,
         crate::visibility::refund_rate::RefundRateChecks,

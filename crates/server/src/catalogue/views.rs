@@ -397,4 +397,16 @@ pub struct CatalogueProductView {
     #[schema(value_type = Option<String>)]
     pub rating: Option<Score>,
     pub rating_count: u64,
+    /// The latest reviews with text, newest first (at most ten; the buyer is not named).
+    pub reviews: Vec<ReviewView>,
+}
+
+/// A buyer's review on a product's page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewView {
+    #[schema(value_type = String, example = "5.00")]
+    pub score: yunshi_core::rulebook::Score,
+    pub text: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: jiff::Timestamp,
 }

@@ -735,7 +735,11 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Payouts in transit (expected)",
     ),
     ("operator.refund_in_full", "全额退款", "Refund in full"),
-    ("operator.decide_objection", "裁决申诉", "Decide the objection"),
+    (
+        "operator.decide_objection",
+        "裁决申诉",
+        "Decide the objection",
+    ),
     ("operator.objection_upheld", "申诉成立", "Objection upheld"),
     ("bool.true", "是", "Yes"),
     ("bool.false", "否", "No"),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::blocks::{Block, Cell, Field, FieldKind, Form, Table};
 use super::i18n::Lang;
-use super::{Console, Page, Subnav, action, text, yuan};
+use super::{Console, Page, Subnav, action, table, text, when, yuan};
 
 pub const CATEGORIES: &[&str] = &["application", "image", "service", "api", "tool", "saas"];
 
@@ -205,6 +205,29 @@ pub async fn product(
             (lang.t("product.store"), Cell::Text(store_name)),
         ]),
     ];
+    let reviews = p["reviews"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            vec![
+                Cell::Text(text(r, "/score")),
+                Cell::Text(text(r, "/text")),
+                Cell::Text(when(&text(r, "/at"))),
+            ]
+        })
+        .collect();
+    blocks.push(table(
+        "reviews",
+        lang.t("product.reviews"),
+        vec![
+            lang.t("catalogue.rating"),
+            lang.t("orders.review"),
+            lang.t("common.time"),
+        ],
+        reviews,
+        lang.t("product.no_reviews"),
+    ));
     blocks.push(Block::Heading(lang.t("product.buy_title")));
     match &visit.me {
         Some(me) if me.is_member() => {

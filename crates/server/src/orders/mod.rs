@@ -48,7 +48,7 @@ use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::Product;
 use yunshi_core::order::{
     self, ConfirmedPayment, GUARANTEE_WINDOW_END, Order, OrderError, OrderStatus, PlaceOrder,
-    PriceSnapshot, ProductRating, ProductSales, SaleCount,
+    PriceSnapshot, ProductRating, ProductReviews, ProductSales, SaleCount,
 };
 use yunshi_core::rulebook::Rulebook;
 use yunshi_core::time::beijing_date;
@@ -76,6 +76,9 @@ pub const PROVIDER_ORDER: &str = "provider_order";
 /// Aggregate kind of a product's sales count (the core's [`ProductSales`]), keyed by the
 /// product id, written by the [`order::SALE_COUNT`] deadlines.
 pub const PRODUCT_SALES: &str = "product_sales";
+/// Aggregate kind of a product's latest reviews (the core's [`ProductReviews`]), keyed by
+/// the product id, written with the rating.
+pub const PRODUCT_REVIEWS: &str = "product_reviews";
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";
 
@@ -1271,11 +1274,14 @@ pub async fn rate_order(
         let (next, outcome) = decide(&state, now, |ctx| {
             order::rate(&loaded.state.order, req.clone().into(), ctx)
         })?;
-        let score = next
+        let rating = next
             .rating
-            .as_ref()
-            .map(|r| r.score)
+            .clone()
             .ok_or_else(|| Problem::internal("a rated order without its rating"))?;
+        let score = rating.score;
+        let reviews =
+            crate::pipeline::load::<ProductReviews>(&state.store, PRODUCT_REVIEWS, product.0)
+                .await?;
         let updated = acc
             .as_ref()
             .map(|a| a.state)
@@ -1288,16 +1294,33 @@ pub async fn rate_order(
             index_version: None,
         };
         let answer = view(&record, now);
+        let provider = record.order.terms.provider.to_string();
+        let recent = reviews
+            .as_ref()
+            .map(|r| r.state.clone())
+            .unwrap_or_default()
+            .with(&rating);
         let mut batch = WriteBatch {
-            aggregates: vec![aggregate_write(
-                PRODUCT_RATING,
-                product.0,
-                acc.as_ref().map(|a| a.version),
-                record.order.terms.provider.to_string(),
-                "",
-                &updated,
-                now,
-            )?],
+            aggregates: vec![
+                aggregate_write(
+                    PRODUCT_RATING,
+                    product.0,
+                    acc.as_ref().map(|a| a.version),
+                    provider.clone(),
+                    "",
+                    &updated,
+                    now,
+                )?,
+                aggregate_write(
+                    PRODUCT_REVIEWS,
+                    product.0,
+                    reviews.as_ref().map(|r| r.version),
+                    provider,
+                    "",
+                    &recent,
+                    now,
+                )?,
+            ],
             unique_keys: vec![UniqueKey {
                 scope: RATING_SCOPE.into(),
                 key: id.to_string(),
