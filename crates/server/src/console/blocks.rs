@@ -60,14 +60,12 @@ pub struct Chart {
 }
 
 impl Chart {
-    /// The bars laid out: widths in percent of the largest value, 8 units apart.
+    /// The bars' widths in percent of the largest value.
     pub fn widths(&self) -> Vec<Bar> {
         let max = self.bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
         self.bars
             .iter()
-            .enumerate()
-            .map(|(i, (label, v, shown))| Bar {
-                y: i * 8 + 1,
+            .map(|(label, v, shown)| Bar {
                 pct: i128::from((*v).max(0)) * 100 / i128::from(max),
                 label: label.clone(),
                 shown: shown.clone(),
@@ -77,7 +75,6 @@ impl Chart {
 }
 
 pub struct Bar {
-    pub y: usize,
     pub pct: i128,
     pub label: String,
     pub shown: String,

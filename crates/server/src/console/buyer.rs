@@ -3,9 +3,10 @@
 //! the sandbox checkout.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -43,13 +44,82 @@ async fn product_title(c: &Console, token: Option<&str>, lang: Lang, product: &s
         .unwrap_or_else(|_| product.chars().take(8).collect())
 }
 
-async fn my_orders(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
+/// An order list's filter and page, as the page's query and as the API's.
+#[derive(Deserialize, Default)]
+pub struct OrderListQuery {
+    status: Option<String>,
+    after: Option<Uuid>,
+}
+
+/// The statuses an order list filters by.
+const ORDER_FILTERS: &[&str] = &[
+    "held",
+    "awaiting_payment",
+    "released",
+    "refunded",
+    "cancelled",
+];
+
+impl OrderListQuery {
+    fn status(&self) -> Option<&str> {
+        self.status.as_deref().filter(|s| ORDER_FILTERS.contains(s))
+    }
+
+    /// The API's list for `side` (`buyer` or `provider`), 50 at a time.
+    pub fn api_path(&self, side: &str) -> String {
+        let mut path = format!("/api/v1/orders?as={side}&limit=50");
+        if let Some(s) = self.status() {
+            path.push_str(&format!("&status={s}"));
+        }
+        if let Some(a) = self.after {
+            path.push_str(&format!("&after={a}"));
+        }
+        path
+    }
+
+    /// Links to the list by status.
+    pub fn filters(&self, lang: Lang, page: &str) -> Vec<(String, String)> {
+        let mut links = vec![(lang.t("orders.all"), page.to_owned())];
+        links.extend(
+            ORDER_FILTERS
+                .iter()
+                .map(|s| (label(lang, "order", s), format!("{page}?status={s}"))),
+        );
+        links
+    }
+
+    /// The link to the next page, when there is one.
+    pub fn next_page(&self, list: &Value, lang: Lang, page: &str) -> Vec<(String, String)> {
+        let Some(next) = list["next"].as_str() else {
+            return Vec::new();
+        };
+        let status = self
+            .status()
+            .map(|s| format!("status={s}&"))
+            .unwrap_or_default();
+        vec![(
+            lang.t("common.next_page"),
+            format!("{page}?{status}after={next}"),
+        )]
+    }
+}
+
+/// An order's number as people read it: the tail of its id (the head is its time).
+pub fn order_number(id: &str) -> String {
+    let tail: String = id.chars().rev().filter(|c| *c != '-').take(10).collect();
+    tail.chars().rev().collect::<String>().to_uppercase()
+}
+
+async fn my_orders(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<OrderListQuery>,
+) -> Page {
     let visit = c.visit(&headers, &uri).await;
     c.require(&visit)?;
     let lang = visit.lang;
-    let page = c
-        .page_data(&visit, "/api/v1/orders?as=buyer&limit=100")
-        .await?;
+    let page = c.page_data(&visit, &q.api_path("buyer")).await?;
     let mut rows = Vec::new();
     for v in page["items"].as_array().into_iter().flatten() {
         let o = &v["order"];
@@ -83,7 +153,11 @@ async fn my_orders(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pa
         &visit,
         lang.t("orders.title"),
         Subnav::None,
-        vec![Block::Table(table)],
+        vec![
+            Block::Links(q.filters(lang, "/orders")),
+            Block::Table(table),
+            Block::Links(q.next_page(&page, lang, "/orders")),
+        ],
     ))
 }
 

@@ -741,6 +741,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
         "Decide the objection",
     ),
     ("operator.objection_upheld", "申诉成立", "Objection upheld"),
+    ("orders.all", "全部订单", "All orders"),
     ("bool.true", "是", "Yes"),
     ("bool.false", "否", "No"),
 ];

@@ -422,6 +422,15 @@ pub fn items(v: &Value) -> impl Iterator<Item = &Value> {
     v["items"].as_array().into_iter().flatten()
 }
 
+/// The items still open first (nothing at `decided`), newest first within each group: how a
+/// desk wants its queue.
+pub fn open_first<'a>(v: &'a Value, decided: &str) -> Vec<&'a Value> {
+    let mut all: Vec<&Value> = items(v).collect();
+    all.reverse();
+    all.sort_by_key(|i| i.pointer(decided).is_some_and(|d| !d.is_null()));
+    all
+}
+
 /// A table block; `empty` is what it says without rows.
 pub fn table(
     id: &str,

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::blocks::{Block, Cell, Chart, Field, FieldKind};
-use super::provider::complaint_due;
+use super::provider::due_cell;
 use super::public::label;
 use super::session::account_fields;
 use super::{
-    Console, Page, Subnav, Visit, action, case_rule, idempotency_key, items, table, text, when,
-    yuan,
+    Console, Page, Subnav, Visit, action, case_rule, idempotency_key, items, open_first, table,
+    text, when, yuan,
 };
 
 pub fn routes() -> Router<Console> {
@@ -120,7 +120,7 @@ async fn dashboard(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pa
         .await
         .unwrap_or_default();
     let open_complaints = items(&complaints)
-        .filter(|v| v["deadline"].is_object())
+        .filter(|v| v["complaint"]["decision"].is_null())
         .count();
     let cases = c
         .read(&visit, "/api/v1/cases?limit=100")
@@ -418,7 +418,8 @@ async fn complaints(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
         .read(&visit, "/api/v1/complaints?limit=100")
         .await
         .unwrap_or_default();
-    let rows = items(&list)
+    let rows = open_first(&list, "/complaint/decision")
+        .into_iter()
         .map(|v| {
             let id = text(v, "/complaint/id");
             let mut actions = Vec::new();
@@ -484,7 +485,7 @@ async fn complaints(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
                 )),
                 Cell::Text(text(v, "/complaint/text")),
                 Cell::Badge(label(lang, "complaint", &text(v, "/status"))),
-                complaint_due(lang, v),
+                due_cell(lang, v),
                 Cell::Actions(actions),
             ]
         })
@@ -518,7 +519,8 @@ async fn cases(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
         .read(&visit, "/api/v1/cases?limit=100")
         .await
         .unwrap_or_default();
-    let rows = items(&list)
+    let rows = open_first(&list, "/case/decision")
+        .into_iter()
         .map(|v| {
             let id = text(v, "/case/id");
             let mut actions = Vec::new();
@@ -566,7 +568,7 @@ async fn cases(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
                 Cell::Text(text(v, "/case/row/points")),
                 Cell::Badge(label(lang, "case", &text(v, "/status"))),
                 Cell::Text(text(v, "/case/summary")),
-                complaint_due(lang, v),
+                due_cell(lang, v),
                 Cell::Actions(actions),
             ]
         })

@@ -5,7 +5,7 @@
 //! with its log and retry.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::blocks::{Block, Cell, Field, FieldKind, Table};
-use super::buyer::window_cell;
+use super::buyer::{OrderListQuery, order_number, window_cell};
 use super::i18n::Lang;
 use super::public::{category_options, label};
 use super::{
@@ -86,7 +86,7 @@ async fn overview(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let app = &own["application"];
     let app_id = text(app, "/application/id");
     let status = text(app, "/application/status/status");
-    let provider_status = text(&own, "/provider/status");
+    let provider_status = text(&own, "/provider/status/status");
     let mut blocks = vec![Block::Details(vec![
         (
             lang.t("provider.application"),
@@ -527,11 +527,16 @@ async fn product(
     Ok(c.page(&visit, lang.t("common.product"), Subnav::Provider, blocks))
 }
 
-async fn orders(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
+async fn orders(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<OrderListQuery>,
+) -> Page {
     let (visit, _) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let list = c
-        .read(&visit, "/api/v1/orders?as=provider&limit=100")
+        .read(&visit, &q.api_path("provider"))
         .await
         .unwrap_or_default();
     let rows = items(&list)
@@ -587,7 +592,8 @@ async fn orders(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page 
                 .map(|r| label(lang, "refund", &text(r, "/status")))
                 .unwrap_or_default();
             vec![
-                Cell::Text(id.chars().take(8).collect()),
+                Cell::Text(order_number(&id)),
+                Cell::Text(when(&text(o, "/placed_at"))),
                 Cell::Text(yuan(&text(o, "/total"))),
                 Cell::Badge(label(lang, "order", &text(o, "/status"))),
                 Cell::Text(refund),
@@ -596,38 +602,35 @@ async fn orders(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page 
             ]
         })
         .collect();
-    let blocks = vec![table(
-        "orders",
-        lang.t("provider.orders"),
-        vec![
-            lang.t("common.order"),
-            lang.t("orders.total"),
-            lang.t("common.status"),
-            lang.t("orders.refund_state"),
-            lang.t("orders.window_ends"),
-            lang.t("common.actions"),
-        ],
-        rows,
-        lang.t("common.none"),
-    )];
+    let blocks = vec![
+        Block::Links(q.filters(lang, "/provider/orders")),
+        table(
+            "orders",
+            lang.t("provider.orders"),
+            vec![
+                lang.t("common.order"),
+                lang.t("common.created"),
+                lang.t("orders.total"),
+                lang.t("common.status"),
+                lang.t("orders.refund_state"),
+                lang.t("orders.window_ends"),
+                lang.t("common.actions"),
+            ],
+            rows,
+            lang.t("common.none"),
+        ),
+        Block::Links(q.next_page(&list, lang, "/provider/orders")),
+    ];
     Ok(c.page(&visit, lang.t("provider.orders"), Subnav::Provider, blocks))
 }
 
-/// A complaint's next deadline as a live countdown.
-pub fn complaint_due(lang: Lang, v: &Value) -> Cell {
-    let due = [
-        "/deadline/due_at",
-        "/complaint/response_due",
-        "/invoice/issue_due",
-        "/case/reply_due",
-    ]
-    .iter()
-    .map(|p| text(v, p))
-    .find(|s| !s.is_empty());
-    match due {
+/// The deadline the record's party faces now (complaint, invoice, case), as a live countdown;
+/// none once it is closed.
+pub fn due_cell(lang: Lang, v: &Value) -> Cell {
+    match v["deadline"]["due_at"].as_str() {
         Some(until) => Cell::Countdown {
-            text: when(&until),
-            until,
+            text: when(until),
+            until: until.to_owned(),
         },
         None => Cell::Text(lang.t("common.none")),
     }
@@ -654,7 +657,7 @@ async fn complaints(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
                 )),
                 Cell::Text(text(v, "/complaint/text")),
                 Cell::Badge(label(lang, "complaint", &text(v, "/status"))),
-                complaint_due(lang, v),
+                due_cell(lang, v),
                 Cell::Actions(vec![
                     action(
                         &format!("reply-{id}"),
@@ -910,7 +913,7 @@ async fn invoices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
                 Cell::Text(text(v, "/invoice/title")),
                 Cell::Text(yuan(&text(v, "/invoice/amount"))),
                 Cell::Badge(label(lang, "invoice", &text(v, "/status"))),
-                complaint_due(lang, v),
+                due_cell(lang, v),
                 Cell::Actions(actions),
             ]
         })
