@@ -181,3 +181,59 @@ pub async fn rulebook(
         partner,
     }))
 }
+
+/// One version of a rulebook family this deployment runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulebookVersion {
+    #[schema(example = "ali-2020")]
+    pub id: String,
+    /// `marketplace` or `partner`.
+    pub kind: &'static str,
+    pub family: String,
+    pub version: String,
+    pub name_zh: String,
+    pub name_en: String,
+    #[schema(example = "2020-04-01")]
+    pub effective_from: String,
+    /// Whether this version judges acts of today (Beijing date on the server's clock).
+    pub in_force: bool,
+}
+
+/// Every version of the rulebook families this deployment runs (the marketplace's and, if
+/// any, the partner programme's), oldest first: the history behind the version in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rulebook/versions",
+    tag = "system",
+    responses(
+        (status = 200, description = "The versions, oldest first", body = Vec<RulebookVersion>),
+    )
+)]
+pub async fn rulebook_versions(State(state): State<AppState>) -> ApiJson<Vec<RulebookVersion>> {
+    let today = beijing_date(state.clock.now());
+    let mut out = Vec::new();
+    let in_force = [
+        state.rulebooks.marketplace_at(today).ok(),
+        state.rulebooks.partner_at(today).and_then(Result::ok),
+    ];
+    for current in in_force.into_iter().flatten() {
+        let kind = match current {
+            yunshi_core::rulebook::Rulebook::Marketplace(_) => "marketplace",
+            yunshi_core::rulebook::Rulebook::Partner(_) => "partner",
+        };
+        for r in state.rulebooks.library().versions(current.family()) {
+            let id = r.identity();
+            out.push(RulebookVersion {
+                id: id.id.clone(),
+                kind,
+                family: id.family.clone(),
+                version: id.version.clone(),
+                name_zh: id.name_zh.clone(),
+                name_en: id.name_en.clone(),
+                effective_from: id.effective_from.to_string(),
+                in_force: id.id == current.identity().id,
+            });
+        }
+    }
+    ApiJson(out)
+}

@@ -25,6 +25,7 @@ use crate::problem::Problem;
         crate::api::clock,
         crate::api::whoami,
         crate::api::rulebook,
+        crate::api::rulebook_versions,
         crate::setup::page,
         crate::setup::submit_form,
         crate::setup::submit_json,

@@ -126,6 +126,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/clock", get(api::clock))
         .route("/api/v1/whoami", get(api::whoami))
         .route("/api/v1/rulebook", get(api::rulebook))
+        .route("/api/v1/rulebook/versions", get(api::rulebook_versions))
         .route("/api/v1/setup", axum::routing::post(setup::submit_json))
         .route("/setup", get(setup::page).post(setup::submit_form))
         .merge(accounts::routes())

@@ -742,6 +742,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("operator.objection_upheld", "申诉成立", "Objection upheld"),
     ("orders.all", "全部订单", "All orders"),
+    ("operator.history", "版本历史", "Version history"),
     ("bool.true", "是", "Yes"),
     ("bool.false", "否", "No"),
 ];

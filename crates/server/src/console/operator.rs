@@ -847,6 +847,31 @@ async fn rulebook(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let lang = visit.lang;
     let book = c.read(&visit, "/api/v1/rulebook").await.unwrap_or_default();
     let m = &book["marketplace"];
+    let history = c
+        .read(&visit, "/api/v1/rulebook/versions")
+        .await
+        .unwrap_or_default();
+    let versions = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let name = lang
+                .pick(&text(v, "/name_zh"), &text(v, "/name_en"))
+                .to_owned();
+            let state = if v["in_force"] == true {
+                lang.t("operator.in_force")
+            } else {
+                String::new()
+            };
+            vec![
+                Cell::Text(text(v, "/id")),
+                Cell::Text(name),
+                Cell::Text(text(v, "/effective_from")),
+                Cell::Badge(state),
+            ]
+        })
+        .collect();
     let rows = m["violation"]
         .as_array()
         .into_iter()
@@ -866,11 +891,20 @@ async fn rulebook(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
         .collect();
     let blocks = vec![
         Block::Details(vec![
-            (lang.t("operator.rulebook"), Cell::Text(text(m, "/name"))),
-            (lang.t("operator.version"), Cell::Text(text(m, "/version"))),
+            (
+                lang.t("operator.rulebook"),
+                Cell::Text(
+                    lang.pick(&text(m, "/rulebook/name_zh"), &text(m, "/rulebook/name_en"))
+                        .to_owned(),
+                ),
+            ),
+            (
+                lang.t("operator.version"),
+                Cell::Text(text(m, "/rulebook/id")),
+            ),
             (
                 lang.t("operator.effective"),
-                Cell::Text(text(m, "/effective_from")),
+                Cell::Text(text(m, "/rulebook/effective_from")),
             ),
             (lang.t("operator.now"), Cell::Text(text(&book, "/date"))),
             (
@@ -890,6 +924,18 @@ async fn rulebook(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
             ],
             rows,
             lang.t("operator.queue_empty"),
+        ),
+        table(
+            "versions",
+            lang.t("operator.history"),
+            vec![
+                lang.t("operator.version"),
+                lang.t("operator.rulebook"),
+                lang.t("operator.effective"),
+                lang.t("common.status"),
+            ],
+            versions,
+            lang.t("common.none"),
         ),
     ];
     Ok(c.page(

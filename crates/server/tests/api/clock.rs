@@ -62,6 +62,28 @@ async fn rulebooks_in_force_follow_the_clock_and_the_date_asked() {
         .unwrap();
     assert_eq!(before["partner"]["rulebook"]["id"], "partner-2017");
 
+    // The history behind them: every version of both families, the one in force marked.
+    let versions: serde_json::Value = server
+        .get("/api/v1/rulebook/versions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<(String, bool)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap().to_owned(), v["in_force"] == true))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("ali-2020".to_owned(), true),
+            ("partner-2017".to_owned(), false),
+            ("partner-fy22".to_owned(), true)
+        ]
+    );
+
     crate::helpers::assert_problem(
         server.get("/api/v1/rulebook?at=2019-01-01").await,
         404,
