@@ -33,7 +33,7 @@ const T = {
     createDraft: "保存草稿", submitProduct: "提交上架审核", noFindings: "未发现问题",
     buy: "立即购买", pay: "确认支付", held: "担保中", refundBtn: "申请退款",
     refundRequested: "已申请", acceptRefund: "同意退款", refunded: "已退款",
-    complain: "投诉服务商", reply: "回复", rate: "评价", advance: "拨动时钟", statements: "结算单",
+    complain: "投诉服务商", reply: "回复", rate: "评价", settlementItems: "结算事项", orderLines: "订单明细", payeeReview: "收款账户审核", advance: "拨动时钟", statements: "结算单",
     newStaff: "添加员工", tokenLogin: "使用令牌登录", signup: "注册并登录", lang: "English",
     logout: "退出登录", loginTitle: "登录云市", complaintOpen: "待服务商响应",
   },
@@ -43,7 +43,7 @@ const T = {
     createDraft: "Save draft", submitProduct: "Submit for listing review", noFindings: "No findings",
     buy: "Buy now", pay: "Pay now", held: "In escrow", refundBtn: "Ask for a refund",
     refundRequested: "Requested", acceptRefund: "Accept the refund", refunded: "Refunded",
-    complain: "Complain about the provider", reply: "Reply", rate: "Rate", advance: "Advance the clock", statements: "Statements",
+    complain: "Complain about the provider", reply: "Reply", rate: "Rate", settlementItems: "Settlement items", orderLines: "Order lines", payeeReview: "Receiving-account review", advance: "Advance the clock", statements: "Statements",
     newStaff: "Add a staff member", tokenLogin: "Log in with the token", signup: "Sign up and log in", lang: "中文",
     logout: "Log out", loginTitle: "Log in to Yunshi", complaintOpen: "Awaiting the provider",
   },
@@ -231,6 +231,13 @@ async function journey(lang) {
     await noErrorBanner(provider, "paying the deposit");
     await expectText(provider, store);
 
+    // Operator finance finds the provider's receiving account from its application.
+    await operator.goto(`${base}/operator/onboarding`);
+    await operator.getByRole("link", { name: store }).click();
+    await operator.waitForLoadState("load");
+    await expectText(operator, t.payeeReview);
+    await noErrorBanner(operator, "looking at the receiving account");
+
     // A product: the draft's automatic checks are shown before it is submitted.
     const title = `云数据备份 Backup Pro ${lang}`;
     await provider.goto(`${base}/provider/products`);
@@ -334,7 +341,9 @@ async function journey(lang) {
     await expectText(operator, "2027-01-03");
     await operator.goto(`${base}/operator/complaints`);
     await shot(operator, lang, "11-operator-complaints");
-    await operator.goto(`${base}/operator/settlement?period=2026-12-01`);
+    const secondId = secondOrder.split("/").pop();
+    await operator.goto(`${base}/operator/settlement?period=2026-12-01&order=${secondId}`);
+    await expectText(operator, t.settlementItems);
     await shot(operator, lang, "12-operator-settlement");
     await operator.goto(`${base}/operator`);
     await shot(operator, lang, "13-operator-dashboard-after");
@@ -348,6 +357,11 @@ async function journey(lang) {
     assert.match(provider.url(), /\/provider\/statements$/);
     await expectText(provider, "2026-12-01");
     await shot(provider, lang, "14-provider-statements");
+    await provider.getByRole("link", { name: /2026-12-01/ }).first().click();
+    await provider.waitForLoadState("load");
+    await expectText(provider, t.orderLines);
+    await shot(provider, lang, "14b-provider-statement");
+    await provider.goBack();
     const csv = await provider.request.get(
       await provider.getByRole("link", { name: "CSV" }).first().getAttribute("href").then((h) => `${base}${h}`),
     );

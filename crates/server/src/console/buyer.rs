@@ -240,6 +240,26 @@ async fn order_page(
             lang.t("orders.accept"),
         )));
     }
+    // A refund under way: the buyer may take it back, or ask the marketplace to decide once
+    // the provider declined.
+    let current = o["refunds"].as_array().and_then(|r| r.last());
+    if let Some(r) = current.filter(|_| open_refund) {
+        let state = text(r, "/status");
+        blocks.push(Block::Form(action(
+            "withdraw-refund",
+            &api("/refunds/current/withdrawal"),
+            &back,
+            lang.t("orders.withdraw_refund"),
+        )));
+        if state == "provider_declined" {
+            blocks.push(Block::Form(action(
+                "escalate",
+                &api("/refunds/current/escalation"),
+                &back,
+                lang.t("orders.escalate"),
+            )));
+        }
+    }
     if matches!(status.as_str(), "held" | "released") && !open_refund {
         let reasons = [
             "",

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::blocks::{Block, Cell, Chart, Field, FieldKind};
+use super::i18n::Lang;
 use super::provider::due_cell;
 use super::public::label;
 use super::session::account_fields;
@@ -281,7 +282,10 @@ async fn onboarding(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
             })
             .collect();
         rows.push(vec![
-            Cell::Text(text(v, "/store_name")),
+            Cell::Link {
+                text: text(v, "/store_name"),
+                href: format!("/operator/settlement?provider={}", text(a, "/provider")),
+            },
             Cell::Badge(label(lang, "application", &status)),
             Cell::Text(when(&text(a, "/created_at"))),
             Cell::Links(materials),
@@ -710,6 +714,10 @@ async fn deposits(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
 #[derive(Deserialize)]
 pub struct PeriodQuery {
     period: Option<String>,
+    /// An order to trace from payment to payout.
+    order: Option<uuid::Uuid>,
+    /// A provider whose receiving account to look at.
+    provider: Option<uuid::Uuid>,
 }
 
 async fn settlement(
@@ -791,6 +799,50 @@ async fn settlement(
             text: f.message,
         }),
     }
+    blocks.push(Block::Heading(lang.t("operator.trace_order")));
+    blocks.push(Block::Form(
+        super::blocks::Form::get("trace", "/operator/settlement", lang.t("common.view")).field(
+            Field::new("order", lang.t("operator.order_id"), FieldKind::Text)
+                .value(q.order.map(|o| o.to_string()).unwrap_or_default()),
+        ),
+    ));
+    if let Some(order) = q.order {
+        match c
+            .read(
+                &visit,
+                &format!("/api/v1/admin/reconciliation/orders/{order}"),
+            )
+            .await
+        {
+            Ok(chain) => blocks.extend(order_chain(lang, &chain)),
+            Err(f) => blocks.push(Block::Banner {
+                tone: "error",
+                text: f.message,
+            }),
+        }
+    }
+    blocks.push(Block::Heading(lang.t("operator.payee_review")));
+    blocks.push(Block::Form(
+        super::blocks::Form::get("payee", "/operator/settlement", lang.t("common.view")).field(
+            Field::new("provider", lang.t("operator.provider_id"), FieldKind::Text)
+                .value(q.provider.map(|p| p.to_string()).unwrap_or_default()),
+        ),
+    ));
+    if let Some(provider) = q.provider {
+        let payee = c
+            .read(
+                &visit,
+                &format!("/api/v1/providers/{provider}/payee-account"),
+            )
+            .await;
+        match payee {
+            Ok(p) => blocks.extend(payee_review(lang, &visit.path, provider, &p)),
+            Err(f) => blocks.push(Block::Banner {
+                tone: "error",
+                text: f.message,
+            }),
+        }
+    }
     blocks.push(Block::Heading(lang.t("operator.start_run")));
     blocks.push(Block::Form(
         action(
@@ -807,6 +859,122 @@ async fn settlement(
         Subnav::Operator,
         blocks,
     ))
+}
+
+/// A provider's receiving account and, when one waits, the change finance approves or
+/// rejects.
+fn payee_review(lang: Lang, back: &str, provider: uuid::Uuid, p: &Value) -> Vec<Block> {
+    let number = |a: &Value| format!("{} {}", text(a, "/bank"), text(a, "/account_number"));
+    let mut blocks = vec![Block::Details(vec![(
+        lang.t("provider.payee"),
+        Cell::Text(number(&p["approved"])),
+    )])];
+    let pending = &p["pending"]["account"];
+    if !pending.is_null() {
+        let decide = format!("/api/v1/admin/providers/{provider}/payee-account/decision");
+        let account = text(pending, "/account_number");
+        blocks.push(Block::Details(vec![
+            (
+                lang.t("provider.payee_pending"),
+                Cell::Text(number(pending)),
+            ),
+            (
+                lang.t("provider.payee_holder"),
+                Cell::Text(text(pending, "/holder")),
+            ),
+            (
+                lang.t("common.actions"),
+                Cell::Actions(vec![
+                    action("payee-approve", &decide, back, lang.t("operator.approve"))
+                        .field(Field::hidden("approve:bool", "true"))
+                        .field(Field::hidden("account", account.clone()))
+                        .compact(),
+                    action("payee-reject", &decide, back, lang.t("operator.reject"))
+                        .field(Field::hidden("approve:bool", "false"))
+                        .field(Field::hidden("account", account))
+                        .field(
+                            Field::new("reason", lang.t("common.reason"), FieldKind::Text)
+                                .required(),
+                        )
+                        .compact(),
+                ]),
+            ),
+        ]));
+    }
+    blocks
+}
+
+/// An order's way through settlement: what it paid, the settlement items its release and
+/// refunds made, and the statement lines and payouts they ended in.
+fn order_chain(lang: Lang, chain: &Value) -> Vec<Block> {
+    let o = &chain["order"];
+    let items = chain["settlement_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            vec![
+                Cell::Text(text(i, "/kind")),
+                Cell::Text(when(&text(i, "/at"))),
+                Cell::Text(yuan(&text(i, "/amount"))),
+                Cell::Text(yuan(&text(i, "/fee"))),
+            ]
+        })
+        .collect();
+    let lines = chain["statement_lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            vec![
+                Cell::Text(text(l, "/period")),
+                Cell::Text(label(lang, "line", &text(l, "/line/kind"))),
+                Cell::Text(yuan(&text(l, "/line/net"))),
+                Cell::Badge(label(lang, "payout", &text(l, "/payout_status"))),
+            ]
+        })
+        .collect();
+    vec![
+        Block::Details(vec![
+            (
+                lang.t("common.status"),
+                Cell::Badge(label(lang, "order", &text(o, "/status"))),
+            ),
+            (lang.t("orders.total"), Cell::Text(yuan(&text(o, "/total")))),
+            (
+                lang.t("orders.paid_at"),
+                Cell::Text(when(&text(o, "/payment/at"))),
+            ),
+            (
+                lang.t("common.provider"),
+                Cell::Text(text(o, "/terms/provider")),
+            ),
+        ]),
+        table(
+            "items",
+            lang.t("operator.settlement_items"),
+            vec![
+                lang.t("common.kind"),
+                lang.t("common.time"),
+                lang.t("common.amount"),
+                lang.t("provider.fee"),
+            ],
+            items,
+            lang.t("common.none"),
+        ),
+        table(
+            "lines",
+            lang.t("provider.lines"),
+            vec![
+                lang.t("common.period"),
+                lang.t("common.kind"),
+                lang.t("settlement.net"),
+                lang.t("provider.payout"),
+            ],
+            lines,
+            lang.t("common.none"),
+        ),
+    ]
 }
 
 async fn notices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {

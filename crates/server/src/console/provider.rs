@@ -31,6 +31,7 @@ pub fn routes() -> Router<Console> {
         .route("/provider/standing", get(standing))
         .route("/provider/deposit", get(deposit))
         .route("/provider/statements", get(statements))
+        .route("/provider/statements/{id}", get(statement))
         .route("/provider/invoices", get(invoices))
         .route("/provider/webhooks", get(webhooks))
 }
@@ -835,11 +836,10 @@ async fn statements(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
         .map(|s| {
             let id = text(s, "/id");
             vec![
-                Cell::Text(format!(
-                    "{} – {}",
-                    text(s, "/period/start"),
-                    text(s, "/period/end")
-                )),
+                Cell::Link {
+                    text: period(s),
+                    href: format!("/provider/statements/{id}"),
+                },
                 Cell::Text(yuan(&text(s, "/sales"))),
                 Cell::Text(yuan(&text(s, "/refunds"))),
                 Cell::Text(yuan(&text(s, "/fee"))),
@@ -872,9 +872,223 @@ async fn statements(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
         rows,
         lang.t("common.none"),
     )];
+    let payouts = c
+        .read(&visit, &format!("/api/v1/providers/{provider}/payouts"))
+        .await
+        .unwrap_or_default();
+    let rows = payouts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            vec![
+                Cell::Text(period(p)),
+                Cell::Text(yuan(&text(p, "/amount"))),
+                Cell::Text(format!(
+                    "{} {}",
+                    text(p, "/account/bank"),
+                    text(p, "/account/account_number")
+                )),
+                Cell::Badge(label(lang, "payout", &text(p, "/status"))),
+                Cell::Text(when(&text(p, "/settled_at"))),
+            ]
+        })
+        .collect();
+    let mut blocks = blocks;
+    blocks.extend(payee_blocks(&c, &visit, provider).await);
+    blocks.push(table(
+        "payouts",
+        lang.t("provider.payouts"),
+        vec![
+            lang.t("common.period"),
+            lang.t("common.amount"),
+            lang.t("provider.payee"),
+            lang.t("common.status"),
+            lang.t("provider.settled_at"),
+        ],
+        rows,
+        lang.t("common.none"),
+    ));
     Ok(c.page(
         &visit,
         lang.t("provider.statements"),
+        Subnav::Provider,
+        blocks,
+    ))
+}
+
+/// The receiving account payouts go to, a change waiting for finance, and the form to ask
+/// for one.
+async fn payee_blocks(c: &Console, visit: &Visit, provider: Uuid) -> Vec<Block> {
+    let lang = visit.lang;
+    let path = format!("/api/v1/providers/{provider}/payee-account");
+    let payee = c.read(visit, &path).await.unwrap_or_default();
+    let account = |a: &Value| {
+        let shown = format!(
+            "{} · {} {} · {}",
+            text(a, "/holder"),
+            text(a, "/bank"),
+            text(a, "/branch"),
+            text(a, "/account_number")
+        );
+        if text(a, "/account_number").is_empty() {
+            lang.t("common.none")
+        } else {
+            shown
+        }
+    };
+    let mut rows = vec![(
+        lang.t("provider.payee"),
+        Cell::Text(account(&payee["approved"])),
+    )];
+    if !payee["pending"].is_null() {
+        rows.push((
+            lang.t("provider.payee_pending"),
+            Cell::Text(account(&payee["pending"]["account"])),
+        ));
+    }
+    let staff = visit
+        .me
+        .as_ref()
+        .is_some_and(|m| matches!(m.role, super::Role::Provider { .. }));
+    if !staff {
+        // The API lets only the provider's own staff change where its money goes.
+        return vec![
+            Block::Heading(lang.t("provider.payee")),
+            Block::Details(rows),
+            Block::Text(lang.t("provider.payee_staff_only")),
+        ];
+    }
+    vec![
+        Block::Heading(lang.t("provider.payee")),
+        Block::Details(rows),
+        Block::Form(
+            action("payee", &path, &visit.path, lang.t("provider.payee_change"))
+                .field(Field::hidden("_ok", "provider.payee_requested"))
+                .field(Field::hidden("channel", "bank"))
+                .field(
+                    Field::new("holder", lang.t("provider.payee_holder"), FieldKind::Text)
+                        .required(),
+                )
+                .field(
+                    Field::new("bank", lang.t("provider.payee_bank"), FieldKind::Text).required(),
+                )
+                .field(
+                    Field::new("branch", lang.t("provider.payee_branch"), FieldKind::Text)
+                        .required(),
+                )
+                .field(
+                    Field::new(
+                        "account_number",
+                        lang.t("provider.payee_number"),
+                        FieldKind::Text,
+                    )
+                    .required(),
+                ),
+        ),
+    ]
+}
+
+/// A settlement period as shown ("2026-10-01 – 2026-11-01").
+fn period(v: &Value) -> String {
+    format!("{} – {}", text(v, "/period/start"), text(v, "/period/end"))
+}
+
+/// One statement: its totals, adjustments and every order line, with the downloads.
+async fn statement(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<Uuid>,
+) -> Page {
+    let (visit, _) = provider_of(&c, &headers, &uri).await?;
+    let lang = visit.lang;
+    let s = c
+        .page_data(&visit, &format!("/api/v1/statements/{id}"))
+        .await?;
+    let holds: Vec<String> = s["holds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| label(lang, "hold", &text(h, "/kind")))
+        .collect();
+    let adjustments = s["adjustments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            vec![
+                Cell::Text(label(lang, "adjustment", &text(a, "/kind"))),
+                Cell::Text(yuan(&text(a, "/amount"))),
+            ]
+        })
+        .collect();
+    let lines = s["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            vec![
+                Cell::Text(order_number(&text(l, "/order_id"))),
+                Cell::Text(label(lang, "line", &text(l, "/kind"))),
+                Cell::Text(yuan(&text(l, "/amount"))),
+                Cell::Text(yuan(&text(l, "/fee"))),
+                Cell::Text(yuan(&text(l, "/net"))),
+            ]
+        })
+        .collect();
+    let blocks = vec![
+        Block::Stats(vec![
+            (lang.t("provider.gross"), yuan(&text(&s, "/sales"))),
+            (lang.t("operator.refunds"), yuan(&text(&s, "/refunds"))),
+            (lang.t("provider.fee"), yuan(&text(&s, "/fee"))),
+            (lang.t("settlement.net"), yuan(&text(&s, "/net"))),
+            (lang.t("provider.held"), yuan(&text(&s, "/held"))),
+            (lang.t("provider.payout"), yuan(&text(&s, "/payout"))),
+        ]),
+        Block::Text(format!(
+            "{}: {}",
+            lang.t("provider.hold_reasons"),
+            if holds.is_empty() {
+                lang.t("common.none")
+            } else {
+                holds.join("、")
+            }
+        )),
+        Block::Links(vec![
+            (
+                lang.t("common.download_csv"),
+                format!("/console/file?path=/api/v1/statements/{id}/csv"),
+            ),
+            (
+                lang.t("common.download_xlsx"),
+                format!("/console/file?path=/api/v1/statements/{id}/xlsx"),
+            ),
+        ]),
+        table(
+            "adjustments",
+            lang.t("provider.adjustments"),
+            vec![lang.t("common.kind"), lang.t("common.amount")],
+            adjustments,
+            lang.t("common.none"),
+        ),
+        table(
+            "lines",
+            lang.t("provider.lines"),
+            vec![
+                lang.t("common.order"),
+                lang.t("common.kind"),
+                lang.t("common.amount"),
+                lang.t("provider.fee"),
+                lang.t("settlement.net"),
+            ],
+            lines,
+            lang.t("common.none"),
+        ),
+    ];
+    Ok(c.page(
+        &visit,
+        format!("{} {}", lang.t("provider.statement"), period(&s)),
         Subnav::Provider,
         blocks,
     ))
