@@ -1,0 +1,156 @@
+//! `yunshi serve --demo`: the first start seeds a living marketplace and prints its URLs and
+//! logins; each printed login opens its role's console; a second start reuses the data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+const PASSWORD: &str = "yunshi-demo-2026";
+
+struct Demo {
+    child: Child,
+    base: String,
+    /// (role, e-mail) as printed.
+    logins: Vec<(String, String)>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the demo and reads its announcement (the seeding may take a while in debug).
+fn start(dir: &std::path::Path) -> Demo {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yunshi"))
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logins = Vec::new();
+    let mut base = String::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(300))
+            .expect("the demo announces itself");
+        if let Some(rest) = line.split("Yunshi demo marketplace — ").nth(1) {
+            base = rest.trim().trim_end_matches('/').to_owned();
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(email) = words.last().filter(|w| w.contains('@')) {
+            let url = words.iter().find(|w| w.starts_with("http")).unwrap();
+            logins.push((url.to_string(), (*email).to_owned()));
+        }
+        if line.contains(PASSWORD) {
+            break;
+        }
+    }
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    Demo {
+        child,
+        base,
+        logins,
+    }
+}
+
+async fn log_in_and_open(client: &reqwest::Client, base: &str, email: &str, page: &str) -> String {
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    let html = login.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &html[at..at + 32];
+    let res = client
+        .post(format!("{base}/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("csrf", csrf),
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", page),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{email} logs in");
+    assert_eq!(res.headers()[LOCATION], page);
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let res = client
+        .get(format!("{base}{page}"))
+        .header(COOKIE, session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{email} opens {page}");
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_seeds_a_marketplace_and_every_printed_login_opens_its_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let demo = start(dir.path());
+    assert!(demo.logins.len() >= 7, "{:?}", demo.logins);
+    let catalogue = client
+        .get(format!("{}/", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        catalogue.contains("/products/"),
+        "the catalogue lists products"
+    );
+    for (url, email) in &demo.logins {
+        let page = url.strip_prefix(&demo.base).unwrap();
+        let html = log_in_and_open(&client, &demo.base, email, page).await;
+        assert!(!html.contains("banner-error"), "{page} as {email}");
+    }
+    // The buyer's orders and the provider's centre are not empty.
+    let buyer = demo
+        .logins
+        .iter()
+        .find(|(u, _)| u.ends_with("/orders"))
+        .unwrap();
+    let orders = log_in_and_open(&client, &demo.base, &buyer.1, "/orders").await;
+    assert!(orders.contains("/orders/0"), "the demo buyer has orders");
+    let admin = &demo.logins[0];
+    let cases = log_in_and_open(&client, &demo.base, &admin.1, "/operator/cases").await;
+    assert!(cases.contains("ALI-"), "the demo has violation cases");
+    drop(demo);
+
+    // A second start reuses the seeded data at once.
+    let began = std::time::Instant::now();
+    let again = start(dir.path());
+    assert!(began.elapsed() < Duration::from_secs(30));
+    assert_eq!(again.logins.len(), 7);
+}
