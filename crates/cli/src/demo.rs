@@ -30,11 +30,7 @@ pub struct Demo {
 const MARKER: &str = "demo.json";
 
 /// Seeds the demo marketplace in `data_dir` (once) and says what it holds.
-pub async fn ensure_seeded(
-    data_dir: &Path,
-    database_url: Option<String>,
-    rulebook: &str,
-) -> Result<Demo> {
+pub async fn ensure_seeded(data_dir: &Path, rulebook: &str) -> Result<Demo> {
     let marker = data_dir.join(MARKER);
     if let Ok(raw) = std::fs::read_to_string(&marker) {
         return serde_json::from_str(&raw).with_context(|| format!("reading {}", marker.display()));
@@ -58,7 +54,7 @@ pub async fn ensure_seeded(
         orders_per_provider: 300,
         audit_every: DEMO_DAYS,
         concurrency: 16,
-        database: database_url,
+        database: None,
         data_dir: Some(data_dir.to_path_buf()),
         sweep: None,
         demo_password: Some(DEMO_PASSWORD.to_owned()),

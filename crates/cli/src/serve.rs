@@ -97,18 +97,20 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let demo = args.demo;
     let explicit_dir = args.common.data_dir.is_some();
     let mut config = args.common.load(flags)?;
+    if demo && config.database_url.is_some() {
+        // The demo's logins share a published password: never seed a configured database.
+        anyhow::bail!(
+            "--demo runs on its own SQLite database in the data directory; leave out \
+             --database-url (and YUNSHI_DATABASE_URL)"
+        );
+    }
     if demo && !explicit_dir {
         config.data_dir = config.data_dir.join("demo");
     }
     tracing::debug!(?config, "configuration");
     runtime()?.block_on(async move {
         let seeded = if demo {
-            let seeded = crate::demo::ensure_seeded(
-                &config.data_dir,
-                config.database_url.clone(),
-                &config.rulebook,
-            )
-            .await?;
+            let seeded = crate::demo::ensure_seeded(&config.data_dir, &config.rulebook).await?;
             // The demo lives on its simulated clock, continuing where the seeding stopped.
             config.clock = ClockMode::Simulated;
             config.start = Some(seeded.now.clone());

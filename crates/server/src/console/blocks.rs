@@ -172,6 +172,19 @@ impl Field {
         format!("{}-{name}", form.id)
     }
 
+    /// The ids of the hint and the error that describe the input (`aria-describedby`).
+    pub fn described_by(&self, form: &Form) -> String {
+        let id = self.dom_id(form);
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{id}-hint"));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{id}-error"));
+        }
+        ids.join(" ")
+    }
+
     pub fn is_hidden(&self) -> bool {
         matches!(self.kind, FieldKind::Hidden)
     }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::Console;
 use super::api::Payload;
-use super::session::{Flash, checked, local_path, redirect_with};
+use super::session::{Flash, checked, echoable, local_path, redirect_with};
 
 /// The fields a form posted, in order, and its file if any.
 struct Posted {
@@ -186,7 +186,14 @@ pub async fn act(State(c): State<Console>, headers: HeaderMap, req: Request) -> 
     let visit = c.visit(&headers, &uri).await;
     let lang = visit.lang;
     let Some(posted) = read_form(req).await else {
-        return (StatusCode::BAD_REQUEST, lang.t("common.error")).into_response();
+        // Unreadable or over the upload limit: say so on a page, not in a bare answer.
+        let failure = super::api::Failure {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "unreadable_form".into(),
+            message: lang.t("error.form_unreadable"),
+            detail: String::new(),
+        };
+        return c.problem_page(&visit, &failure);
     };
     let back = local_path(posted.one("_back").unwrap_or("/"));
     let form = posted.one("_form").unwrap_or("").to_owned();
@@ -200,12 +207,7 @@ pub async fn act(State(c): State<Console>, headers: HeaderMap, req: Request) -> 
     ) {
         return res;
     }
-    let values = posted
-        .fields
-        .iter()
-        .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let values = echoable(&posted.fields);
     let fail = |field: Option<String>, text: String| {
         redirect_with(
             &back,
@@ -333,6 +335,21 @@ pub async fn file(
         h.insert(header::CONTENT_DISPOSITION, d);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // An uploaded file is shown as what it says it is, never run as part of this site.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    if !h.contains_key(header::CONTENT_DISPOSITION) {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
     res
 }
 

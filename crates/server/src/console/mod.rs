@@ -67,7 +67,13 @@ pub fn router(api: Router, app: AppState) -> Router {
         .route("/logout", post(session::logout))
         .route("/signup", get(session::signup_page).post(session::signup))
         .route("/lang/{tag}", get(session::switch_language))
-        .route("/console/act", post(gateway::act))
+        .route(
+            "/console/act",
+            // Material uploads come through here: the API's upload limit, not the general one.
+            post(gateway::act).layer(axum::extract::DefaultBodyLimit::max(
+                crate::onboarding::UPLOAD_CAP,
+            )),
+        )
         .route("/console/file", get(gateway::file))
         .route("/assets/console/{file}", get(asset))
         .merge(buyer::routes())
@@ -317,6 +323,20 @@ impl Console {
             .map_err(|f| self.problem_page(visit, &f))
     }
 
+    /// The records a list answers (`path` ends in a query) in any of `statuses`, gathered
+    /// in one `{"items": [...]}`: a desk's open work, however much closed work lies before it.
+    pub async fn in_statuses(&self, visit: &Visit, path: &str, statuses: &[&str]) -> Value {
+        let mut all = Vec::new();
+        for status in statuses {
+            let page = self
+                .read(visit, &format!("{path}&status={status}"))
+                .await
+                .unwrap_or_default();
+            all.extend(items(&page).cloned());
+        }
+        serde_json::json!({ "items": all })
+    }
+
     /// GET as the visitor.
     pub async fn read(&self, visit: &Visit, path: &str) -> Result<Value, Failure> {
         self.api.get(path, visit.token.as_deref(), visit.lang).await
@@ -421,6 +441,11 @@ async fn asset(Path(file): Path<String>) -> Response {
 pub fn items(v: &Value) -> impl Iterator<Item = &Value> {
     v["items"].as_array().into_iter().flatten()
 }
+
+/// Complaints not yet decided.
+pub const OPEN_COMPLAINTS: &[&str] = &["awaiting_response", "in_progress"];
+/// Violation cases not yet final.
+pub const OPEN_CASES: &[&str] = &["awaiting_reply", "replied", "penalty_noticed", "objected"];
 
 /// The items still open first (nothing at `decided`), newest first within each group: how a
 /// desk wants its queue.

@@ -17,8 +17,8 @@ use super::buyer::{OrderListQuery, order_number, window_cell};
 use super::i18n::Lang;
 use super::public::{category_options, label};
 use super::{
-    Console, Page, Subnav, Visit, action, case_rule, idempotency_key, items, table, text, when,
-    yuan,
+    Console, OPEN_COMPLAINTS, Page, Subnav, Visit, action, case_rule, idempotency_key, items,
+    table, text, when, yuan,
 };
 
 pub fn routes() -> Router<Console> {
@@ -641,12 +641,12 @@ async fn complaints(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
     let (visit, provider) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let list = c
-        .read(
+        .in_statuses(
             &visit,
             &format!("/api/v1/complaints?provider={provider}&limit=100"),
+            OPEN_COMPLAINTS,
         )
-        .await
-        .unwrap_or_default();
+        .await;
     let rows = items(&list)
         .map(|v| {
             let id = text(v, "/complaint/id");

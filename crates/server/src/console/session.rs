@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::api::Payload;
-use super::blocks::{Block, Field, FieldKind, Form};
+use super::blocks::{Block, Cell, Field, FieldKind, Form};
 use super::i18n::Lang;
 use super::{Console, Role, Subnav, Visit};
 
@@ -121,8 +121,7 @@ pub fn apply_flash(blocks: &mut Vec<Block>, flash: &Flash, lang: Lang) {
         return;
     }
     let mut placed = false;
-    for block in blocks.iter_mut() {
-        let Block::Form(form) = block else { continue };
+    for form in forms_mut(blocks) {
         if form.id != flash.form {
             continue;
         }
@@ -152,6 +151,46 @@ pub fn apply_flash(blocks: &mut Vec<Block>, flash: &Flash, lang: Lang) {
     }
 }
 
+/// Every form on a page: those standing alone and those in table rows.
+fn forms_mut(blocks: &mut [Block]) -> impl Iterator<Item = &mut Form> {
+    blocks
+        .iter_mut()
+        .flat_map(|block| -> Box<dyn Iterator<Item = &mut Form>> {
+            match block {
+                Block::Form(form) => Box::new(std::iter::once(form)),
+                Block::Table(table) => Box::new(
+                    table
+                        .rows
+                        .iter_mut()
+                        .flatten()
+                        .filter_map(|cell| match cell {
+                            Cell::Actions(forms) => Some(forms.iter_mut()),
+                            _ => None,
+                        })
+                        .flatten(),
+                ),
+                _ => Box::new(std::iter::empty()),
+            }
+        })
+}
+
+/// What a failed form may carry back to show again: never a secret, and little enough that
+/// the cookie stays well under browsers' 4 KB (long texts are dropped, the error is kept).
+pub fn echoable(fields: &[(String, String)]) -> HashMap<String, String> {
+    let mut kept = HashMap::new();
+    let mut budget = 1_500usize;
+    for (name, value) in fields {
+        let secret = name.contains("password") || name.contains("token") || name == "csrf";
+        let size = name.len() + value.len();
+        if secret || name.starts_with('_') || size > budget {
+            continue;
+        }
+        budget -= size;
+        kept.insert(name.clone(), value.clone());
+    }
+    kept
+}
+
 /// A redirect carrying a flash.
 pub fn redirect_with(to: &str, flash: Option<Flash>) -> Response {
     let mut res = Redirect::to(to).into_response();
@@ -163,7 +202,10 @@ pub fn redirect_with(to: &str, flash: Option<Flash>) -> Response {
 
 /// Only local paths are followed after a form (no open redirect).
 pub fn local_path(p: &str) -> String {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') {
+    // Browsers drop tabs and newlines from a URL ("/\t/evil" becomes "//evil"), and a control
+    // character cannot stand in a Location header: neither is a path of ours.
+    let plain = !p.chars().any(|c| c.is_control());
+    if plain && p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') {
         p.to_owned()
     } else {
         "/".to_owned()
@@ -580,6 +622,21 @@ mod tests {
         assert_eq!(local_path("/orders?x=1"), "/orders?x=1");
         assert_eq!(local_path("//evil.example/"), "/");
         assert_eq!(local_path("https://evil.example/"), "/");
+        assert_eq!(local_path("/\t/evil.example"), "/");
+        assert_eq!(local_path("/x\r\nSet-Cookie: a=b"), "/");
+    }
+
+    #[test]
+    fn a_failed_form_never_carries_a_password_back_and_stays_small() {
+        let fields = vec![
+            ("email".to_owned(), "a@b.cn".to_owned()),
+            ("password".to_owned(), "secret-1234567".to_owned()),
+            ("text".to_owned(), "长".repeat(2_000)),
+        ];
+        let kept = echoable(&fields);
+        assert_eq!(kept.get("email").map(String::as_str), Some("a@b.cn"));
+        assert!(!kept.contains_key("password"));
+        assert!(!kept.contains_key("text"), "too long for the cookie");
     }
 
     #[test]

@@ -1300,27 +1300,29 @@ pub async fn rate_order(
             .map(|r| r.state.clone())
             .unwrap_or_default()
             .with(&rating);
+        let mut aggregates = vec![aggregate_write(
+            PRODUCT_RATING,
+            product.0,
+            acc.as_ref().map(|a| a.version),
+            provider.clone(),
+            "",
+            &updated,
+            now,
+        )?];
+        // A score without text changes no review: no write, no needless race.
+        if !rating.text.is_empty() {
+            aggregates.push(aggregate_write(
+                PRODUCT_REVIEWS,
+                product.0,
+                reviews.as_ref().map(|r| r.version),
+                provider,
+                "",
+                &recent,
+                now,
+            )?);
+        }
         let mut batch = WriteBatch {
-            aggregates: vec![
-                aggregate_write(
-                    PRODUCT_RATING,
-                    product.0,
-                    acc.as_ref().map(|a| a.version),
-                    provider.clone(),
-                    "",
-                    &updated,
-                    now,
-                )?,
-                aggregate_write(
-                    PRODUCT_REVIEWS,
-                    product.0,
-                    reviews.as_ref().map(|r| r.version),
-                    provider,
-                    "",
-                    &recent,
-                    now,
-                )?,
-            ],
+            aggregates,
             unique_keys: vec![UniqueKey {
                 scope: RATING_SCOPE.into(),
                 key: id.to_string(),

@@ -234,7 +234,16 @@ async fn a_refused_form_shows_the_error_beside_its_field_and_keeps_what_was_type
     let field = html.find("id=\"new-staff-display_name\"").unwrap();
     let error = html.find("id=\"new-staff-display_name-error\"").unwrap();
     assert!(error > field, "the error follows its field");
-    assert!(html[error..].starts_with("id=\"new-staff-display_name-error\">请填写此项"));
+    assert!(
+        html[error..].starts_with("id=\"new-staff-display_name-error\" role=\"alert\">请填写此项")
+    );
+    // The input points at its error and takes the focus.
+    let input = &html[field..html[field..].find('>').unwrap() + field];
+    assert!(input.contains("aria-invalid=\"true\" autofocus"), "{input}");
+    assert!(
+        input.contains("aria-describedby=\"new-staff-display_name-error\""),
+        "{input}"
+    );
     assert!(html.contains("value=\"kept@operator.test\""));
     // Shown once: the next visit is clean.
     assert!(!b.page("/operator/staff").await.contains("请填写此项"));
