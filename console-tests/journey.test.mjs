@@ -119,7 +119,9 @@ async function shot(page, lang, name) {
 /** Clicks the submit button with this text inside the form whose id starts with `formPrefix`. */
 async function submit(page, text, formPrefix) {
   const form = formPrefix ? page.locator(`form[id^="${formPrefix}"]`) : page.locator("form");
-  await form.getByRole("button", { name: text, exact: true }).first().click();
+  // A button in a table row is named with its row ("Approve · 云帆旗舰店"): match the start.
+  const name = text instanceof RegExp ? text : new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}( · |$)`);
+  await form.getByRole("button", { name }).first().click();
   await page.waitForLoadState("load");
 }
 
@@ -261,6 +263,8 @@ async function journey(lang) {
     await reviewer.goto(`${base}/operator/listings`);
     await expectText(reviewer, title);
     await shot(reviewer, lang, "05-operator-listing-review");
+    // A row's buttons say which row they act on.
+    await reviewer.getByRole("button", { name: `${t.approve} · ${title}`, exact: true }).waitFor();
     await submit(reviewer, t.approve, "approve-");
     await noErrorBanner(reviewer, "approving the listing");
 

@@ -52,6 +52,18 @@ pub enum Cell {
     Actions(Vec<Form>),
 }
 
+impl Cell {
+    /// What a table row is about (its first cell's text), so that the row's buttons can say
+    /// it to a screen reader ("Dismiss · 未交付").
+    pub fn subject(row: &[Cell]) -> String {
+        match row.first() {
+            Some(Cell::Text(t) | Cell::Badge(t)) => t.clone(),
+            Some(Cell::Link { text, .. }) => text.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
 /// A bar chart rendered as inline SVG on the server.
 pub struct Chart {
     pub title: String,
