@@ -48,9 +48,14 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A simulation reports through its summary; the faults it injects are not news.
-    let quiet = matches!(cli.command, Commands::Simulate(_));
-    init_tracing(if quiet { "off" } else { "info" });
+    let default = match &cli.command {
+        // A simulation reports through its summary; the faults it injects are not news.
+        Commands::Simulate(_) => "off",
+        // Seeding the demo makes thousands of calls; what a newcomer needs is its announcement.
+        Commands::Serve(args) if args.is_demo() => "warn",
+        _ => "info",
+    };
+    init_tracing(default);
     let result = match cli.command {
         Commands::Serve(args) => serve::serve(args),
         Commands::Migrate(args) => serve::migrate(args),

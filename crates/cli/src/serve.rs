@@ -37,6 +37,13 @@ pub struct ServeArgs {
     demo: bool,
 }
 
+impl ServeArgs {
+    /// Whether this is `serve --demo`.
+    pub fn is_demo(&self) -> bool {
+        self.demo
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     #[command(flatten)]
