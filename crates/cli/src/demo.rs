@@ -53,6 +53,7 @@ pub async fn ensure_seeded(data_dir: &Path, rulebook: &str) -> Result<Demo> {
         start: start.to_string(),
         orders_per_provider: 300,
         audit_every: DEMO_DAYS,
+        full_audit_every: DEMO_DAYS,
         concurrency: 16,
         database: None,
         data_dir: Some(data_dir.to_path_buf()),

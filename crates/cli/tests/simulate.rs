@@ -52,7 +52,7 @@ fn the_same_seed_prints_the_same_summary_and_another_seed_differs() {
     for line in ["orders", "refunds", "settlement", "deadlines", "invariants"] {
         assert!(a.contains(line), "the summary shows {line}:\n{a}");
     }
-    assert!(a.contains("held after 40 audits"), "{a}");
+    assert!(a.contains("held after 40 audits (3 of everything)"), "{a}");
 }
 
 #[test]
@@ -97,5 +97,8 @@ async fn a_simulation_with_faults_keeps_every_invariant_on_postgres() {
         return;
     };
     let out = simulate(&["--seed", "5", "--faults", "0.03", "--database", &url]);
-    assert!(out.contains("held after 40 audits"), "{out}");
+    assert!(
+        out.contains("held after 40 audits (3 of everything)"),
+        "{out}"
+    );
 }

@@ -2,12 +2,15 @@
 //! any Yunshi database after every committed write, checked from what is stored.
 //! `GET /api/v1/admin/audit` (operator administrators); `yunshi audit` calls it.
 
+use std::collections::{BTreeSet, HashMap};
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use jiff::Timestamp;
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
 use yunshi_core::governance::ViolationRecord;
 use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;
@@ -44,9 +47,52 @@ pub struct Check {
 pub struct AuditReport {
     /// Every check holds.
     pub ok: bool,
+    /// `full`: everything stored; `changes`: what changed after `after_event`.
+    pub scope: String,
     pub checks: Vec<Check>,
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
+    /// The last event whose hash was verified, and that hash: give them back as
+    /// `after_event` and `after_hash` to check only what changes from here.
+    pub chain_head_seq: i64,
+    pub chain_head: String,
+}
+
+/// What changed after an event an earlier audit verified.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Check only what changed after this event: an earlier report's `chain_head_seq`.
+    pub after_event: Option<i64>,
+    /// That report's `chain_head` (required with `after_event`).
+    pub after_hash: Option<String>,
+}
+
+/// The subjects of the events after the mark: what a `changes` audit looks at.
+#[derive(Default)]
+struct Changed {
+    orders: BTreeSet<Uuid>,
+    providers: BTreeSet<String>,
+    statements: BTreeSet<Uuid>,
+    payouts: BTreeSet<Uuid>,
+}
+
+impl Changed {
+    fn note(&mut self, subject: &str) {
+        let Some((kind, id)) = subject.split_once(':') else {
+            return;
+        };
+        let uuid = || Uuid::parse_str(id).ok();
+        match kind {
+            "order" => self.orders.extend(uuid()),
+            "provider" => {
+                self.providers.insert(id.to_owned());
+            }
+            "statement" => self.statements.extend(uuid()),
+            "payout" => self.payouts.extend(uuid()),
+            _ => {}
+        }
+    }
 }
 
 fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
@@ -65,27 +111,58 @@ fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
 /// provider has reached the expulsion threshold; no deadline is left pending past its due
 /// time and a lease (that none fires twice the store enforces: a fired deadline is no longer
 /// pending, and firing it again is refused).
+///
+/// With `after_event` and `after_hash` from an earlier report, only what changed since is
+/// read: the chain from there, and the orders and providers' settlement accounts named by
+/// the events since (the ledger totals, deposits, points and deadlines are always checked
+/// whole) — cheap enough to run after every simulated day of a large marketplace.
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "audit", security(("bearer" = [])),
+    params(AuditQuery),
     responses(
         (status = 200, description = "The checks (`ok` false when any fails)", body = AuditReport),
+        (status = 400, description = "`after_event` without `after_hash`, or the reverse", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an operator administrator", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn audit(
     State(state): State<AppState>,
     principal: Principal,
+    Query(q): Query<AuditQuery>,
 ) -> Result<ApiJson<AuditReport>, Problem> {
     if !principal.actor.is_operator_admin() {
         return Err(Problem::forbidden(
             "the audit is for operator administrators",
         ));
     }
-    Ok(ApiJson(run(&state).await?))
+    let after = match (q.after_event, q.after_hash.as_deref()) {
+        (None, None) => None,
+        (Some(seq), Some(hash)) if seq >= 0 => Some((seq, hash)),
+        (Some(_), Some(_)) => {
+            return Err(Problem::invalid_request(
+                "after_event is an event's sequence number: 0 or more",
+            ));
+        }
+        _ => {
+            return Err(Problem::invalid_request(
+                "after_event and after_hash go together: both from an earlier report",
+            ));
+        }
+    };
+    Ok(ApiJson(run_after(&state, after).await?))
 }
 
-/// All checks, in order.
+/// All checks over everything stored, in order.
 pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
+    run_after(state, None).await
+}
+
+/// All checks, in order: over everything, or (`after`: an earlier report's chain head) over
+/// what changed since.
+pub async fn run_after(
+    state: &AppState,
+    after: Option<(i64, &str)>,
+) -> Result<AuditReport, Problem> {
     let now = state.clock.now();
     let mut checks = Vec::new();
 
@@ -96,7 +173,15 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         "0".into(),
     ));
 
-    let chain = state.store.verify_event_chain().await?;
+    let mut changed = Changed::default();
+    let chain = state
+        .store
+        .verify_event_chain_after(after, |e| {
+            if after.is_some() {
+                changed.note(&e.subject);
+            }
+        })
+        .await?;
     checks.push(check(
         "event_chain_verifies",
         chain
@@ -105,18 +190,36 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         format!("{} events", chain.events),
     ));
 
-    let escrow: std::collections::HashMap<String, Fen> = state
-        .store
-        .owner_balances(AccountKind::BuyerEscrow)
-        .await?
-        .into_iter()
-        .collect();
+    let (stored, escrow) = match after {
+        None => (
+            all_aggregates(&state.store, crate::orders::ORDER, None, None).await?,
+            state.store.owner_balances(AccountKind::BuyerEscrow).await?,
+        ),
+        Some(_) => {
+            let ids: Vec<Uuid> = changed.orders.iter().copied().collect();
+            let owners = ids.iter().map(Uuid::to_string).collect();
+            (
+                state
+                    .store
+                    .aggregates_by_ids(crate::orders::ORDER, ids)
+                    .await?,
+                state
+                    .store
+                    .owner_balances_of(AccountKind::BuyerEscrow, owners)
+                    .await?,
+            )
+        }
+    };
+    let escrow: HashMap<String, Fen> = escrow.into_iter().collect();
     let (mut held, mut orders) = (0i128, 0u64);
     let (mut escrow_off, mut overpaid, mut illegal) = (None, None, None);
-    for a in all_aggregates(&state.store, crate::orders::ORDER, None, None).await? {
+    for a in stored {
         let order: Order = serde_json::from_value(a.state["order"].clone())
             .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
         orders += 1;
+        if after.is_some() {
+            changed.providers.insert(order.terms.provider.to_string());
+        }
         held += i128::from(order.escrow.fen());
         let ledger = escrow
             .get(&order.id.to_string())
@@ -146,17 +249,17 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
     checks.push(check(
         "escrow_equals_held_orders",
         escrow_off,
-        format!("{orders} orders hold {held} fen"),
+        format!("{orders} {}orders hold {held} fen", changed_note(after)),
     ));
     checks.push(check(
         "every_order_in_a_legal_state",
         illegal,
-        format!("{orders} orders"),
+        format!("{orders} {}orders", changed_note(after)),
     ));
     checks.push(check(
         "no_refund_above_its_payment",
         overpaid,
-        format!("{orders} orders"),
+        format!("{orders} {}orders", changed_note(after)),
     ));
 
     let overdrawn = state
@@ -172,7 +275,22 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
         "every deposit ≥ 0".into(),
     ));
 
-    let books = crate::settlement::reconcile::books(state).await?;
+    let scope = match after {
+        None => None,
+        Some(_) => {
+            for (kind, ids) in [
+                (crate::settlement::STATEMENT, &changed.statements),
+                (crate::settlement::PAYOUT, &changed.payouts),
+            ] {
+                let ids = ids.iter().copied().collect();
+                for a in state.store.aggregates_by_ids(kind, ids).await? {
+                    changed.providers.insert(a.owner);
+                }
+            }
+            Some(&changed.providers)
+        }
+    };
+    let books = crate::settlement::reconcile::books(state, scope).await?;
     let unbalanced = books
         .proofs
         .iter()
@@ -213,9 +331,17 @@ pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
 
     Ok(AuditReport {
         ok: checks.iter().all(|c| c.ok),
+        scope: if after.is_some() { "changes" } else { "full" }.into(),
         checks,
         at: now,
+        chain_head_seq: chain.head_seq,
+        chain_head: chain.head,
     })
+}
+
+/// How a count of orders reads: all of them, or those changed since the mark.
+fn changed_note(after: Option<(i64, &str)>) -> &'static str {
+    if after.is_some() { "changed " } else { "" }
 }
 
 /// The first provider still active with points at or above the expulsion threshold of the

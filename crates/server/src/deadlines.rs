@@ -38,9 +38,9 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), Problem>> + Send
 /// `DeadlineNotPending` answer means another worker fired it first, which is success.
 pub type Handler = fn(AppState, Deadline) -> HandlerFuture;
 
-/// Fires many due deadlines of one kind together, in one batch where it can: for kinds due
-/// by the thousand whose effects coalesce (a popular product's sales count). Same contract
-/// as [`Handler`] for each deadline.
+/// Fires many due deadlines of one kind together: for kinds due by the thousand whose
+/// effects coalesce into one batch (a popular product's sales count) or commit together
+/// (a day's window ends). Same contract as [`Handler`] for each deadline.
 pub type BatchHandler = fn(AppState, Vec<Deadline>) -> HandlerFuture;
 
 /// The kinds [`fire_due`] fires in bulk. (A clock advance fires in due order through
@@ -247,10 +247,7 @@ impl Worker {
     }
 }
 
-/// The claimant name of the simulated clock's advances.
-pub const SIMULATED_WORKER: &str = "simulated-clock";
-
-/// How many of the earliest due deadlines an advance claims at a time.
+/// How many of the earliest due deadlines an advance reads at a time.
 const GROUP: u32 = 256;
 
 /// How many deadlines of one group fire at once.
@@ -261,13 +258,13 @@ const FIRING: usize = 32;
 /// holds among them (order between kinds, and within a subject, is kept). Kinds whose
 /// effects coalesce (`coalesces`) take every subject: their bulk handler fires them as one.
 fn same_instant_group(
-    claimed: Vec<Deadline>,
+    due: Vec<Deadline>,
     skipped: &HashSet<Uuid>,
     coalesces: impl Fn(&str) -> bool,
 ) -> Vec<Deadline> {
     let mut group: Vec<Deadline> = Vec::new();
     let mut subjects = HashSet::new();
-    for deadline in claimed.into_iter().filter(|d| !skipped.contains(&d.id)) {
+    for deadline in due.into_iter().filter(|d| !skipped.contains(&d.id)) {
         if let Some(first) = group.first()
             && (deadline.due_at != first.due_at
                 || deadline.kind != first.kind
@@ -396,18 +393,13 @@ pub async fn advance_with(
     loop {
         let now = clock.now();
         // The earliest due deadlines not passed over: among the `skipped + GROUP` earliest,
-        // at least one is not. The claim holds them only until `now` (a lease of `now - target`,
-        // never positive): the advance lock already keeps other advances off, and after a
-        // crash no claim outlives the stored clock.
+        // at least one is not. Read, not claimed: the advance lock already keeps other
+        // advances off, and a lease here would hold nothing past the stored clock.
         let limit = u32::try_from(skipped.len())
             .unwrap_or(u32::MAX)
             .saturating_add(GROUP);
-        let hold = now.duration_since(target);
-        let claimed = state
-            .store
-            .claim_due_deadlines(target, SIMULATED_WORKER, hold, limit)
-            .await?;
-        let group = same_instant_group(claimed, &skipped, |kind| {
+        let due = state.store.due_deadlines(target, limit).await?;
+        let group = same_instant_group(due, &skipped, |kind| {
             batched.contains_key(kind) && handlers.contains_key(kind)
         });
         let Some(first) = group.first() else {

@@ -44,17 +44,34 @@ pub async fn load<T: DeserializeOwned>(
     kind: &str,
     id: Uuid,
 ) -> Result<Option<Loaded<T>>, Problem> {
-    let Some(stored) = store.aggregate(kind, id).await? else {
-        return Ok(None);
-    };
+    store.aggregate(kind, id).await?.map(read_back).transpose()
+}
+
+/// Loads the aggregates of `kind` with these ids together (those that do not exist absent).
+pub async fn load_many<T: DeserializeOwned>(
+    store: &Store,
+    kind: &str,
+    ids: Vec<Uuid>,
+) -> Result<Vec<Loaded<T>>, Problem> {
+    store
+        .aggregates_by_ids(kind, ids)
+        .await?
+        .into_iter()
+        .map(read_back)
+        .collect()
+}
+
+/// A stored aggregate's state read as `T`.
+fn read_back<T: DeserializeOwned>(stored: StoredAggregate) -> Result<Loaded<T>, Problem> {
+    let (kind, id) = (&stored.kind, stored.id);
     let state = serde_json::from_value(stored.state)
         .map_err(|e| Problem::internal(format!("stored {kind} {id} does not read back: {e}")))?;
-    Ok(Some(Loaded {
+    Ok(Loaded {
         id,
         version: stored.version,
         owner: stored.owner,
         state,
-    }))
+    })
 }
 
 /// Every aggregate of `kind` (owned by `owner`, with `status`, where given), in id order,

@@ -59,6 +59,26 @@ impl Default for ChainChecker {
 }
 
 impl ChainChecker {
+    /// A check that resumes after event `seq`, whose hash (hex) was verified as `head`. An
+    /// unreadable `head` stands for no hash at all: the next event breaks.
+    pub(crate) fn after(seq: i64, head: &str) -> Self {
+        let mut prev = GENESIS;
+        let readable = head.len() == 64
+            && prev.iter_mut().enumerate().all(|(i, byte)| {
+                head.get(2 * i..2 * i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .map(|b| *byte = b)
+                    .is_some()
+            });
+        let next = seq.saturating_add(1);
+        Self {
+            prev,
+            expected_seq: next,
+            events: 0,
+            broken_at: (!readable).then_some(next),
+        }
+    }
+
     pub(crate) fn push(&mut self, e: &StoredEvent) {
         self.events += 1;
         if self.broken_at.is_some() {
@@ -95,6 +115,7 @@ impl ChainChecker {
         ChainCheck {
             events: self.events,
             broken_at,
+            head_seq: last_seq,
             head: hex(&self.prev),
         }
     }

@@ -248,14 +248,28 @@ impl Store {
 
     /// Recomputes every event hash from the first and reports the first break, if any.
     pub async fn verify_event_chain(&self) -> Result<ChainCheck, StoreError> {
-        let mut check = chain::ChainChecker::default();
-        let mut after = 0;
+        self.verify_event_chain_after(None, |_| {}).await
+    }
+
+    /// [`Self::verify_event_chain`] from a head verified before (`from`: the `head_seq` and
+    /// `head` of an earlier check) instead of from the first event, showing each event read
+    /// to `seen`. A `from` that is not the chain's hash at that event breaks at the next.
+    pub async fn verify_event_chain_after(
+        &self,
+        from: Option<(i64, &str)>,
+        mut seen: impl FnMut(&StoredEvent),
+    ) -> Result<ChainCheck, StoreError> {
+        let (mut check, mut after) = match from {
+            Some((seq, head)) => (chain::ChainChecker::after(seq, head), seq),
+            None => (chain::ChainChecker::default(), 0),
+        };
         loop {
             let page = self.events_after(after, 1_000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for event in &page {
                 check.push(event);
+                seen(event);
             }
         }
         // Where the backend records the head separately, events cut off the end show too.
@@ -278,6 +292,17 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Deadline>, StoreError> {
         dispatch!(self, b => b.claim_due_deadlines(now, worker, lease, limit).await)
+    }
+
+    /// Pending deadlines due at or before `now` that no worker's lease holds, earliest first,
+    /// read without claiming them: for the simulated clock's advance, which fires under its
+    /// own lock and needs no lease (a claim there would only rewrite rows on every step).
+    pub async fn due_deadlines(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        dispatch!(self, b => b.due_deadlines(now, limit).await)
     }
 
     /// The earliest pending deadline's due time, if any.
@@ -361,6 +386,42 @@ impl Store {
     /// Per provider: the sums of all its settlement items.
     pub async fn item_totals(&self) -> Result<Vec<(String, ItemTotals)>, StoreError> {
         dispatch!(self, b => b.item_totals().await)
+    }
+
+    /// [`Self::item_totals`] of these providers only (those with no items absent).
+    pub async fn item_totals_of(
+        &self,
+        providers: Vec<String>,
+    ) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        dispatch!(self, b => b.item_totals_of(providers).await)
+    }
+
+    /// [`Self::owner_balances`] of these owners only (owners with no postings absent).
+    pub async fn owner_balances_of(
+        &self,
+        kind: AccountKind,
+        owners: Vec<String>,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        dispatch!(self, b => b.owner_balances_of(kind, owners).await)
+    }
+
+    /// The aggregates of `kind` with these ids (those that do not exist absent), read
+    /// together: the audit's look at what changed since its last run.
+    pub async fn aggregates_by_ids(
+        &self,
+        kind: &str,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        dispatch!(self, b => b.aggregates_by_ids(kind, ids).await)
+    }
+
+    /// Every aggregate of `kind` owned by one of `owners`.
+    pub async fn aggregates_owned_by(
+        &self,
+        kind: &str,
+        owners: Vec<String>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        dispatch!(self, b => b.aggregates_owned_by(kind, owners).await)
     }
 
     /// The balance of every account of `kind`, by owner (owners with no postings absent).

@@ -168,6 +168,8 @@ pub struct ChainCheck {
     pub events: u64,
     /// The first event whose hash does not follow from its predecessor, if any.
     pub broken_at: Option<i64>,
+    /// The last event checked and its hash (hex): where a later check can resume.
+    pub head_seq: i64,
     pub head: String,
 }
 

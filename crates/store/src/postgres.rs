@@ -322,6 +322,51 @@ impl PgStore {
             .collect())
     }
 
+    pub(crate) async fn item_totals_of(
+        &self,
+        providers: Vec<String>,
+    ) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
+                 WHERE provider = ANY($1) GROUP BY provider ORDER BY provider",
+                &[&providers],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let totals = ItemTotals {
+                    amount: Fen::new(r.get(1)),
+                    fee: Fen::new(r.get(2)),
+                };
+                (r.get(0), totals)
+            })
+            .collect())
+    }
+
+    pub(crate) async fn owner_balances_of(
+        &self,
+        kind: AccountKind,
+        owners: Vec<String>,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT owner, SUM(amount)::BIGINT FROM ledger_postings
+                 WHERE account_kind = $1 AND owner = ANY($2) GROUP BY owner ORDER BY owner",
+                &[&kind.as_str(), &owners],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), Fen::new(r.get(1))))
+            .collect())
+    }
+
     pub(crate) async fn owner_balances(
         &self,
         kind: AccountKind,
@@ -485,6 +530,29 @@ impl PgStore {
         Ok(claimed)
     }
 
+    pub(crate) async fn due_deadlines(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {DEADLINE_COLUMNS} FROM deadlines
+                     WHERE state = 'pending' AND due_at <= $1
+                       AND (claim_until IS NULL OR claim_until <= $1)
+                     ORDER BY due_at, id LIMIT $2"
+                ),
+                &[&to_micros(now), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(parse_deadline)
+            .collect()
+    }
+
     pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let client = self.client().await?;
         let row = client
@@ -512,6 +580,48 @@ impl PgStore {
             .map_err(pg_err)?
             .map(|r| parse_aggregate(&r))
             .transpose()
+    }
+
+    pub(crate) async fn aggregates_by_ids(
+        &self,
+        kind: &str,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates
+                     WHERE kind = $1 AND id = ANY($2) ORDER BY id"
+                ),
+                &[&kind, &ids],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(parse_aggregate)
+            .collect()
+    }
+
+    pub(crate) async fn aggregates_owned_by(
+        &self,
+        kind: &str,
+        owners: Vec<String>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates
+                     WHERE kind = $1 AND owner = ANY($2) ORDER BY owner, id"
+                ),
+                &[&kind, &owners],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(parse_aggregate)
+            .collect()
     }
 
     pub(crate) async fn aggregates(

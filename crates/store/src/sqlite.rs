@@ -416,6 +416,69 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn item_totals_of(
+        &self,
+        providers: Vec<String>,
+    ) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
+                     FROM settlement_items WHERE provider = ?1",
+                )
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for provider in providers {
+                let (n, amount, fee) = stmt
+                    .query_row([&provider], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(db_err)?;
+                if n > 0 {
+                    let totals = ItemTotals {
+                        amount: Fen::new(amount),
+                        fee: Fen::new(fee),
+                    };
+                    out.push((provider, totals));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn owner_balances_of(
+        &self,
+        kind: AccountKind,
+        owners: Vec<String>,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM ledger_postings
+                     WHERE account_kind = ?1 AND owner = ?2",
+                )
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for owner in owners {
+                let (n, sum) = stmt
+                    .query_row(params![kind.as_str(), owner], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .map_err(db_err)?;
+                if n > 0 {
+                    out.push((owner, Fen::new(sum)));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub(crate) async fn owner_balances(
         &self,
         kind: AccountKind,
@@ -566,6 +629,28 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn due_deadlines(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Deadline>, StoreError> {
+        let now = to_micros(now);
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {DEADLINE_COLUMNS} FROM deadlines
+                 WHERE state = 'pending' AND due_at <= ?1
+                   AND (claim_until IS NULL OR claim_until <= ?1)
+                 ORDER BY due_at, id LIMIT ?2"
+            ))
+            .map_err(db_err)?
+            .query_map(params![now, limit], deadline_row)
+            .map_err(db_err)?
+            .map(|r| r.map_err(db_err).and_then(parse_deadline))
+            .collect()
+        })
+        .await
+    }
+
     pub(crate) async fn next_deadline_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|c| {
             cached_row(
@@ -598,6 +683,60 @@ impl SqliteStore {
             .map_err(db_err)?
             .map(parse_aggregate)
             .transpose()
+        })
+        .await
+    }
+
+    pub(crate) async fn aggregates_by_ids(
+        &self,
+        kind: &str,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let kind = kind.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates WHERE kind = ?1 AND id = ?2"
+                ))
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(row) = stmt
+                    .query_row(params![kind, id.as_bytes()], aggregate_row)
+                    .optional()
+                    .map_err(db_err)?
+                {
+                    out.push(parse_aggregate(row)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn aggregates_owned_by(
+        &self,
+        kind: &str,
+        owners: Vec<String>,
+    ) -> Result<Vec<StoredAggregate>, StoreError> {
+        let kind = kind.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates
+                     WHERE kind = ?1 AND owner = ?2 ORDER BY id"
+                ))
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for owner in owners {
+                let rows = stmt
+                    .query_map(params![kind, owner], aggregate_row)
+                    .map_err(db_err)?;
+                for row in rows {
+                    out.push(parse_aggregate(row.map_err(db_err)?)?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -55,9 +55,14 @@ pub struct SimulateArgs {
     /// Orders a listed provider gets in a year, on average.
     #[arg(long, default_value_t = 100)]
     pub orders_per_provider: u64,
-    /// Run the invariant checker every this many simulated days (and always at the end).
+    /// Run the invariant checker every this many simulated days (and always at the end),
+    /// over what changed since the last check.
     #[arg(long, default_value_t = 1)]
     pub audit_every: u64,
+    /// Run it over everything stored, not only what changed, every this many simulated
+    /// days (and always at the end).
+    #[arg(long, default_value_t = 30)]
+    pub full_audit_every: u64,
     /// Calls in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -284,6 +289,8 @@ async fn live(
         codes,
     };
     let began = Instant::now();
+    // Where the last audit's verified chain ended: the next checks what changed after it.
+    let mut audited: Option<(i64, String)> = None;
     for day in 0..args.days {
         let now = start.checked_add(SignedDuration::from_hours(24 * day as i64))?;
         let today = beijing_date(now);
@@ -300,8 +307,11 @@ async fn live(
         sell_today(&api, &mut w, &mut s, args, day, today, c).await?;
         after_sales(&api, &staff, &mut w, &mut s, day, c).await?;
         govern(&api, &staff, &mut w, &mut s, day, today, c).await?;
-        if (day + 1) % args.audit_every.max(1) == 0 || day + 1 == args.days {
-            audit(&api, args, day, today, &mut s).await?;
+        let last = day + 1 == args.days;
+        if (day + 1) % args.audit_every.max(1) == 0 || last {
+            let full = last || (day + 1) % args.full_audit_every.max(1) == 0;
+            let after = audited.take().filter(|_| !full);
+            audited = Some(audit(&api, args, day, today, after, &mut s).await?);
         }
         progress(
             show,
@@ -755,15 +765,22 @@ async fn govern(
     Ok(())
 }
 
-/// The invariant checker; a broken invariant stops the run with the seed and the day.
+/// The invariant checker, over everything or over what changed `after` the chain head an
+/// earlier check verified; a broken invariant stops the run with the seed and the day. The
+/// chain head this check verified.
 async fn audit(
     api: &Api<'_>,
     args: &SimulateArgs,
     day: u64,
     date: jiff::civil::Date,
+    after: Option<(i64, String)>,
     s: &mut Summary,
-) -> Result<()> {
-    let report = api.get("/api/v1/admin/audit", ADMIN).await?;
+) -> Result<(i64, String)> {
+    let path = match &after {
+        Some((seq, head)) => format!("/api/v1/admin/audit?after_event={seq}&after_hash={head}"),
+        None => "/api/v1/admin/audit".to_owned(),
+    };
+    let report = api.get(&path, ADMIN).await?;
     if report["ok"] != true {
         let broken: Vec<String> = report["checks"]
             .as_array()
@@ -787,7 +804,17 @@ async fn audit(
         );
     }
     s.audits_passed += 1;
-    Ok(())
+    s.full_audits_passed += u64::from(after.is_none());
+    let head = (
+        report["chain_head_seq"]
+            .as_i64()
+            .context("the audit's chain head")?,
+        report["chain_head"]
+            .as_str()
+            .context("the audit's chain head")?
+            .to_owned(),
+    );
+    Ok(head)
 }
 
 /// The end: providers' standing, statements and the ledger, read back.

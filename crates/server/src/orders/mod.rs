@@ -32,6 +32,8 @@
 pub mod gateway;
 pub mod views;
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -62,7 +64,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::deadlines::{Handler, HandlerFuture};
 use crate::idempotency::{IdempotencyKey, mismatch};
-use crate::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write};
+use crate::pipeline::{Loaded, MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write};
 use crate::problem::{ApiJson, ErrorCode, Problem};
 
 /// Aggregate kind of orders.
@@ -179,8 +181,10 @@ pub const DEADLINES: &[(&str, Handler)] = &[
 ];
 
 /// The kinds the deadline worker fires in bulk (see [`crate::deadlines::BatchHandler`]).
-pub const BATCH_DEADLINES: &[(&str, crate::deadlines::BatchHandler)] =
-    &[(order::SALE_COUNT, fire_sale_counts)];
+pub const BATCH_DEADLINES: &[(&str, crate::deadlines::BatchHandler)] = &[
+    (order::SALE_COUNT, fire_sale_counts),
+    (GUARANTEE_WINDOW_END, fire_window_ends),
+];
 
 /// An order as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1389,7 +1393,57 @@ fn fire_window_end(state: AppState, deadline: Deadline) -> HandlerFuture {
 
 /// The window-end handler, callable directly (tests, a deadline worker).
 pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
-    let id = deadline
+    let id = window_end_order(deadline)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let loaded = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await?;
+        let batch = window_end_batch(state, deadline, loaded).await?;
+        match state.store.commit(batch).await {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(format!(
+        "order {id} kept changing while its window end fired"
+    )))
+}
+
+/// `order.guarantee_window_end` in bulk ([`crate::deadlines::BatchHandler`]): a day's window
+/// ends fall at one instant by the thousand, so their orders are read together and their
+/// firings committed together, each in its own batch (one lost race undoes no other); a
+/// firing that lost a race fires again alone.
+fn fire_window_ends(state: AppState, deadlines: Vec<Deadline>) -> HandlerFuture {
+    Box::pin(async move { window_ends(&state, &deadlines).await })
+}
+
+async fn window_ends(state: &AppState, deadlines: &[Deadline]) -> Result<(), Problem> {
+    let ids = deadlines
+        .iter()
+        .map(window_end_order)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut loaded: HashMap<Uuid, Loaded<OrderRecord>> =
+        crate::pipeline::load_many(&state.store, ORDER, ids.clone())
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect();
+    let mut batches = Vec::with_capacity(deadlines.len());
+    for (deadline, id) in deadlines.iter().zip(&ids) {
+        batches.push(window_end_batch(state, deadline, loaded.remove(id)).await?);
+    }
+    let results = state.store.commit_many(batches).await?;
+    for (deadline, result) in deadlines.iter().zip(results) {
+        match result {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => {}
+            Err(_) => window_end(state, deadline).await?,
+        }
+    }
+    Ok(())
+}
+
+/// The order a window-end deadline names.
+fn window_end_order(deadline: &Deadline) -> Result<Uuid, Problem> {
+    deadline
         .payload
         .get("order_id")
         .and_then(|v| v.as_str())
@@ -1400,52 +1454,52 @@ pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Pro
                 .strip_prefix("order:")
                 .and_then(|s| Uuid::parse_str(s).ok())
         })
-        .ok_or_else(|| Problem::internal(format!("deadline {} names no order", deadline.id)))?;
-    for _ in 0..MAX_ATTEMPTS {
-        // Never before it is due, even if a simulated clock lags behind the caller's `now`.
-        let now = state.clock.now().max(deadline.due_at);
-        let mut batch = WriteBatch {
-            fire: vec![FiredDeadline {
-                id: deadline.id,
-                at: now,
-            }],
-            ..WriteBatch::default()
-        };
-        if let Some(loaded) = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await? {
-            let (next, mut outcome) = decide(state, now, |ctx| {
-                order::guarantee_window_ended(&loaded.state.order, ctx)
-            })?;
-            // This deadline is fired by this batch, not cancelled.
-            if let Some(key) = &deadline.dedupe_key {
-                outcome.cancel.retain(|k| k != key);
-            }
-            if next != loaded.state.order {
-                let record = OrderRecord {
-                    order: next,
-                    warranty_days: loaded.state.warranty_days,
-                    index_version: None,
-                };
-                write_order(
-                    state,
-                    &mut batch,
-                    Some(&loaded.state),
-                    record,
-                    Some(loaded.version),
-                    now,
-                )
-                .await?;
-            }
-            add_outcome(&mut batch, outcome, now);
+        .ok_or_else(|| Problem::internal(format!("deadline {} names no order", deadline.id)))
+}
+
+/// The batch that fires a window end: the order (as `loaded`) released from escrow where it
+/// still held it, and the deadline marked fired.
+async fn window_end_batch(
+    state: &AppState,
+    deadline: &Deadline,
+    loaded: Option<Loaded<OrderRecord>>,
+) -> Result<WriteBatch, Problem> {
+    // Never before it is due, even if a simulated clock lags behind the caller's `now`.
+    let now = state.clock.now().max(deadline.due_at);
+    let mut batch = WriteBatch {
+        fire: vec![FiredDeadline {
+            id: deadline.id,
+            at: now,
+        }],
+        ..WriteBatch::default()
+    };
+    if let Some(loaded) = loaded {
+        let (next, mut outcome) = decide(state, now, |ctx| {
+            order::guarantee_window_ended(&loaded.state.order, ctx)
+        })?;
+        // This deadline is fired by this batch, not cancelled.
+        if let Some(key) = &deadline.dedupe_key {
+            outcome.cancel.retain(|k| k != key);
         }
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+        if next != loaded.state.order {
+            let record = OrderRecord {
+                order: next,
+                warranty_days: loaded.state.warranty_days,
+                index_version: None,
+            };
+            write_order(
+                state,
+                &mut batch,
+                Some(&loaded.state),
+                record,
+                Some(loaded.version),
+                now,
+            )
+            .await?;
         }
+        add_outcome(&mut batch, outcome, now);
     }
-    Err(Problem::conflict(format!(
-        "order {id} kept changing while its window end fired"
-    )))
+    Ok(batch)
 }
 
 /// How often applying a sale to a product's count is retried after losing a race (other

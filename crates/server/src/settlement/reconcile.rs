@@ -9,7 +9,7 @@
 //! - `payouts_in_transit` = payouts instructed or pending;
 //! - the trial balance is zero.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::extract::{Path, State};
 use serde::Serialize;
@@ -28,7 +28,7 @@ use super::{PAYOUT, STATEMENT, read_all, statement_lines};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::onboarding::rulebook_at;
-use crate::pipeline::load;
+use crate::pipeline::{all_aggregates, load};
 use crate::problem::{ApiJson, Problem, path_id};
 
 fn sum(a: Fen, b: Fen) -> Result<Fen, Problem> {
@@ -122,7 +122,7 @@ pub async fn period_report(
     principal.require(Capability::ManageSettlement)?;
     let rulebook = rulebook_at(&state, state.clock.now())?;
     let period = period_of(&period, rulebook)?;
-    let books = books(&state).await?;
+    let books = books(&state, None).await?;
     let trial = state.store.trial_balance().await?;
     let mut report = PeriodReport {
         period: period.label(),
@@ -188,9 +188,27 @@ pub(crate) struct Books {
     pub transit_expected: Fen,
 }
 
-pub(crate) async fn books(state: &AppState) -> Result<Books, Problem> {
+/// [`Books`] of every provider, or (`only`) of these providers; payouts in transit are always
+/// over all providers.
+pub(crate) async fn books(
+    state: &AppState,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Books, Problem> {
+    let in_scope = |provider: &String| only.is_none_or(|ps| ps.contains(provider));
+    let listed = |ps: &BTreeSet<String>| ps.iter().cloned().collect::<Vec<_>>();
+    let stored = match only {
+        None => all_aggregates(&state.store, STATEMENT, None, None).await?,
+        Some(ps) => {
+            state
+                .store
+                .aggregates_owned_by(STATEMENT, listed(ps))
+                .await?
+        }
+    };
     let mut statements: BTreeMap<String, Vec<Statement>> = BTreeMap::new();
-    for s in read_all::<Statement>(state, STATEMENT, None, None).await? {
+    for a in stored {
+        let s: Statement = serde_json::from_value(a.state)
+            .map_err(|e| Problem::internal(format!("stored statement does not read back: {e}")))?;
         statements
             .entry(s.provider.to_string())
             .or_default()
@@ -198,25 +216,31 @@ pub(crate) async fn books(state: &AppState) -> Result<Books, Problem> {
     }
     let mut returned: HashMap<String, Fen> = HashMap::new();
     let mut transit_expected = Fen::ZERO;
-    for p in read_all::<Payout>(state, PAYOUT, None, None).await? {
-        match p.status {
-            PayoutStatus::Failed => {
+    for status in [
+        PayoutStatus::Failed,
+        PayoutStatus::Instructed,
+        PayoutStatus::Pending,
+    ] {
+        for p in read_all::<Payout>(state, PAYOUT, None, Some(status.as_str())).await? {
+            if status != PayoutStatus::Failed {
+                transit_expected = sum(transit_expected, p.amount)?;
+            } else if in_scope(&p.provider.to_string()) {
                 let e = returned.entry(p.provider.to_string()).or_default();
                 *e = sum(*e, p.amount)?;
             }
-            PayoutStatus::Instructed | PayoutStatus::Pending => {
-                transit_expected = sum(transit_expected, p.amount)?
-            }
-            PayoutStatus::Paid => {}
         }
     }
+    let totals = match only {
+        None => state.store.item_totals().await?,
+        Some(ps) => state.store.item_totals_of(listed(ps)).await?,
+    };
     let mut items: HashMap<String, Fen> = HashMap::new();
-    for (p, t) in state.store.item_totals().await? {
+    for (p, t) in totals {
         items.insert(p, t.amount.checked_sub(t.fee).map_err(Problem::internal)?);
     }
-    let payable = balances(state, AccountKind::ProviderPayable).await?;
-    let settled = balances(state, AccountKind::SettlementPayable).await?;
-    let transit_ledger: Fen = balances(state, AccountKind::PayoutsInTransit)
+    let payable = balances(state, AccountKind::ProviderPayable, only).await?;
+    let settled = balances(state, AccountKind::SettlementPayable, only).await?;
+    let transit_ledger: Fen = balances(state, AccountKind::PayoutsInTransit, None)
         .await?
         .values()
         .try_fold(Fen::ZERO, |a, b| sum(a, *b))?;

@@ -5,7 +5,7 @@
 //! (the process died in between) are sent by the next run — the gateway reference is derived
 //! from the payout id, so a repeat cannot pay twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -124,10 +124,18 @@ fn read<T: serde::de::DeserializeOwned>(
 pub(super) async fn balances(
     state: &AppState,
     kind: AccountKind,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<HashMap<String, Fen>, Problem> {
     let flip = !kind.is_debit_normal();
     let mut out = HashMap::new();
-    for (owner, b) in state.store.owner_balances(kind).await? {
+    let owners = match only {
+        None => state.store.owner_balances(kind).await?,
+        Some(owners) => {
+            let owners = owners.iter().cloned().collect();
+            state.store.owner_balances_of(kind, owners).await?
+        }
+    };
+    for (owner, b) in owners {
         let b = if flip {
             b.checked_neg().map_err(Problem::internal)?
         } else {
@@ -225,10 +233,10 @@ async fn snapshot(
     Ok(Snapshot {
         done,
         providers,
-        settlement_payable: balances(state, AccountKind::SettlementPayable).await?,
-        debt: balances(state, AccountKind::ProviderDebt).await?,
-        penalties: balances(state, AccountKind::PenaltiesReceivable).await?,
-        deposits_held: balances(state, AccountKind::DepositsHeld).await?,
+        settlement_payable: balances(state, AccountKind::SettlementPayable, None).await?,
+        debt: balances(state, AccountKind::ProviderDebt, None).await?,
+        penalties: balances(state, AccountKind::PenaltiesReceivable, None).await?,
+        deposits_held: balances(state, AccountKind::DepositsHeld, None).await?,
         claims,
         holds,
         payees,

@@ -124,8 +124,17 @@ async fn drop_a_fen(
         state: doc,
         at: stored.updated_at,
     };
+    // Recorded as a refund bug would record its refund: an event on the order.
+    let event = yunshi_store::NewEvent {
+        id: Uuid::now_v7(),
+        kind: "test.fen_dropped".into(),
+        subject: format!("order:{order}"),
+        at: stored.updated_at,
+        payload: json!({}),
+    };
     let batch = yunshi_store::WriteBatch {
         aggregates: vec![write],
+        events: vec![event],
         ..Default::default()
     };
     state.store.commit(batch).await.unwrap();

@@ -16,6 +16,7 @@ crate::conformance!(
     aggregates_list_by_owner_and_status_in_pages,
     unique_keys_are_held_once,
     a_large_batch_with_one_stale_write_or_one_held_key_writes_nothing,
+    reads_by_ids_and_by_owners_return_exactly_those,
 );
 
 fn t0() -> Timestamp {
@@ -403,5 +404,77 @@ async fn a_large_batch_with_one_stale_write_or_one_held_key_writes_nothing(db: &
             .await
             .unwrap(),
         None
+    );
+}
+
+/// The audit's reads of what changed: aggregates by id and by owner, and the balances of
+/// named owners, return those and nothing else (absent ones absent).
+async fn reads_by_ids_and_by_owners_return_exactly_those(db: &TestDb) {
+    let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    for (n, (id, owner)) in ids.iter().zip(["b1", "b2", "b1"]).enumerate() {
+        db.store
+            .commit(batch(write(*id, None, owner, "placed", n as i64)))
+            .await
+            .unwrap();
+    }
+    let missing = Uuid::now_v7();
+    let mut got: Vec<Uuid> = db
+        .store
+        .aggregates_by_ids("order", vec![ids[2], missing, ids[0]])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![ids[0], ids[2]]);
+    let owned = db
+        .store
+        .aggregates_owned_by("order", vec!["b2".into(), "nobody".into()])
+        .await
+        .unwrap();
+    assert_eq!(owned.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
+
+    let cash = Account::operator(AccountKind::OperatorCash);
+    for (owner, fen) in [("o1", 100), ("o2", 250), ("o1", 5)] {
+        let escrow = Account::new(AccountKind::BuyerEscrow, owner);
+        let tx = LedgerTransaction::new(
+            Uuid::now_v7(),
+            "order_paid",
+            owner,
+            t0(),
+            vec![
+                Posting::debit(cash.clone(), Fen::new(fen)),
+                Posting::credit(escrow, Fen::new(fen)).unwrap(),
+            ],
+        )
+        .unwrap();
+        db.store
+            .commit(WriteBatch {
+                transactions: vec![tx],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let all = db
+        .store
+        .owner_balances(AccountKind::BuyerEscrow)
+        .await
+        .unwrap();
+    let some = db
+        .store
+        .owner_balances_of(AccountKind::BuyerEscrow, vec!["o1".into(), "o3".into()])
+        .await
+        .unwrap();
+    assert_eq!(some, vec![("o1".to_owned(), Fen::new(-105))]);
+    assert!(all.contains(&some[0]), "{all:?}");
+    assert!(
+        db.store
+            .item_totals_of(vec!["o1".into()])
+            .await
+            .unwrap()
+            .is_empty(),
+        "no settlement items, no totals"
     );
 }

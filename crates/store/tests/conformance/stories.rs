@@ -20,7 +20,9 @@ crate::conformance!(
     deadline_fires_exactly_once,
     cancelled_deadline_never_fires,
     claims_are_leased_and_never_shared,
+    due_deadlines_are_read_earliest_first_without_a_lease,
     event_chain_verifies_and_detects_tampering,
+    a_chain_check_resumes_from_a_verified_head,
     truncated_chain_is_detected_where_the_head_is_recorded,
     postings_and_events_are_append_only,
     concurrent_commits_all_land_and_balance,
@@ -355,6 +357,45 @@ async fn cancelled_deadline_never_fires(db: &TestDb) {
     );
 }
 
+/// What the simulated clock's advance reads: the due deadlines no lease holds, earliest
+/// first, none of them claimed by the reading.
+async fn due_deadlines_are_read_earliest_first_without_a_lease(db: &TestDb) {
+    let ds: Vec<_> = [30, 10, 20, -5]
+        .into_iter()
+        .map(|ago| deadline("x", t0() - SignedDuration::from_secs(ago), None))
+        .collect();
+    db.store
+        .commit(WriteBatch {
+            schedule: ds.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let lease = SignedDuration::from_secs(60);
+    let leased = db
+        .store
+        .claim_due_deadlines(t0(), "w", lease, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        leased.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![ds[0].id]
+    );
+    let due = db.store.due_deadlines(t0(), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![ds[2].id, ds[1].id],
+        "due, unleased, earliest first; the future one is not due"
+    );
+    assert_eq!(db.store.due_deadlines(t0(), 1).await.unwrap().len(), 1);
+    let claimed = db
+        .store
+        .claim_due_deadlines(t0(), "v", lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2, "reading them leased nothing");
+}
+
 async fn claims_are_leased_and_never_shared(db: &TestDb) {
     let ds: Vec<_> = (0..40)
         .map(|i| deadline("x", t0() - SignedDuration::from_secs(i), None))
@@ -424,6 +465,64 @@ async fn event_chain_verifies_and_detects_tampering(db: &TestDb) {
     };
     db.raw_execute(tamper).await.unwrap();
     let check = db.store.verify_event_chain().await.unwrap();
+    assert_eq!(check.broken_at, Some(4));
+}
+
+/// A check from the head an earlier one verified reads only the events since, shows each
+/// to the caller, and breaks where the given head is not the chain's.
+async fn a_chain_check_resumes_from_a_verified_head(db: &TestDb) {
+    let commit = |subject: String| async move {
+        db.store
+            .commit(WriteBatch {
+                events: vec![event("a", &subject)],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    };
+    for i in 0..3 {
+        commit(format!("old:{i}")).await;
+    }
+    let first = db.store.verify_event_chain().await.unwrap();
+    assert_eq!((first.head_seq, first.broken_at), (3, None));
+    for i in 0..2 {
+        commit(format!("new:{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let since = db
+        .store
+        .verify_event_chain_after(Some((first.head_seq, &first.head)), |e| {
+            seen.push(e.subject.clone())
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, vec!["new:0", "new:1"]);
+    assert_eq!(
+        (since.events, since.broken_at, since.head_seq),
+        (2, None, 5)
+    );
+    assert_eq!(
+        since.head,
+        db.store.verify_event_chain().await.unwrap().head
+    );
+    let unchanged = db
+        .store
+        .verify_event_chain_after(Some((since.head_seq, &since.head)), |_| {})
+        .await
+        .unwrap();
+    assert_eq!((unchanged.events, unchanged.broken_at), (0, None));
+    let forged = "0".repeat(64);
+    let check = db
+        .store
+        .verify_event_chain_after(Some((first.head_seq, &forged)), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(check.broken_at, Some(4));
+    let check = db
+        .store
+        .verify_event_chain_after(Some((first.head_seq, "not hex")), |_| {})
+        .await
+        .unwrap();
     assert_eq!(check.broken_at, Some(4));
 }
 
