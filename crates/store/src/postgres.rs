@@ -301,37 +301,30 @@ impl PgStore {
     }
 
     pub(crate) async fn item_totals(&self) -> Result<Vec<(String, ItemTotals)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
-                 GROUP BY provider ORDER BY provider",
-                &[],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let totals = ItemTotals {
-                    amount: Fen::new(r.get(1)),
-                    fee: Fen::new(r.get(2)),
-                };
-                (r.get(0), totals)
-            })
-            .collect())
+        self.totals_where("TRUE", &[]).await
     }
 
     pub(crate) async fn item_totals_of(
         &self,
         providers: Vec<String>,
     ) -> Result<Vec<(String, ItemTotals)>, StoreError> {
+        self.totals_where("provider = ANY($1)", &[&providers]).await
+    }
+
+    /// Settlement item totals per provider, of the items `filter` keeps.
+    async fn totals_where(
+        &self,
+        filter: &str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<(String, ItemTotals)>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
-                 WHERE provider = ANY($1) GROUP BY provider ORDER BY provider",
-                &[&providers],
+                &format!(
+                    "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
+                     WHERE {filter} GROUP BY provider ORDER BY provider"
+                ),
+                args,
             )
             .await
             .map_err(pg_err)?;
@@ -344,26 +337,6 @@ impl PgStore {
                 };
                 (r.get(0), totals)
             })
-            .collect())
-    }
-
-    pub(crate) async fn owner_balances_of(
-        &self,
-        kind: AccountKind,
-        owners: Vec<String>,
-    ) -> Result<Vec<(String, Fen)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT owner, SUM(amount)::BIGINT FROM ledger_postings
-                 WHERE account_kind = $1 AND owner = ANY($2) GROUP BY owner ORDER BY owner",
-                &[&kind.as_str(), &owners],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), Fen::new(r.get(1))))
             .collect())
     }
 
@@ -371,12 +344,30 @@ impl PgStore {
         &self,
         kind: AccountKind,
     ) -> Result<Vec<(String, Fen)>, StoreError> {
+        self.balances_of(kind, None).await
+    }
+
+    pub(crate) async fn owner_balances_of(
+        &self,
+        kind: AccountKind,
+        owners: Vec<String>,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
+        self.balances_of(kind, Some(owners)).await
+    }
+
+    /// The balance of every account of `kind` by owner, of every owner or of `owners`.
+    async fn balances_of(
+        &self,
+        kind: AccountKind,
+        owners: Option<Vec<String>>,
+    ) -> Result<Vec<(String, Fen)>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
                 "SELECT owner, SUM(amount)::BIGINT FROM ledger_postings
-                 WHERE account_kind = $1 GROUP BY owner ORDER BY owner",
-                &[&kind.as_str()],
+                 WHERE account_kind = $1 AND ($2::TEXT[] IS NULL OR owner = ANY($2))
+                 GROUP BY owner ORDER BY owner",
+                &[&kind.as_str(), &owners],
             )
             .await
             .map_err(pg_err)?;
