@@ -723,7 +723,7 @@ impl SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates
+                    "SELECT {AGGREGATE_COLUMNS} FROM aggregates {BY_OWNER}
                      WHERE kind = ?1 AND owner = ?2 ORDER BY id"
                 ))
                 .map_err(db_err)?;
@@ -745,24 +745,8 @@ impl SqliteStore {
         &self,
         q: &AggregateQuery,
     ) -> Result<Vec<StoredAggregate>, StoreError> {
-        let q = q.clone();
+        let (sql, args) = aggregates_sql(q);
         self.read(move |c| {
-            let mut sql = format!("SELECT {AGGREGATE_COLUMNS} FROM aggregates WHERE kind = ?");
-            let mut args: Vec<rusqlite::types::Value> = vec![q.kind.clone().into()];
-            if let Some(owner) = &q.owner {
-                sql.push_str(" AND owner = ?");
-                args.push(owner.clone().into());
-            }
-            if let Some(status) = &q.status {
-                sql.push_str(" AND status = ?");
-                args.push(status.clone().into());
-            }
-            if let Some(after) = q.after {
-                sql.push_str(" AND id > ?");
-                args.push(after.as_bytes().to_vec().into());
-            }
-            sql.push_str(" ORDER BY id LIMIT ?");
-            args.push(i64::from(q.limit).into());
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), aggregate_row)
@@ -1648,6 +1632,38 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
 
 const AGGREGATE_COLUMNS: &str = "kind, id, version, owner, status, state, updated_at";
 
+/// The listing of `q` and its arguments.
+fn aggregates_sql(q: &AggregateQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let index = match (&q.owner, &q.status) {
+        (Some(_), _) => BY_OWNER,
+        (None, Some(_)) => BY_STATUS,
+        (None, None) => "",
+    };
+    let mut sql = format!("SELECT {AGGREGATE_COLUMNS} FROM aggregates {index} WHERE kind = ?");
+    let mut args: Vec<rusqlite::types::Value> = vec![q.kind.clone().into()];
+    if let Some(owner) = &q.owner {
+        sql.push_str(" AND owner = ?");
+        args.push(owner.clone().into());
+    }
+    if let Some(status) = &q.status {
+        sql.push_str(" AND status = ?");
+        args.push(status.clone().into());
+    }
+    if let Some(after) = q.after {
+        sql.push_str(" AND id > ?");
+        args.push(after.as_bytes().to_vec().into());
+    }
+    sql.push_str(" ORDER BY id LIMIT ?");
+    args.push(i64::from(q.limit).into());
+    (sql, args)
+}
+
+/// Without statistics SQLite's planner takes the primary key (kind, id) for a list in id
+/// order and filters every aggregate of the kind by owner or status: a provider's
+/// statements read all statements. Listings by owner or status name their index.
+const BY_OWNER: &str = "INDEXED BY aggregates_by_owner";
+const BY_STATUS: &str = "INDEXED BY aggregates_by_status";
+
 type AggregateRow = (String, Vec<u8>, i64, String, String, String, i64);
 
 fn aggregate_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AggregateRow> {
@@ -1706,4 +1722,50 @@ fn claim(
         .collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
     Ok(claimed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The plan SQLite picks for `sql` on an empty, migrated database (no statistics).
+    fn plan(sql: &str, args: Vec<rusqlite::types::Value>) -> String {
+        let c = Connection::open_in_memory().unwrap();
+        for (_, _, migration) in MIGRATIONS {
+            c.execute_batch(migration).unwrap();
+        }
+        let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    fn query(owner: Option<&str>, status: Option<&str>) -> AggregateQuery {
+        AggregateQuery {
+            kind: "statement".into(),
+            owner: owner.map(str::to_owned),
+            status: status.map(str::to_owned),
+            after: Some(Uuid::nil()),
+            limit: 200,
+        }
+    }
+
+    #[test]
+    fn listings_by_owner_or_status_seek_their_index_not_every_aggregate_of_the_kind() {
+        let (sql, args) = aggregates_sql(&query(Some("p1"), None));
+        assert!(plan(&sql, args).contains("aggregates_by_owner (kind=? AND owner=?"));
+        let (sql, args) = aggregates_sql(&query(Some("p1"), Some("paid")));
+        assert!(plan(&sql, args).contains("aggregates_by_owner (kind=? AND owner=?"));
+        let (sql, args) = aggregates_sql(&query(None, Some("paid")));
+        assert!(plan(&sql, args).contains("aggregates_by_status (kind=? AND status=?"));
+        let owned = format!(
+            "SELECT {AGGREGATE_COLUMNS} FROM aggregates {BY_OWNER}
+             WHERE kind = ?1 AND owner = ?2 ORDER BY id"
+        );
+        let args = vec!["statement".to_owned().into(), "p1".to_owned().into()];
+        assert!(plan(&owned, args).contains("aggregates_by_owner (kind=? AND owner=?)"));
+    }
 }
