@@ -152,11 +152,6 @@ pub async fn audit(
     Ok(ApiJson(run_after(&state, after).await?))
 }
 
-/// All checks over everything stored, in order.
-pub async fn run(state: &AppState) -> Result<AuditReport, Problem> {
-    run_after(state, None).await
-}
-
 /// All checks, in order: over everything, or (`after`: an earlier report's chain head) over
 /// what changed since.
 pub async fn run_after(
