@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cases::{admit, on_both};
+use crate::cases::{Admitted, admit, on_both};
 use crate::complaints::advance;
 use crate::helpers::{ADMIN_TOKEN, assert_problem};
 use crate::journey::{Market, ok};
@@ -24,7 +24,8 @@ fn failed(report: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn the_checker_passes_a_sound_market_and_catches_a_dropped_fen(m: &Market) {
+/// An admitted provider with a listed product, and a signed-in buyer.
+async fn provider_and_buyer(m: &Market) -> (Admitted, String) {
     let reviewer = m
         .staff(
             "reviewer@yunshi.example",
@@ -34,6 +35,11 @@ async fn the_checker_passes_a_sound_market_and_catches_a_dropped_fen(m: &Market)
     let p = admit(m, &reviewer, "owner@yunfan.example", "云帆科技").await;
     m.register("buyer@example.com", "买家", "personal").await;
     let buyer = m.login("buyer@example.com").await;
+    (p, buyer)
+}
+
+async fn the_checker_passes_a_sound_market_and_catches_a_dropped_fen(m: &Market) {
+    let (p, buyer) = provider_and_buyer(m).await;
     let (held, _) = m.buy(&buyer, &p.product, "pay-1").await;
     let (released, _) = m.buy(&buyer, &p.product, "pay-2").await;
     ok(m.post(
@@ -162,15 +168,7 @@ on_both!(
 /// A day's window ends fall at one instant and fire together (one read, one commit of a
 /// batch each): every order is released once, by its own window, and the books hold.
 async fn a_days_window_ends_fire_together_each_exactly_once(m: &Market) {
-    let reviewer = m
-        .staff(
-            "reviewer@yunshi.example",
-            json!({"type": "operator_staff", "roles": ["reviewer"]}),
-        )
-        .await;
-    let p = admit(m, &reviewer, "owner@yunfan.example", "云帆科技").await;
-    m.register("buyer@example.com", "买家", "personal").await;
-    let buyer = m.login("buyer@example.com").await;
+    let (p, buyer) = provider_and_buyer(m).await;
     let mut orders = Vec::new();
     for n in 0..3 {
         let (order, _) = m.buy(&buyer, &p.product, &format!("pay-{n}")).await;
