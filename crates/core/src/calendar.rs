@@ -31,6 +31,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "calendars/cn-2027.toml",
         include_str!("../../../calendars/cn-2027.toml"),
     ),
+    (
+        "calendars/cn-2028.toml",
+        include_str!("../../../calendars/cn-2028.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -399,6 +403,24 @@ mod tests {
     }
 
     #[test]
+    fn the_statutory_holidays_of_2028_are_built_in_until_its_notice() {
+        let c = cal();
+        // 除夕 to 初三: Tuesday 25 to Friday 28 January; back to work on Monday 31.
+        for day in 25..=28 {
+            assert!(!c.is_working_day(date(2028, 1, day)).unwrap(), "Jan {day}");
+        }
+        assert!(c.is_working_day(date(2028, 1, 24)).unwrap());
+        assert_eq!(
+            c.add_working_days(date(2028, 1, 24), 1).unwrap(),
+            date(2028, 1, 31)
+        );
+        // Mid-Autumn falls on 3 October, inside National Day.
+        assert!(!c.is_working_day(date(2028, 10, 3)).unwrap());
+        assert!(c.is_working_day(date(2028, 10, 4)).unwrap());
+        assert_eq!(c.year(2028).unwrap().status, YearStatus::Provisional);
+    }
+
+    #[test]
     fn spring_festival_2026_and_its_adjusted_working_saturdays() {
         let c = cal();
         for d in 15..=23 {
@@ -481,8 +503,8 @@ mod tests {
             Err(CalendarError::YearNotLoaded { year: 2023 })
         );
         assert_eq!(
-            c.add_working_days(date(2027, 12, 30), 3),
-            Err(CalendarError::YearNotLoaded { year: 2028 })
+            c.add_working_days(date(2028, 12, 28), 3),
+            Err(CalendarError::YearNotLoaded { year: 2029 })
         );
     }
 
