@@ -3,6 +3,7 @@
 //! `GET /api/v1/admin/audit` (operator administrators); `yunshi audit` calls it.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -16,11 +17,16 @@ use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;
 use yunshi_core::order::{Order, OrderStatus};
 use yunshi_core::provider::{Provider, ProviderStatus};
+use yunshi_store::{AggregateQuery, StoredAggregate};
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::pipeline::{all_aggregates, load};
 use crate::problem::{ApiJson, Problem};
+
+/// The least time an audit is given: a full audit of a marketplace of a million orders
+/// takes over a minute, far beyond the request timeout the rest of the API keeps.
+pub const BUDGET: Duration = Duration::from_secs(600);
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/admin/audit", get(audit))
@@ -185,62 +191,51 @@ pub async fn run_after(
         format!("{} events", chain.events),
     ));
 
-    let (stored, escrow) = match after {
-        None => (
-            all_aggregates(&state.store, crate::orders::ORDER, None, None).await?,
-            state.store.owner_balances(AccountKind::BuyerEscrow).await?,
-        ),
+    // Orders a page at a time, each page with its escrow accounts: the audit of a large
+    // marketplace holds one page in memory, not every order.
+    let mut tally = OrderTally::default();
+    match after {
+        None => {
+            let mut last = None;
+            loop {
+                let page = state
+                    .store
+                    .aggregates(&AggregateQuery {
+                        kind: crate::orders::ORDER.to_owned(),
+                        owner: None,
+                        status: None,
+                        after: last,
+                        limit: ORDER_PAGE as u32,
+                    })
+                    .await?;
+                last = page.last().map(|a| a.id);
+                let full = page.len() >= ORDER_PAGE;
+                tally.check_page(state, page).await?;
+                if !full {
+                    break;
+                }
+            }
+        }
         Some(_) => {
             let ids: Vec<Uuid> = changed.orders.iter().copied().collect();
-            let owners = ids.iter().map(Uuid::to_string).collect();
-            (
-                state
+            for chunk in ids.chunks(ORDER_PAGE) {
+                let page = state
                     .store
-                    .aggregates_by_ids(crate::orders::ORDER, ids)
-                    .await?,
-                state
-                    .store
-                    .owner_balances_of(AccountKind::BuyerEscrow, owners)
-                    .await?,
-            )
-        }
-    };
-    let escrow: HashMap<String, Fen> = escrow.into_iter().collect();
-    let (mut held, mut orders) = (0i128, 0u64);
-    let (mut escrow_off, mut overpaid, mut illegal) = (None, None, None);
-    for a in stored {
-        let order: Order = serde_json::from_value(a.state["order"].clone())
-            .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
-        orders += 1;
-        if after.is_some() {
-            changed.providers.insert(order.terms.provider.to_string());
-        }
-        held += i128::from(order.escrow.fen());
-        let ledger = escrow
-            .get(&order.id.to_string())
-            .copied()
-            .unwrap_or(Fen::ZERO);
-        if escrow_off.is_none() && i128::from(ledger.fen()) != -i128::from(order.escrow.fen()) {
-            escrow_off = Some(format!(
-                "order {} holds {} in escrow, its escrow account {}",
-                order.id,
-                order.escrow,
-                Fen::new(-ledger.fen())
-            ));
-        }
-        let refunded = order.refunded_total().map_err(Problem::internal)?;
-        if illegal.is_none() {
-            illegal =
-                order_state_fault(&order, refunded).map(|why| format!("order {}: {why}", order.id));
-        }
-        if overpaid.is_none() && refunded > order.paid_amount() {
-            overpaid = Some(format!(
-                "order {} refunded {refunded} of {} paid",
-                order.id,
-                order.paid_amount()
-            ));
+                    .aggregates_by_ids(crate::orders::ORDER, chunk.to_vec())
+                    .await?;
+                tally.check_page(state, page).await?;
+            }
+            changed.providers.extend(tally.providers.iter().cloned());
         }
     }
+    let OrderTally {
+        orders,
+        held,
+        escrow_off,
+        overpaid,
+        illegal,
+        ..
+    } = tally;
     checks.push(check(
         "escrow_equals_held_orders",
         escrow_off,
@@ -332,6 +327,75 @@ pub async fn run_after(
         chain_head_seq: chain.head_seq,
         chain_head: chain.head,
     })
+}
+
+/// Orders read per query (and escrow accounts per lookup) by the audit.
+const ORDER_PAGE: usize = 1_000;
+
+/// The order checks so far: totals, the providers seen, and each check's first offender.
+#[derive(Default)]
+struct OrderTally {
+    orders: u64,
+    held: i128,
+    providers: BTreeSet<String>,
+    escrow_off: Option<String>,
+    overpaid: Option<String>,
+    illegal: Option<String>,
+}
+
+impl OrderTally {
+    /// Checks a page of stored orders against their escrow accounts.
+    async fn check_page(
+        &mut self,
+        state: &AppState,
+        page: Vec<StoredAggregate>,
+    ) -> Result<(), Problem> {
+        let owners = page.iter().map(|a| a.id.to_string()).collect();
+        let escrow: HashMap<String, Fen> = state
+            .store
+            .owner_balances_of(AccountKind::BuyerEscrow, owners)
+            .await?
+            .into_iter()
+            .collect();
+        for a in page {
+            let order: Order = serde_json::from_value(a.state["order"].clone())
+                .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
+            self.check(&order, &escrow)?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, order: &Order, escrow: &HashMap<String, Fen>) -> Result<(), Problem> {
+        self.orders += 1;
+        self.providers.insert(order.terms.provider.to_string());
+        self.held += i128::from(order.escrow.fen());
+        let ledger = escrow
+            .get(&order.id.to_string())
+            .copied()
+            .unwrap_or(Fen::ZERO);
+        if self.escrow_off.is_none() && i128::from(ledger.fen()) != -i128::from(order.escrow.fen())
+        {
+            self.escrow_off = Some(format!(
+                "order {} holds {} in escrow, its escrow account {}",
+                order.id,
+                order.escrow,
+                Fen::new(-ledger.fen())
+            ));
+        }
+        let refunded = order.refunded_total().map_err(Problem::internal)?;
+        if self.illegal.is_none() {
+            self.illegal =
+                order_state_fault(order, refunded).map(|why| format!("order {}: {why}", order.id));
+        }
+        if self.overpaid.is_none() && refunded > order.paid_amount() {
+            self.overpaid = Some(format!(
+                "order {} refunded {refunded} of {} paid",
+                order.id,
+                order.paid_amount()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How a count of orders reads: all of them, or those changed since the mark.

@@ -142,7 +142,6 @@ pub fn routes() -> Router<AppState> {
         .merge(exits::routes())
         .merge(invoices::routes())
         .merge(admin_clock::routes())
-        .merge(audit::routes())
 }
 
 /// Limits applied to every request.
@@ -153,16 +152,22 @@ pub struct Limits {
 }
 
 /// The routes with the middleware stack: request ids, tracing, metrics, problem documents
-/// for every error, timeout, body limit and panic catching (outermost first).
+/// for every error, body limit, panic catching and timeout (outermost first). The audit is
+/// added here, with a budget of its own: it reads the whole database.
 pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let api = routes.with_state(state.clone());
+    let timeout = |budget| TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, budget);
+    let api = routes
+        .layer(timeout(limits.request_timeout))
+        .merge(audit::routes().layer(timeout(limits.request_timeout.max(audit::BUDGET))))
+        .with_state(state.clone());
     // The console calls the API in process; its error answers are normalised the same way.
     let console = console::router(
         api.clone()
             .layer(axum::middleware::from_fn(problem::normalize)),
         state,
-    );
+    )
+    .layer(timeout(limits.request_timeout));
     api.merge(console)
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(problem::panic_response))
@@ -171,10 +176,6 @@ pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router 
         // general one above, or the upload routes' own) decides what its handler reads.
         .layer(RequestBodyLimitLayer::new(
             limits.body_limit.max(onboarding::UPLOAD_CAP),
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            limits.request_timeout,
         ))
         .layer(axum::middleware::from_fn(problem::normalize))
         .layer(axum::middleware::from_fn(metrics::track))
