@@ -48,8 +48,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Where the simulated clock starts (Beijing time). The built-in working-day calendar
-    /// ends with 2027, so a year from the default stays inside it (load later years with
-    /// calendar files before simulating past them).
+    /// ends with 2028 (load later years with calendar files before simulating past them).
     #[arg(long, default_value = "2026-12-07T09:00:00+08:00")]
     pub start: String,
     /// Orders a listed provider gets in a year, on average.
@@ -836,15 +835,24 @@ async fn finish(api: &Api<'_>, w: &World, s: &mut Summary) -> Result<()> {
     )
     .await
     .map_err(|p| anyhow::anyhow!("reading statements: {}", p.detail))?;
+    // A hold stays in the provider's payable and is held again by the next statement, so
+    // what is held at the end is each provider's latest statement's hold, not their sum.
+    let mut latest_hold = HashMap::new();
     for a in statements {
         let st: Statement = serde_json::from_value(a.state)?;
         s.statements += 1;
         s.settled_sales_fen += st.sales.fen();
         s.statement_refunds_fen += st.refunds.fen();
         s.fees_fen += st.fee.fen();
-        s.held_fen += st.held.fen();
         s.payouts_fen += st.payout.fen();
+        let latest = latest_hold
+            .entry(st.provider)
+            .or_insert((st.period, st.held));
+        if st.period > latest.0 {
+            *latest = (st.period, st.held);
+        }
     }
+    s.held_fen = latest_hold.values().map(|(_, held)| held.fen()).sum();
     for (kind, balance) in state.store.balances_by_kind().await? {
         if balance.fen() != 0 {
             s.ledger.insert(kind.as_str().to_owned(), balance.fen());

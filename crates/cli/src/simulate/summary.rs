@@ -63,6 +63,7 @@ pub struct Summary {
     pub settled_sales_fen: i64,
     pub fees_fen: i64,
     pub statement_refunds_fen: i64,
+    /// Held at the end: each provider's latest statement's hold.
     pub held_fen: i64,
     pub payouts_fen: i64,
 
@@ -157,13 +158,13 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "settlement  {} statements · sales ¥{} · refunds ¥{} · fees ¥{} · held ¥{} · payouts ¥{}",
+            "settlement  {} statements · sales ¥{} · refunds ¥{} · fees ¥{} · payouts ¥{} · held at the end ¥{}",
             self.statements,
             yuan(self.settled_sales_fen),
             yuan(self.statement_refunds_fen),
             yuan(self.fees_fen),
-            yuan(self.held_fen),
-            yuan(self.payouts_fen)
+            yuan(self.payouts_fen),
+            yuan(self.held_fen)
         );
         let fired: Vec<String> = self
             .deadlines_fired
