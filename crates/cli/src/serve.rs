@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// The instant a simulated clock starts at (RFC 3339, e.g. 2026-04-01T09:00:00+08:00).
     #[arg(long, value_name = "RFC3339")]
     start: Option<String>,
+    /// The largest amount one money field of a request may carry, in CNY
+    /// [default: 1000000000.00].
+    #[arg(long, value_name = "CNY")]
+    max_amount: Option<String>,
     /// Serve a demo marketplace (seeded on first start by the simulator, in DATA_DIR/demo
     /// unless --data-dir says otherwise) and print its URLs and logins.
     #[arg(long)]
@@ -99,6 +103,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ClockArg::Simulated => ClockMode::Simulated,
         }),
         start: args.start,
+        max_amount: args.max_amount,
         ..ConfigOverrides::default()
     };
     let demo = args.demo;

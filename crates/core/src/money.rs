@@ -16,8 +16,10 @@ pub enum MoneyError {
     Overflow,
     #[error("division by zero")]
     DivisionByZero,
-    #[error("not a CNY amount: {0:?} (expected e.g. 1234.56 or ¥1,234.56)")]
+    #[error("not a CNY amount: {0:?} (expected digits with at most two decimals, e.g. 1234.56)")]
     Parse(String),
+    #[error("{amount} is beyond this marketplace's limit of {limit} per amount")]
+    AboveLimit { amount: Fen, limit: Fen },
 }
 
 impl Fen {
@@ -112,13 +114,12 @@ impl fmt::Display for Fen {
     }
 }
 
-/// Accepts "1234.56", "1234.5", "1234", "-12.30", "¥1,234.56", "￥1234", "1,234.56 元".
-/// Rejects more than two decimals (no silent rounding of money), misplaced group separators,
-/// empty input and overflow.
-impl FromStr for Fen {
-    type Err = MoneyError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
+impl Fen {
+    /// Reads an amount as people write it: "1234.56", "1234.5", "1234", "-12.30",
+    /// "¥1,234.56", "￥1234", "1,234.56 元". Rejects more than two decimals (no silent
+    /// rounding of money), misplaced group separators, empty input and overflow. For forms
+    /// people type; the API takes only the canonical grammar of [`Fen::from_str`].
+    pub fn parse_for_people(input: &str) -> Result<Fen, MoneyError> {
         let bad = || MoneyError::Parse(input.to_string());
         let mut s = input.trim();
         let negative = if let Some(rest) = s.strip_prefix('-') {
@@ -133,11 +134,8 @@ impl FromStr for Fen {
             .unwrap_or(s)
             .trim_start();
         s = s.strip_suffix('元').unwrap_or(s).trim_end();
-        let (int, frac) = match s.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (s, ""),
-        };
-        if int.is_empty() || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        if frac.is_empty() && s.contains('.') {
             return Err(bad());
         }
         let int_digits: String = if int.contains(',') {
@@ -151,11 +149,49 @@ impl FromStr for Fen {
         } else {
             int.to_string()
         };
-        if !int_digits.bytes().all(|b| b.is_ascii_digit()) {
+        if int_digits.is_empty() {
+            return Err(bad());
+        }
+        // Leading zeros are a typing habit, not an ambiguity, for people.
+        let int_digits = match int_digits.trim_start_matches('0') {
+            "" => "0",
+            digits => digits,
+        };
+        let sign = if negative { "-" } else { "" };
+        let point = if frac.is_empty() { "" } else { "." };
+        format!("{sign}{int_digits}{point}{frac}")
+            .parse()
+            .map_err(|e| match e {
+                MoneyError::Overflow => MoneyError::Overflow,
+                _ => bad(),
+            })
+    }
+}
+
+/// The one grammar money has on the wire and in data files: `-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?`
+/// — "1234.56", "1234.5", "1234", "-0.05". No separators, symbols, spaces, exponent, leading
+/// zeros or a bare trailing point, so an amount has exactly one reading.
+impl FromStr for Fen {
+    type Err = MoneyError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let bad = || MoneyError::Parse(input.to_string());
+        let unsigned = input.strip_prefix('-').unwrap_or(input);
+        let negative = unsigned.len() != input.len();
+        let (int, frac) = match unsigned.split_once('.') {
+            Some((i, f)) if !f.is_empty() && f.len() <= 2 => (i, f),
+            Some(_) => return Err(bad()),
+            None => (unsigned, ""),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || (int.len() > 1 && int.starts_with('0')) {
+            return Err(bad());
+        }
+        if !frac.is_empty() && !digits(frac) {
             return Err(bad());
         }
         // In i128 so that i64::MIN, whose magnitude i64 cannot hold, still parses.
-        let yuan: i128 = int_digits.parse().map_err(|_| MoneyError::Overflow)?;
+        let yuan: i128 = int.parse().map_err(|_| MoneyError::Overflow)?;
         let frac_fen: i128 = match frac.len() {
             0 => 0,
             1 => i128::from(frac.as_bytes()[0] - b'0') * 10,
@@ -182,7 +218,49 @@ impl Serialize for Fen {
 impl<'de> Deserialize<'de> for Fen {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        let fen: Fen = s.parse().map_err(serde::de::Error::custom)?;
+        input_limit::check(fen).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The deployment's maximum for one amount taken from outside (a request body), applied
+/// while such input is deserialised. A scoped thread-local because serde gives a
+/// `Deserialize` impl no context, and every request type carrying `Fen` must be bounded
+/// without each handler remembering to check; stored data and rulebooks, read outside a
+/// scope, are not limited.
+pub mod input_limit {
+    use std::cell::Cell;
+
+    use super::{Fen, MoneyError};
+
+    thread_local! {
+        static LIMIT: Cell<Option<Fen>> = const { Cell::new(None) };
+        static BREACH: Cell<Option<(Fen, Fen)>> = const { Cell::new(None) };
+    }
+
+    /// Runs `read` (a synchronous deserialisation) with every `Fen` it reads bounded by
+    /// `limit` in magnitude. Returns its result and the first amount found beyond the limit.
+    pub fn within<T>(limit: Fen, read: impl FnOnce() -> T) -> (T, Option<MoneyError>) {
+        let outer = LIMIT.replace(Some(limit));
+        let outer_breach = BREACH.take();
+        let value = read();
+        let breach = BREACH.replace(outer_breach);
+        LIMIT.set(outer);
+        let error = breach.map(|(amount, limit)| MoneyError::AboveLimit { amount, limit });
+        (value, error)
+    }
+
+    pub(super) fn check(fen: Fen) -> Result<Fen, MoneyError> {
+        let Some(limit) = LIMIT.get() else {
+            return Ok(fen);
+        };
+        if fen.0.unsigned_abs() <= limit.0.unsigned_abs() {
+            return Ok(fen);
+        }
+        if BREACH.get().is_none() {
+            BREACH.set(Some((fen, limit)));
+        }
+        Err(MoneyError::AboveLimit { amount: fen, limit })
     }
 }
 
@@ -192,25 +270,59 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn parses_plain_and_display_forms() {
+    fn the_wire_grammar_is_digits_with_at_most_two_decimals() {
         assert_eq!("1234.56".parse::<Fen>(), Ok(Fen(123_456)));
-        assert_eq!("¥1,234.56".parse::<Fen>(), Ok(Fen(123_456)));
-        assert_eq!("￥1234".parse::<Fen>(), Ok(Fen(123_400)));
         assert_eq!("12.3".parse::<Fen>(), Ok(Fen(1_230)));
+        assert_eq!("1234".parse::<Fen>(), Ok(Fen(123_400)));
         assert_eq!("-0.05".parse::<Fen>(), Ok(Fen(-5)));
-        assert_eq!("1,000,000.00 元".parse::<Fen>(), Ok(Fen(100_000_000)));
-    }
-
-    #[test]
-    fn rejects_ambiguous_or_lossy_amounts() {
+        assert_eq!("0".parse::<Fen>(), Ok(Fen(0)));
         for bad in [
-            "", "¥", "1.234", "12,34.00", "1,2345", ".5", "1.2.3", "abc", "1e3", "--1", "1.-1",
+            "", "-", "1,000.00", "¥1.00", "￥1", " 1.00", "1.00 ", "1.", "00001.00", "01", "1 元",
+            "1.234", ".5", "1.2.3", "abc", "1e3", "--1", "1.-1", "+1", "1.\u{0}", "١٢٣",
         ] {
             assert!(bad.parse::<Fen>().is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(
             "99999999999999999999".parse::<Fen>(),
             Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn people_may_write_symbols_separators_and_spaces() {
+        let p = Fen::parse_for_people;
+        assert_eq!(p("¥1,234.56"), Ok(Fen(123_456)));
+        assert_eq!(p("￥1234"), Ok(Fen(123_400)));
+        assert_eq!(p(" 1,000,000.00 元"), Ok(Fen(100_000_000)));
+        assert_eq!(p("-¥0.05"), Ok(Fen(-5)));
+        assert_eq!(p("00001.00"), Ok(Fen(100)));
+        for bad in [
+            "", "¥", "1.234", "12,34.00", "1,2345", ".5", "1.", "1e3", "--1",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn amounts_read_within_a_limit_are_bounded_by_it() {
+        let limit = Fen(100_000_000_000);
+        let read = |json: &str| serde_json::from_str::<Vec<Fen>>(json);
+        let (ok, breach) = input_limit::within(limit, || read(r#"["1000000000.00", "-5"]"#));
+        assert_eq!(ok.ok(), Some(vec![limit, Fen(-500)]));
+        assert_eq!(breach, None);
+        let (err, breach) = input_limit::within(limit, || read(r#"["1000000000.01"]"#));
+        assert!(err.is_err());
+        assert_eq!(
+            breach,
+            Some(MoneyError::AboveLimit {
+                amount: Fen(100_000_000_001),
+                limit
+            })
+        );
+        // Outside a scope (stored data, rulebooks) nothing is limited.
+        assert_eq!(
+            read(r#"["92233720368547758.07"]"#).ok(),
+            Some(vec![Fen(i64::MAX)])
         );
     }
 
@@ -245,7 +357,7 @@ mod tests {
         fn display_then_parse_round_trips(fen in -(i64::MAX / 2)..(i64::MAX / 2)) {
             let f = Fen(fen);
             prop_assert_eq!(f.to_string().parse::<Fen>(), Ok(f));
-            prop_assert_eq!(f.to_cny_display().parse::<Fen>(), Ok(f));
+            prop_assert_eq!(Fen::parse_for_people(&f.to_cny_display()), Ok(f));
         }
 
         #[test]

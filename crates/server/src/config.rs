@@ -14,12 +14,20 @@ use figment::providers::{Format, Serialized, Toml};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use yunshi_core::calendar::{CalendarError, CalendarYear, WorkingCalendar, YearStatus};
+use yunshi_core::money::Fen;
 use yunshi_core::time::{Clock, SimulatedClock};
 
 use crate::clock::SystemClock;
 
 /// The prefix of the environment variables that configure the server.
 pub const ENV_PREFIX: &str = "YUNSHI_";
+
+/// The default largest amount of one money field in a request: 10⁹ CNY.
+pub const DEFAULT_MAX_AMOUNT: Fen = Fen::new(100_000_000_000);
+
+/// The highest `max_amount` a deployment may set: 10¹² CNY, so that ninety thousand such
+/// amounts still sum inside the ledger's 64-bit fen (store totals are summed wider still).
+pub const MAX_AMOUNT_CEILING: Fen = Fen::new(100_000_000_000_000);
 
 /// The shortest `YUNSHI_ADMIN_TOKEN` accepted.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
@@ -74,6 +82,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest request body accepted.
     pub body_limit_bytes: u64,
+    /// The largest amount (CNY, e.g. "1000000000.00") any one money field of a request may
+    /// carry: a price, a payment, a compensation, a fine.
+    pub max_amount: String,
 }
 
 impl Default for Config {
@@ -90,6 +101,7 @@ impl Default for Config {
             admin_token: None,
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
+            max_amount: DEFAULT_MAX_AMOUNT.to_string(),
         }
     }
 }
@@ -114,6 +126,7 @@ impl fmt::Debug for Config {
             )
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("max_amount", &self.max_amount)
             .finish()
     }
 }
@@ -144,6 +157,8 @@ pub struct ConfigOverrides {
     pub request_timeout_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_amount: Option<String>,
 }
 
 impl ConfigOverrides {
@@ -210,6 +225,7 @@ impl ConfigOverrides {
                             .map_err(|e| bad(format!("{value:?}: {e}")))?,
                     )
                 }
+                "MAX_AMOUNT" => o.max_amount = Some(value),
                 _ => {}
             }
         }
@@ -346,6 +362,26 @@ impl Config {
                 message: "must be at least 1024".to_owned(),
             })?;
 
+        let max_amount = self
+            .max_amount
+            .trim()
+            .parse::<Fen>()
+            .map_err(|e| e.to_string())
+            .and_then(|fen| {
+                if fen.is_positive() && fen <= MAX_AMOUNT_CEILING {
+                    Ok(fen)
+                } else {
+                    Err(format!(
+                        "must be above 0.00 and at most {MAX_AMOUNT_CEILING}"
+                    ))
+                }
+            })
+            .map_err(|message| ConfigError::Invalid {
+                key: "max_amount",
+                value: self.max_amount.clone(),
+                message,
+            })?;
+
         let rulebooks = crate::rulebooks::Rulebooks::select(
             &self.rulebook,
             self.partner_rulebook.as_deref(),
@@ -364,7 +400,9 @@ impl Config {
             admin_token: self.admin_token.as_ref().map(|t| t.trim().to_owned()),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             body_limit,
+            max_amount,
             faults: None,
+            gateway: None,
         })
     }
 }
@@ -384,8 +422,12 @@ pub struct Settings {
     pub admin_token: Option<String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// The largest amount one money field of a request may carry.
+    pub max_amount: Fen,
     /// Failures injected at the storage boundary (the simulator's `--faults`).
     pub faults: Option<Arc<dyn yunshi_store::FaultPlan>>,
+    /// A payment gateway other than the built-in sandbox.
+    pub gateway: Option<Arc<dyn crate::orders::gateway::PaymentGateway>>,
 }
 
 impl fmt::Debug for Settings {
@@ -403,6 +445,7 @@ impl fmt::Debug for Settings {
             )
             .field("request_timeout", &self.request_timeout)
             .field("body_limit", &self.body_limit)
+            .field("max_amount", &self.max_amount)
             .finish_non_exhaustive()
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod admin_clock;
+pub mod amount;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -58,6 +59,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use yunshi_core::calendar::WorkingCalendar;
+use yunshi_core::money::Fen;
 use yunshi_core::time::Clock;
 use yunshi_store::{Store, StoreError};
 
@@ -83,12 +85,22 @@ pub struct AppInner {
     pub principals: principal_cache::PrincipalCache,
     /// The OpenAPI document, rendered once.
     pub openapi: Bytes,
+    /// The largest amount one money field of a request may carry (`max_amount`).
+    pub max_amount: Fen,
+    /// Where payments are charged (the built-in sandbox unless a deployment plugs one in).
+    pub gateway: Arc<dyn orders::gateway::PaymentGateway>,
 }
 
 impl Deref for AppState {
     type Target = AppInner;
     fn deref(&self) -> &AppInner {
         &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for amount::MaxAmount {
+    fn from_ref(state: &AppState) -> Self {
+        amount::MaxAmount(state.max_amount)
     }
 }
 
@@ -99,6 +111,8 @@ impl AppState {
         clock_mode: ClockMode,
         calendar: WorkingCalendar,
         rulebooks: rulebooks::Rulebooks,
+        max_amount: Fen,
+        gateway: Option<Arc<dyn orders::gateway::PaymentGateway>>,
     ) -> Self {
         Self(Arc::new(AppInner {
             store,
@@ -110,6 +124,8 @@ impl AppState {
             metrics: metrics::prometheus(),
             principals: principal_cache::PrincipalCache::default(),
             openapi: Bytes::from(docs::openapi_bytes()),
+            max_amount,
+            gateway: gateway.unwrap_or_else(|| Arc::new(orders::gateway::SandboxGateway)),
         }))
     }
 }
@@ -307,6 +323,8 @@ impl Server {
                     settings.clock_mode,
                     settings.calendar.clone(),
                     settings.rulebooks.clone(),
+                    settings.max_amount,
+                    settings.gateway.clone(),
                 );
                 if let Err(e) = settlement::ensure_scheduled(&state).await {
                     tracing::warn!(error = %e.detail, "could not schedule the settlement run");

@@ -10,9 +10,9 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 use yunshi_core::decision::{DomainRefusal, RefusalClass};
+use yunshi_core::money::input_limit;
+
+use crate::amount::MaxAmount;
 use yunshi_store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -396,7 +399,9 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
 }
 
 /// `axum::Json` whose rejections are problem documents: malformed JSON is 400, JSON of the
-/// wrong shape 422, a missing `Content-Type: application/json` 415.
+/// wrong shape 422, a missing `Content-Type: application/json` 415. Every amount of money in
+/// the body is bounded by the deployment's [`MaxAmount`]: one beyond it is refused whole
+/// (422 `amount_above_limit`, naming the limit) before any handler sees it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -404,15 +409,92 @@ impl<T, S> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
     S: Send + Sync,
+    MaxAmount: FromRef<S>,
 {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !is_json(req.headers()) {
+            return Err(Problem::new(
+                ErrorCode::UnsupportedMediaType,
+                "Expected request with `Content-Type: application/json`",
+            ));
+        }
+        let MaxAmount(limit) = MaxAmount::from_ref(state);
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            Problem::with_status(ErrorCode::for_status(status), status, rejection.body_text())
+        })?;
+        if let Some(c) = control_character(&bytes) {
+            return Err(Problem::coded(
+                ErrorCode::InvalidRequest,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "control_character",
+                format!(
+                    "text may not contain control characters (found U+{c:04X}); tab, line feed and carriage return are allowed"
+                ),
+            ));
+        }
+        let (read, breach) = input_limit::within(limit, || axum::Json::<T>::from_bytes(&bytes));
+        match (read, breach) {
+            (Ok(axum::Json(value)), _) => Ok(ApiJson(value)),
+            (Err(rejection), Some(_)) => Err(Problem::coded(
+                ErrorCode::InvalidRequest,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "amount_above_limit",
+                rejection.body_text(),
+            )),
+            (Err(rejection), None) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// The first control character a JSON text's strings carry, other than tab, line feed and
+/// carriage return: NUL, ESC and their kind (C0, DEL, C1) end strings in C, rewrite terminals
+/// and hide text in logs and exports. JSON can only carry them escaped (`\u001b`), so the
+/// escapes are what is read; `\\u001b` is a backslash and text, not one.
+fn control_character(json: &[u8]) -> Option<u32> {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if json.get(i + 1) == Some(&b'u') {
+            let code = json
+                .get(i + 2..i + 6)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok());
+            if let Some(c) = code
+                && (c < 0x20 || (0x7F..=0x9F).contains(&c))
+                && !matches!(c, 0x09 | 0x0A | 0x0D)
+            {
+                return Some(c);
+            }
+        }
+        i += 2;
+    }
+    None
+}
+
+/// `application/json` or any `application/*+json`, parameters (charset) aside.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
@@ -448,6 +530,21 @@ pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_other_than_tab_and_line_breaks_are_found_in_json_strings() {
+        let found = |json: &str| control_character(json.as_bytes());
+        assert_eq!(found(r#"{"title": "a\u0000b"}"#), Some(0));
+        assert_eq!(found(r#"{"title": "\u001B[31mred"}"#), Some(0x1B));
+        assert_eq!(found(r#"{"title": "del\u007f"}"#), Some(0x7F));
+        assert_eq!(found(r#"{"title": "c1\u0085"}"#), Some(0x85));
+        assert_eq!(found(r#"{"text": "line\nnext\tcol\r\u000a"}"#), None);
+        assert_eq!(
+            found(r#"{"text": "a backslash then u0000: \\u0000"}"#),
+            None
+        );
+        assert_eq!(found(r#"{"text": "云市 \u4e91"}"#), None);
+    }
 
     #[test]
     fn problem_serializes_with_rfc9457_members_and_code() {

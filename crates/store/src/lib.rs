@@ -61,6 +61,15 @@ pub enum StoreError {
     Busy(String),
     #[error("database error: {0}")]
     Database(String),
+    #[error("a total of {0} fen is beyond what one amount can hold")]
+    TotalOutOfRange(i128),
+}
+
+/// A money total (summed in 128 bits) as one amount, or the typed error when it cannot be one.
+pub(crate) fn fen_of_total(total: i128) -> Result<Fen, StoreError> {
+    i64::try_from(total)
+        .map(Fen::new)
+        .map_err(|_| StoreError::TotalOutOfRange(total))
 }
 
 impl StoreError {

@@ -226,20 +226,30 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_postings
+                "SELECT COALESCE(SUM(amount), 0)::TEXT FROM ledger_postings
                  WHERE account_kind = $1 AND owner = $2",
                 &[&account.kind.as_str(), &account.owner],
             )
             .await
             .map_err(pg_err)?;
-        Ok(Fen::new(row.get(0)))
+        crate::fen_of_total(total(&row, 0)?)
     }
 
     pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
+        self.totals_by_kind()
+            .await?
+            .into_iter()
+            .map(|(kind, total)| Ok((kind, crate::fen_of_total(total)?)))
+            .collect()
+    }
+
+    /// Totals per account kind, exact: `SUM` of `BIGINT` is `NUMERIC` in PostgreSQL, read as
+    /// text into 128 bits rather than cast back to a `BIGINT` that could overflow.
+    async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT account_kind, SUM(amount)::BIGINT FROM ledger_postings
+                "SELECT account_kind, SUM(amount)::TEXT FROM ledger_postings
                  GROUP BY account_kind ORDER BY account_kind",
                 &[],
             )
@@ -247,11 +257,11 @@ impl PgStore {
             .map_err(pg_err)?;
         rows.iter()
             .map(|r| {
-                let kind: String = r.get(0);
+                let kind: String = r.try_get(0).map_err(pg_err)?;
                 let kind = kind
                     .parse()
                     .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
-                Ok((kind, Fen::new(r.get(1))))
+                Ok((kind, total(r, 1)?))
             })
             .collect()
     }
@@ -321,23 +331,22 @@ impl PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT provider, SUM(amount)::BIGINT, SUM(fee)::BIGINT FROM settlement_items
+                    "SELECT provider, SUM(amount)::TEXT, SUM(fee)::TEXT FROM settlement_items
                      WHERE {filter} GROUP BY provider ORDER BY provider"
                 ),
                 args,
             )
             .await
             .map_err(pg_err)?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 let totals = ItemTotals {
-                    amount: Fen::new(r.get(1)),
-                    fee: Fen::new(r.get(2)),
+                    amount: crate::fen_of_total(total(r, 1)?)?,
+                    fee: crate::fen_of_total(total(r, 2)?)?,
                 };
-                (r.get(0), totals)
+                Ok((r.try_get(0).map_err(pg_err)?, totals))
             })
-            .collect())
+            .collect()
     }
 
     pub(crate) async fn owner_balances(
@@ -364,22 +373,26 @@ impl PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT owner, SUM(amount)::BIGINT FROM ledger_postings
+                "SELECT owner, SUM(amount)::TEXT FROM ledger_postings
                  WHERE account_kind = $1 AND ($2::TEXT[] IS NULL OR owner = ANY($2))
                  GROUP BY owner ORDER BY owner",
                 &[&kind.as_str(), &owners],
             )
             .await
             .map_err(pg_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), Fen::new(r.get(1))))
-            .collect())
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(pg_err)?,
+                    crate::fen_of_total(total(r, 1)?)?,
+                ))
+            })
+            .collect()
     }
 
     pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
-        let per_kind = self.balances_by_kind().await?;
-        Ok(per_kind.iter().map(|(_, f)| i128::from(f.fen())).sum())
+        let per_kind = self.totals_by_kind().await?;
+        Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
     pub(crate) async fn ledger_transaction(
@@ -1359,4 +1372,11 @@ async fn insert_transactions<C: GenericClient>(
     .await
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// Column `i`, a `SUM(..)::TEXT` of money, in 128 bits.
+fn total(row: &tokio_postgres::Row, i: usize) -> Result<i128, StoreError> {
+    let text: String = row.try_get(i).map_err(pg_err)?;
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("total {text:?}: {e}")))
 }

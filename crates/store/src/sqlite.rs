@@ -293,35 +293,45 @@ impl SqliteStore {
     pub(crate) async fn balance(&self, account: &Account) -> Result<Fen, StoreError> {
         let (kind, owner) = (account.kind.as_str(), account.owner.clone());
         self.read(move |c| {
-            let sum: i64 = c
+            let (hi, lo) = c
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(amount), 0) FROM ledger_postings
-                     WHERE account_kind = ?1 AND owner = ?2",
+                    "SELECT COALESCE(SUM(amount >> 32), 0), COALESCE(SUM(amount & 4294967295), 0)
+                     FROM ledger_postings WHERE account_kind = ?1 AND owner = ?2",
                 )
-                .and_then(|mut s| s.query_row(params![kind, owner], |r| r.get(0)))
+                .and_then(|mut s| s.query_row(params![kind, owner], |r| Ok((r.get(0)?, r.get(1)?))))
                 .map_err(db_err)?;
-            Ok(Fen::new(sum))
+            crate::fen_of_total(wide(hi, lo))
         })
         .await
     }
 
     pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
+        self.totals_by_kind()
+            .await?
+            .into_iter()
+            .map(|(kind, total)| Ok((kind, crate::fen_of_total(total)?)))
+            .collect()
+    }
+
+    async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
         self.read(|c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT account_kind, SUM(amount) FROM ledger_postings
-                     GROUP BY account_kind ORDER BY account_kind",
+                    "SELECT account_kind, SUM(amount >> 32), SUM(amount & 4294967295)
+                     FROM ledger_postings GROUP BY account_kind ORDER BY account_kind",
                 )
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, wide(r.get(1)?, r.get(2)?)))
+                })
                 .map_err(db_err)?;
             rows.map(|row| {
-                let (kind, sum) = row.map_err(db_err)?;
+                let (kind, total) = row.map_err(db_err)?;
                 let kind = kind
                     .parse()
                     .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
-                Ok((kind, Fen::new(sum)))
+                Ok((kind, total))
             })
             .collect()
         })
@@ -390,24 +400,25 @@ impl SqliteStore {
         self.read(|c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT provider, SUM(amount), SUM(fee) FROM settlement_items
-                     GROUP BY provider ORDER BY provider",
+                    "SELECT provider, SUM(amount >> 32), SUM(amount & 4294967295),
+                            SUM(fee >> 32), SUM(fee & 4294967295)
+                     FROM settlement_items GROUP BY provider ORDER BY provider",
                 )
                 .map_err(db_err)?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
+                        wide(r.get(1)?, r.get(2)?),
+                        wide(r.get(3)?, r.get(4)?),
                     ))
                 })
                 .map_err(db_err)?;
             rows.map(|row| {
                 let (provider, amount, fee) = row.map_err(db_err)?;
                 let totals = ItemTotals {
-                    amount: Fen::new(amount),
-                    fee: Fen::new(fee),
+                    amount: crate::fen_of_total(amount)?,
+                    fee: crate::fen_of_total(fee)?,
                 };
                 Ok((provider, totals))
             })
@@ -423,7 +434,9 @@ impl SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0)
+                    "SELECT COUNT(*),
+                            COALESCE(SUM(amount >> 32), 0), COALESCE(SUM(amount & 4294967295), 0),
+                            COALESCE(SUM(fee >> 32), 0), COALESCE(SUM(fee & 4294967295), 0)
                      FROM settlement_items WHERE provider = ?1",
                 )
                 .map_err(db_err)?;
@@ -433,15 +446,15 @@ impl SqliteStore {
                     .query_row([&provider], |r| {
                         Ok((
                             r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
+                            wide(r.get(1)?, r.get(2)?),
+                            wide(r.get(3)?, r.get(4)?),
                         ))
                     })
                     .map_err(db_err)?;
                 if n > 0 {
                     let totals = ItemTotals {
-                        amount: Fen::new(amount),
-                        fee: Fen::new(fee),
+                        amount: crate::fen_of_total(amount)?,
+                        fee: crate::fen_of_total(fee)?,
                     };
                     out.push((provider, totals));
                 }
@@ -459,19 +472,20 @@ impl SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM ledger_postings
-                     WHERE account_kind = ?1 AND owner = ?2",
+                    "SELECT COUNT(*),
+                            COALESCE(SUM(amount >> 32), 0), COALESCE(SUM(amount & 4294967295), 0)
+                     FROM ledger_postings WHERE account_kind = ?1 AND owner = ?2",
                 )
                 .map_err(db_err)?;
             let mut out = Vec::new();
             for owner in owners {
-                let (n, sum) = stmt
+                let (n, total) = stmt
                     .query_row(params![kind.as_str(), owner], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                        Ok((r.get::<_, i64>(0)?, wide(r.get(1)?, r.get(2)?)))
                     })
                     .map_err(db_err)?;
                 if n > 0 {
-                    out.push((owner, Fen::new(sum)));
+                    out.push((owner, crate::fen_of_total(total)?));
                 }
             }
             Ok(out)
@@ -486,24 +500,28 @@ impl SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT owner, SUM(amount) FROM ledger_postings
+                    "SELECT owner, SUM(amount >> 32), SUM(amount & 4294967295) FROM ledger_postings
                      WHERE account_kind = ?1 GROUP BY owner ORDER BY owner",
                 )
                 .map_err(db_err)?;
             let rows = stmt
                 .query_map(params![kind.as_str()], |r| {
-                    Ok((r.get::<_, String>(0)?, Fen::new(r.get::<_, i64>(1)?)))
+                    Ok((r.get::<_, String>(0)?, wide(r.get(1)?, r.get(2)?)))
                 })
                 .map_err(db_err)?;
-            rows.map(|row| row.map_err(db_err)).collect()
+            rows.map(|row| {
+                let (owner, total) = row.map_err(db_err)?;
+                Ok((owner, crate::fen_of_total(total)?))
+            })
+            .collect()
         })
         .await
     }
 
     pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
         // Summed per account kind in SQL, then in i128 here: no overflow on the way.
-        let per_kind = self.balances_by_kind().await?;
-        Ok(per_kind.iter().map(|(_, f)| i128::from(f.fen())).sum())
+        let per_kind = self.totals_by_kind().await?;
+        Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
     pub(crate) async fn ledger_transaction(
@@ -1722,6 +1740,13 @@ fn claim(
         .collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
     Ok(claimed)
+}
+
+/// SQLite's `SUM` of 64-bit integers fails on overflow, so totals of money are summed in two
+/// halves that cannot overflow (`amount >> 32`, arithmetic, and `amount & 0xFFFFFFFF`, each
+/// summed over up to two billion rows) and put together here, exactly, in 128 bits.
+fn wide(hi: i64, lo: i64) -> i128 {
+    (i128::from(hi) << 32) + i128::from(lo)
 }
 
 #[cfg(test)]

@@ -31,6 +31,10 @@ pub enum DepositError {
     DateOutOfRange,
     #[error("amount out of range")]
     AmountOutOfRange,
+    #[error("a compensation cites a paid order of this provider by its id; {0:?} is none")]
+    CompensationWithoutOrder(String),
+    #[error("the compensation of {amount} is more than the {paid} the cited order's buyer paid")]
+    CompensationAboveObligation { amount: Fen, paid: Fen },
 }
 
 impl DomainRefusal for DepositError {
@@ -48,6 +52,8 @@ impl DomainRefusal for DepositError {
             DepositError::NothingHeld => "nothing_held",
             DepositError::DateOutOfRange => "date_out_of_range",
             DepositError::AmountOutOfRange => "amount_out_of_range",
+            DepositError::CompensationWithoutOrder(_) => "compensation_without_order",
+            DepositError::CompensationAboveObligation { .. } => "compensation_above_obligation",
         }
     }
 
@@ -58,7 +64,9 @@ impl DomainRefusal for DepositError {
             | DepositError::TopUpExceedsShortfall { .. }
             | DepositError::ReceiptRequired
             | DepositError::DateOutOfRange
-            | DepositError::AmountOutOfRange => RefusalClass::Invalid,
+            | DepositError::AmountOutOfRange
+            | DepositError::CompensationWithoutOrder(_)
+            | DepositError::CompensationAboveObligation { .. } => RefusalClass::Invalid,
             DepositError::CooperationNotEnded
             | DepositError::ObligationsRemain(_)
             | DepositError::BreachDuringTerm

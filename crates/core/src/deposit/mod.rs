@@ -34,7 +34,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::decision::{Context, DeadlineRequest, Outcome};
-use crate::ids::ProviderId;
+use crate::ids::{OrderId, ProviderId};
 use crate::ledger::{Account, AccountKind, LedgerTransaction, Posting};
 use crate::money::Fen;
 use crate::rulebook::{MarketplaceRulebook, TopUpFailureStep};
@@ -157,6 +157,14 @@ pub struct DepositAccount {
     pub closed_for_shortfall: Option<Timestamp>,
     #[serde(default)]
     pub refund: Option<RefundRequest>,
+}
+
+/// The order a compensation cites: whose it is and what its buyer paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CitedOrder {
+    pub order: OrderId,
+    pub provider: ProviderId,
+    pub paid: Fen,
 }
 
 /// What a deposit decision changed, for the shell to write in one batch.
@@ -543,11 +551,16 @@ impl DepositAccount {
     /// The operator paid a buyer `amount` on the provider's behalf: taken from the deposit
     /// (Dr deposits held / Cr operator cash), the part the deposit does not cover booked as
     /// the provider's debt (SPEC §10: "the rest is deducted from settlements, then claimed").
+    /// It must cite a paid order of this provider (`cited`, looked up from `reference`) and
+    /// is bounded by what that order's buyer paid **[design assumption]**: the obligation a
+    /// compensation discharges is the buyer's payment; damages beyond it are not taken from
+    /// a deposit by one finance clerk.
     pub fn compensate(
         &self,
         amount: Fen,
         reason: &str,
         reference: &str,
+        cited: Option<CitedOrder>,
         held: Fen,
         ctx: &mut Context<'_>,
     ) -> Result<DepositDecision, DepositError> {
@@ -555,6 +568,17 @@ impl DepositAccount {
         if reason.is_empty() {
             return Err(DepositError::Required("reason"));
         }
+        let cited = cited
+            .filter(|c| c.provider == self.provider)
+            .ok_or_else(|| DepositError::CompensationWithoutOrder(reference.to_string()))?;
+        if amount > cited.paid {
+            return Err(DepositError::CompensationAboveObligation {
+                amount,
+                paid: cited.paid,
+            });
+        }
+        let reference = cited.order.to_string();
+        let reference = reference.as_str();
         let cause = DeductionCause::Compensation {
             reason: reason.to_string(),
         };

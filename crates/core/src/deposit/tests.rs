@@ -248,6 +248,34 @@ fn tc_has_no_surcharge() {
     assert!(account.surcharge.is_none());
 }
 
+fn cited(paid: Fen) -> CitedOrder {
+    CitedOrder {
+        order: OrderId::from_uuid(Uuid::from_u128(42)),
+        provider: provider(),
+        paid,
+    }
+}
+
+#[test]
+fn compensation_is_bounded_by_the_cited_orders_payment() {
+    let mut w = World::new("ali", "2025-06-16T10:00:00+08:00");
+    let account = DepositAccount::new(provider());
+    let compensate = |amount, cited, w: &mut World| {
+        account.compensate(amount, "赔付", "ref", cited, yuan(500), &mut w.ctx())
+    };
+    let err = compensate(Fen::new(100_001), Some(cited(yuan(1000))), &mut w).unwrap_err();
+    assert_eq!(err.code(), "compensation_above_obligation");
+    assert!(compensate(yuan(1000), Some(cited(yuan(1000))), &mut w).is_ok());
+    let err = compensate(yuan(1), None, &mut w).unwrap_err();
+    assert_eq!(err.code(), "compensation_without_order");
+    let someone_elses = CitedOrder {
+        provider: ProviderId::from_uuid(Uuid::from_u128(99)),
+        ..cited(yuan(1000))
+    };
+    let err = compensate(yuan(1), Some(someone_elses), &mut w).unwrap_err();
+    assert_eq!(err.code(), "compensation_without_order");
+}
+
 #[test]
 fn compensation_beyond_the_deposit_is_booked_as_provider_debt() {
     let mut w = World::new("ali", "2025-06-16T10:00:00+08:00");
@@ -256,6 +284,7 @@ fn compensation_beyond_the_deposit_is_booked_as_provider_debt() {
             yuan(800),
             "赔付 paid the buyer",
             "order-1",
+            Some(cited(yuan(1000))),
             yuan(500),
             &mut w.ctx(),
         )

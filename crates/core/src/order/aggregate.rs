@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delivery::SaasDelivery;
 use super::error::OrderError;
+use super::intent::PaymentIntent;
 use super::rating::Rating;
 use super::refund::Refund;
 use super::service::{Milestone, Warranty};
@@ -118,6 +119,9 @@ pub struct Order {
     /// the `create` is dead-lettered). Absent for other categories and before payment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<SaasDelivery>,
+    /// The latest payment attempt, recorded before the gateway was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<PaymentIntent>,
 }
 
 impl Order {

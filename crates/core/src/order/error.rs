@@ -23,6 +23,8 @@ pub enum OrderError {
     AmountMismatch { expected: Fen, paid: Fen },
     #[error("the order is already paid")]
     AlreadyPaid,
+    #[error("another payment of this order is in progress since {since}; retry it, or wait")]
+    PaymentInProgress { since: Timestamp },
     #[error("the order has not been paid")]
     NotPaid,
     #[error("{category:?} products cannot be refunded")]
@@ -109,6 +111,7 @@ impl DomainRefusal for OrderError {
             OrderError::InvalidTransition { .. } => "invalid_transition",
             OrderError::AmountMismatch { .. } => "amount_mismatch",
             OrderError::AlreadyPaid => "already_paid",
+            OrderError::PaymentInProgress { .. } => "payment_in_progress",
             OrderError::NotPaid => "not_paid",
             OrderError::NotRefundable { .. } => "not_refundable",
             OrderError::WindowClosed { .. } => "window_closed",
@@ -159,6 +162,7 @@ impl DomainRefusal for OrderError {
             OrderError::OperatorRefundNotAllowed => RefusalClass::Forbidden,
             OrderError::InvalidTransition { .. }
             | OrderError::AlreadyPaid
+            | OrderError::PaymentInProgress { .. }
             | OrderError::NotPaid
             | OrderError::NotRefundable { .. }
             | OrderError::WindowClosed { .. }

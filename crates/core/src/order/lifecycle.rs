@@ -11,6 +11,7 @@ use serde_json::json;
 use super::aggregate::{Order, OrderStatus, Payment, Release, ReleaseTrigger};
 use super::error::OrderError;
 use super::fee::platform_fee;
+use super::intent::{IntentStatus, close_intent};
 use super::postings;
 use super::terms::{PaymentTerms, PriceSnapshot, ServicePeriod};
 use super::window::{self, RefundClass, WindowDates, window_over};
@@ -68,6 +69,7 @@ pub fn place(cmd: PlaceOrder, ctx: &mut Context<'_>) -> Result<(Order, Outcome),
         warranty: None,
         rating: None,
         delivery: None,
+        payment_intent: None,
         terms: cmd.terms,
     };
     if order.terms.is_free() {
@@ -106,6 +108,22 @@ fn start_purchase(order: &mut Order, now: Timestamp) -> Result<(), OrderError> {
     Ok(())
 }
 
+/// Whether `order` may be paid now: unpaid, and neither free nor cancelled.
+pub(crate) fn payable(order: &Order) -> Result<(), OrderError> {
+    match order.status {
+        OrderStatus::AwaitingPayment | OrderStatus::InUseUnpaid => Ok(()),
+        OrderStatus::Held | OrderStatus::Released | OrderStatus::Refunded => {
+            Err(OrderError::AlreadyPaid)
+        }
+        status @ (OrderStatus::Free | OrderStatus::Cancelled) => {
+            Err(OrderError::InvalidTransition {
+                action: "pay",
+                status,
+            })
+        }
+    }
+}
+
 /// Records a confirmed payment: the money goes into escrow; the window's end is scheduled,
 /// or — for categories without a window, and pay-later orders paid after theirs ended — the
 /// escrow is released at once.
@@ -114,25 +132,26 @@ pub fn pay(
     payment: ConfirmedPayment,
     ctx: &mut Context<'_>,
 ) -> Result<(Order, Outcome), OrderError> {
-    match order.status {
-        OrderStatus::AwaitingPayment | OrderStatus::InUseUnpaid => {}
-        OrderStatus::Held | OrderStatus::Released | OrderStatus::Refunded => {
-            return Err(OrderError::AlreadyPaid);
-        }
-        status @ (OrderStatus::Free | OrderStatus::Cancelled) => {
-            return Err(OrderError::InvalidTransition {
-                action: "pay",
-                status,
-            });
-        }
-    }
+    payable(order)?;
     if payment.amount != order.total {
         return Err(OrderError::AmountMismatch {
             expected: order.total,
             paid: payment.amount,
         });
     }
-    let mut next = order.clone();
+    let mut outcome = Outcome::default();
+    // The payment commits its intent, so the intent's reconciliation has nothing to void.
+    let open = order
+        .payment_intent
+        .as_ref()
+        .filter(|i| i.status == IntentStatus::Open);
+    let mut next = match open.and_then(|i| close_intent(order, i.id, IntentStatus::Succeeded)) {
+        Some((closed, closing)) => {
+            outcome.cancel = closing.cancel;
+            closed
+        }
+        None => order.clone(),
+    };
     if next.purchased_on.is_none() {
         start_purchase(&mut next, ctx.now)?;
     }
@@ -144,7 +163,6 @@ pub fn pay(
     });
     next.escrow = payment.amount;
     next.status = OrderStatus::Held;
-    let mut outcome = Outcome::default();
     outcome
         .transactions
         .push(postings::paid(ctx, next.id, payment.amount)?);

@@ -21,6 +21,7 @@ mod delivery;
 mod error;
 mod exit;
 mod fee;
+mod intent;
 mod lifecycle;
 mod postings;
 mod rating;
@@ -45,6 +46,10 @@ pub use delivery::{
 pub use error::OrderError;
 pub use exit::{ExitTreatment, exit_treatment, refund_on_exit, release_on_exit};
 pub use fee::platform_fee;
+pub use intent::{
+    IntentStatus, PAYMENT_INTENT_RECONCILE, PaymentIntent, PaymentStart, RECONCILE_AFTER,
+    begin_payment, close_intent,
+};
 pub use lifecycle::{
     ConfirmedPayment, PlaceOrder, cancel, confirm_receipt, guarantee_window_ended, pay, place,
     renew,

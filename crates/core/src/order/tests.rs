@@ -6,7 +6,7 @@ use jiff::civil::date;
 use super::fixture::*;
 use super::*;
 use crate::catalog::{DeclaredRefundPolicy, FeeTerms, Pricing, ProductCategory};
-use crate::decision::{DomainRefusal, RefusalClass};
+use crate::decision::{DomainRefusal, Outcome, RefusalClass};
 use crate::money::Fen;
 use crate::rulebook::{RefundReason, Score};
 
@@ -883,4 +883,83 @@ fn a_dead_lettered_create_marks_delivery_failed_and_leaves_money_alone() {
     assert_eq!(delivery.failed_at, Some(at), "the failure stays on record");
     assert_eq!(delivery.delivered_at, Some(later));
     assert!(delivery_succeeded(&delivered, later).is_none());
+}
+
+/// Begins (or resumes) a payment as the shell would: a new intent is committed with its outcome.
+fn begin(
+    h: &mut Harness,
+    order: &Order,
+    attempt: &str,
+) -> Result<(Order, Option<PaymentIntent>), OrderError> {
+    h.run(|ctx| match begin_payment(order, attempt, ctx)? {
+        PaymentStart::Begin(next, outcome) => Ok(((*next, None), outcome)),
+        PaymentStart::Resume(intent) => Ok(((order.clone(), Some(intent)), Outcome::default())),
+    })
+}
+
+#[test]
+fn a_payment_intent_is_recorded_before_the_charge_and_refuses_a_second_attempt() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.place(image(DeclaredRefundPolicy::NoRefund), PaymentTerms::Prepaid);
+    let (opened, resumed) = begin(&mut h, &order, "attempt-a").unwrap();
+    assert!(resumed.is_none());
+    let intent = opened.payment_intent.clone().unwrap();
+    assert_eq!(intent.status, IntentStatus::Open);
+    assert_eq!(intent.amount, order.total);
+    assert_eq!(
+        intent.gateway_key(&opened),
+        format!("yunshi:{}:{}", order.id, intent.id),
+        "the gateway key is the order's and the intent's, not the client's"
+    );
+    // Its reconciliation is due 30 minutes later.
+    let d = h
+        .deadlines
+        .iter()
+        .find(|d| d.kind == PAYMENT_INTENT_RECONCILE)
+        .unwrap();
+    assert_eq!(
+        d.due_at,
+        beijing(2026, 7, 1, 10) + SignedDuration::from_mins(30)
+    );
+    // The same request resumes its own intent; another is refused, charging nothing.
+    let (_, same) = begin(&mut h, &opened, "attempt-a").unwrap();
+    assert_eq!(same.map(|i| i.id), Some(intent.id));
+    let other = begin(&mut h, &opened, "attempt-b").map(|(o, _)| o);
+    assert_eq!(code(other), "payment_in_progress");
+}
+
+#[test]
+fn paying_closes_the_intent_and_cancels_its_reconciliation() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.place(image(DeclaredRefundPolicy::NoRefund), PaymentTerms::Prepaid);
+    let (opened, _) = begin(&mut h, &order, "attempt-a").unwrap();
+    let paid = h.pay(&opened).unwrap();
+    assert_eq!(
+        paid.payment_intent.map(|i| i.status),
+        Some(IntentStatus::Succeeded)
+    );
+    assert!(
+        h.deadlines
+            .iter()
+            .all(|d| d.kind != PAYMENT_INTENT_RECONCILE),
+        "nothing left to void: {:?}",
+        h.deadlines
+    );
+}
+
+#[test]
+fn a_declined_or_voided_intent_lets_a_new_attempt_begin() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.place(image(DeclaredRefundPolicy::NoRefund), PaymentTerms::Prepaid);
+    let (opened, _) = begin(&mut h, &order, "attempt-a").unwrap();
+    let first = opened.payment_intent.clone().unwrap();
+    let (declined, _) = close_intent(&opened, first.id, IntentStatus::Declined).unwrap();
+    assert!(
+        close_intent(&declined, first.id, IntentStatus::Voided).is_none(),
+        "closed once"
+    );
+    let (again, _) = begin(&mut h, &declined, "attempt-b").unwrap();
+    let second = again.payment_intent.unwrap();
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.status, IntentStatus::Open);
 }

@@ -83,7 +83,7 @@ pub struct StackRequest {
     pub measure: ExtraMeasure,
     /// Required for `extra_deposit` and `deposit_deduction`; refused for the others.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::amount::Money>)]
     pub amount: Option<Fen>,
     pub reason: String,
 }
@@ -201,13 +201,13 @@ pub struct PointsView {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct DepositView {
     /// Held now for the provider.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held: Fen,
     /// Required by the rulebook in force.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub required: Fen,
     /// Penalties owed beyond what the deposit held.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub penalties_owed: Fen,
 }
 

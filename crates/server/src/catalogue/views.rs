@@ -51,7 +51,7 @@ pub struct NewProductRequest {
     #[schema(value_type = String, example = "one_off")]
     pub pricing: Pricing,
     /// CNY as a decimal string; "0.00" when free, at most "100000000.00".
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(value_type = crate::amount::Money, example = "1000.00")]
     pub price: Fen,
     /// Refunds outside the guarantee window: `no_refund` or `pro_rata_unused_time`.
     #[schema(value_type = String, example = "no_refund")]
@@ -84,7 +84,7 @@ pub struct NewProductRequest {
 pub struct DraftRequest {
     #[schema(value_type = String, example = "one_off")]
     pub pricing: Pricing,
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(value_type = crate::amount::Money, example = "1000.00")]
     pub price: Fen,
     #[schema(value_type = String, example = "no_refund")]
     pub refund_policy: DeclaredRefundPolicy,
@@ -321,7 +321,7 @@ pub struct CatalogueItem {
     pub category: ProductCategory,
     #[schema(value_type = String)]
     pub pricing: Pricing,
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(value_type = crate::amount::Money, example = "1000.00")]
     pub price: Fen,
     #[schema(value_type = String)]
     pub provider: ProviderId,
@@ -378,7 +378,7 @@ pub struct CatalogueProductView {
     pub sales_mode: SalesMode,
     #[schema(value_type = String)]
     pub pricing: Pricing,
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(value_type = crate::amount::Money, example = "1000.00")]
     pub price: Fen,
     /// Refunds outside the guarantee window.
     #[schema(value_type = String)]

@@ -200,7 +200,7 @@ pub struct HoldsView {
     pub invoice_breaches: Vec<Uuid>,
     /// What the settlement holds back now (`settlement_payable`): brought forward to the run
     /// after the hold ends.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held_amount: yunshi_core::money::Fen,
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,

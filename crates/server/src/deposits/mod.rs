@@ -27,8 +27,8 @@ use uuid::Uuid;
 use yunshi_core::account::Capability;
 use yunshi_core::decision::Context;
 use yunshi_core::deposit::{
-    Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError, Obligations, Owed,
-    REFUND_DUE, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
+    CitedOrder, Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError,
+    Obligations, Owed, REFUND_DUE, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
 };
 use yunshi_core::governance::{Case, StackedMeasure};
 use yunshi_core::ids::ProviderId;
@@ -420,7 +420,7 @@ pub async fn top_up(
         (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_amount`, `field_required`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_amount`, `field_required`, `compensation_without_order` (the reference must be the id of a paid order of this provider), `compensation_above_obligation` (more than that order's buyer paid), `amount_above_limit`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn compensate(
@@ -432,12 +432,29 @@ pub async fn compensate(
 ) -> Result<(StatusCode, ApiJson<DepositAccountView>), Problem> {
     principal.require(Capability::ManageDeposits)?;
     let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let cited = cited_order(&state, &req.reference).await?;
     let what = json!({ "method": "POST", "path": format!("/api/v1/admin/providers/{id}/deposit/compensations"), "body": &req });
     let view = command(&state, &principal, Some(&key), what, pid, |a, b, ctx| {
-        a.compensate(req.amount, &req.reason, &req.reference, b.held, ctx)
+        a.compensate(req.amount, &req.reason, &req.reference, cited, b.held, ctx)
     })
     .await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// The paid order `reference` names, if it names one: whose it is and what its buyer paid.
+async fn cited_order(state: &AppState, reference: &str) -> Result<Option<CitedOrder>, Problem> {
+    let Ok(id) = Uuid::parse_str(reference.trim()) else {
+        return Ok(None);
+    };
+    let Some(loaded) = crate::orders::load_order(&state.store, id).await? else {
+        return Ok(None);
+    };
+    let order = &loaded.state.order;
+    Ok(order.payment.as_ref().map(|payment| CitedOrder {
+        order: order.id,
+        provider: order.terms.provider,
+        paid: payment.amount,
+    }))
 }
 
 /// What still binds the provider: unfinished orders, open complaints and open cases.

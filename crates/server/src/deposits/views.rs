@@ -14,7 +14,7 @@ use yunshi_core::money::Fen;
 #[schema(example = json!({"amount": "3000.00"}))]
 pub struct TopUpRequest {
     /// At most what is missing.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
 }
 
@@ -22,10 +22,11 @@ pub struct TopUpRequest {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[schema(example = json!({"amount": "800.00", "reason": "代服务商赔付买家 compensation paid to the buyer", "reference": "01930000-0000-7000-8000-0000000000aa"}))]
 pub struct CompensationRequest {
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
     pub reason: String,
-    /// The order (or other object) it concerns.
+    /// The id of the paid order of this provider whose buyer was compensated; the amount is
+    /// at most what that buyer paid.
     pub reference: String,
 }
 
@@ -54,19 +55,19 @@ pub struct DepositAccountView {
     /// `whole`, `top_up_due`, `claimed_from_settlement`, `closed_for_shortfall`,
     /// `refund_requested` or `refunded`.
     pub status: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held: Fen,
     /// The rulebook's amount plus any surcharge in force.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub required: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub base_required: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub surcharge: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub shortfall: Fen,
     /// Compensation beyond the deposit, owed by the provider.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub provider_debt: Fen,
     /// Deductions within the rulebook's surcharge window (12 months).
     pub deductions_in_window: usize,

@@ -126,7 +126,7 @@ impl TaskStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TaskResolution {
     /// Refunded to the buyer (0.00: delivered in full, nothing refunded).
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
     pub note: String,
     #[schema(value_type = Option<String>)]
@@ -159,10 +159,10 @@ pub struct ExitRefundTask {
     pub exit_kind: ExitKind,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub paid: Fen,
     /// Paid and not yet refunded when the task was opened: the most it may refund.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub refundable: Fen,
     pub milestones: usize,
     pub confirmed_milestones: usize,
@@ -276,7 +276,7 @@ pub struct RenewalRequest {
 #[schema(example = json!({"amount": "1200.00", "note": "已交付需求调研与部署，退还未交付部分"}))]
 pub struct ResolutionRequest {
     /// 0.00 up to the task's `refundable`; 0.00 means delivered in full.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
     pub note: String,
 }

@@ -45,12 +45,12 @@ pub struct IssueBody {
     pub number: String,
     /// The invoiced amount; must be the amount due when given.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::amount::Money>)]
     pub amount: Option<Fen>,
     /// Postage charged to the buyer for a paper invoice; not allowed above the rulebook's
     /// free-postage amount (ALI: 50.00).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::amount::Money>)]
     pub postage: Option<Fen>,
 }
 

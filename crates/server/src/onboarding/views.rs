@@ -41,7 +41,7 @@ pub struct AcceptAgreement {
 #[schema(example = json!({"amount": "10000.00"}))]
 pub struct DepositPayment {
     /// CNY, e.g. `"10000.00"`; at most what is outstanding.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
 }
 
@@ -126,9 +126,9 @@ pub struct ApplicationView {
     /// Uploads the rulebook in force still requires.
     #[schema(value_type = Vec<String>)]
     pub missing_materials: Vec<Material>,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub deposit_required: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub deposit_outstanding: Fen,
 }
 
@@ -231,7 +231,7 @@ pub struct PaymentReceipt {
     /// The ledger transaction (Dr operator cash, Cr deposits held for the provider).
     #[schema(value_type = String)]
     pub transaction: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub amount: Fen,
     pub gateway: String,
     pub status: String,

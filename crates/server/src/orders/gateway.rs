@@ -1,9 +1,10 @@
 //! The payment gateway abstraction and the built-in sandbox gateway.
 //!
-//! A gateway is asked to charge an order's amount under the caller's `Idempotency-Key`; a real
-//! gateway passes the key on (so a retry after a timeout never charges twice), the sandbox
-//! derives its reference from order and key (the same charge gets the same reference). The
-//! sandbox is told per request what to do: succeed, fail or time out.
+//! A gateway is asked to charge an order's amount under a key derived from the order and
+//! its payment intent (`PaymentIntent::gateway_key`), never the client's `Idempotency-Key`:
+//! every retry of one intent is one charge at the gateway, and no two orders or intents can
+//! share a key. A charge whose payment was never committed is voided under the same key.
+//! The sandbox is told per request what to do: succeed, fail or time out.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,8 +19,10 @@ use yunshi_core::money::Fen;
 pub struct Charge {
     pub order: OrderId,
     pub amount: Fen,
-    /// The client's Idempotency-Key: the gateway's own de-duplication key.
+    /// The gateway's de-duplication key: the order's and its payment intent's.
     pub key: String,
+    /// What the sandbox gateway is told to do; a real gateway ignores it.
+    pub sandbox: SandboxBehaviour,
 }
 
 /// What the gateway answered.
@@ -35,13 +38,25 @@ pub enum ChargeOutcome {
     TimedOut,
 }
 
-pub type ChargeFuture<'a> = Pin<Box<dyn Future<Output = ChargeOutcome> + Send + 'a>>;
+/// What the gateway answered to a void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoidOutcome {
+    /// The charge under the key is voided, or there never was one.
+    Voided,
+    /// Not now: the void is asked again later.
+    Failed { reason: String },
+}
 
-/// A payment gateway. Real gateways plug in beside the sandbox.
+pub type ChargeFuture<'a> = Pin<Box<dyn Future<Output = ChargeOutcome> + Send + 'a>>;
+pub type VoidFuture<'a> = Pin<Box<dyn Future<Output = VoidOutcome> + Send + 'a>>;
+
+/// A payment gateway. Real gateways plug in beside the sandbox (`Settings::gateway`).
 pub trait PaymentGateway: Send + Sync {
     /// The name recorded on the payment.
     fn name(&self) -> &'static str;
     fn charge(&self, charge: &Charge) -> ChargeFuture<'_>;
+    /// Voids whatever was charged under `key` (idempotent).
+    fn void(&self, order: OrderId, key: &str) -> VoidFuture<'_>;
 }
 
 /// What the sandbox gateway is told to do with one request.
@@ -56,9 +71,7 @@ pub enum SandboxBehaviour {
 
 /// The built-in sandbox gateway.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SandboxGateway {
-    pub behaviour: SandboxBehaviour,
-}
+pub struct SandboxGateway;
 
 impl SandboxGateway {
     /// The reference of a charge: the same order and key always give the same reference.
@@ -74,7 +87,7 @@ impl PaymentGateway for SandboxGateway {
     }
 
     fn charge(&self, charge: &Charge) -> ChargeFuture<'_> {
-        let outcome = match self.behaviour {
+        let outcome = match charge.sandbox {
             SandboxBehaviour::Succeed => ChargeOutcome::Succeeded {
                 reference: Self::reference(charge),
             },
@@ -84,6 +97,10 @@ impl PaymentGateway for SandboxGateway {
             SandboxBehaviour::Timeout => ChargeOutcome::TimedOut,
         };
         Box::pin(std::future::ready(outcome))
+    }
+
+    fn void(&self, _order: OrderId, _key: &str) -> VoidFuture<'_> {
+        Box::pin(std::future::ready(VoidOutcome::Voided))
     }
 }
 
@@ -97,6 +114,7 @@ mod tests {
             order: OrderId::from_uuid(uuid::Uuid::from_u128(7)),
             amount: Fen::new(100),
             key: "k1".into(),
+            sandbox: SandboxBehaviour::Succeed,
         };
         let again = SandboxGateway::reference(&charge);
         assert_eq!(SandboxGateway::reference(&charge), again);

@@ -49,8 +49,9 @@ use yunshi_core::decision::{Context, Outcome};
 use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::Product;
 use yunshi_core::order::{
-    self, ConfirmedPayment, GUARANTEE_WINDOW_END, Order, OrderError, OrderStatus, PlaceOrder,
-    PriceSnapshot, ProductRating, ProductReviews, ProductSales, SaleCount,
+    self, ConfirmedPayment, GUARANTEE_WINDOW_END, IntentStatus, Order, OrderError, OrderStatus,
+    PaymentStart, PlaceOrder, PriceSnapshot, ProductRating, ProductReviews, ProductSales,
+    SaleCount,
 };
 use yunshi_core::rulebook::Rulebook;
 use yunshi_core::time::beijing_date;
@@ -58,7 +59,7 @@ use yunshi_store::{
     AggregateQuery, Deadline, FiredDeadline, Store, StoreError, UniqueKey, WriteBatch,
 };
 
-use self::gateway::{Charge, ChargeOutcome, PaymentGateway, SandboxGateway};
+use self::gateway::{Charge, ChargeOutcome, VoidOutcome};
 use self::views::*;
 use crate::AppState;
 use crate::auth::Principal;
@@ -178,6 +179,7 @@ pub fn routes() -> Router<AppState> {
 pub const DEADLINES: &[(&str, Handler)] = &[
     (GUARANTEE_WINDOW_END, fire_window_end),
     (order::SALE_COUNT, fire_sale_count),
+    (order::PAYMENT_INTENT_RECONCILE, fire_intent_reconcile),
 ];
 
 /// The kinds the deadline worker fires in bulk (see [`crate::deadlines::BatchHandler`]).
@@ -709,6 +711,10 @@ pub async fn get_order(
 /// Pays an order through the payment gateway (the built-in sandbox: `sandbox` says whether
 /// it succeeds, fails or times out). The money goes into escrow and the window's end is
 /// scheduled. Requires `Idempotency-Key`: replays get the first answer and charge nothing.
+/// One charge per order: a payment intent is recorded before the gateway is asked, under a
+/// gateway key derived from order and intent; a second request with another key while it is
+/// open is refused (`payment_in_progress`), and a charge never confirmed is voided after 30
+/// minutes.
 #[utoipa::path(
     post, path = "/api/v1/orders/{id}/payments", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "Order id"),
@@ -720,9 +726,9 @@ pub async fn get_order(
         (status = 402, description = "`payment_failed`: the gateway declined; the order stays unpaid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_paid`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_paid`, `payment_in_progress` (another request's payment of this order is under way: nothing was charged), `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`idempotency_key_reused` (same key, other request), unknown fields", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "`payment_timed_out`: no answer from the gateway; the order stays unpaid, retry with the same key", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`payment_timed_out`: no answer from the gateway; the order stays unpaid, retry with the same key (an unconfirmed charge is voided after 30 minutes)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn pay_order(
@@ -737,37 +743,61 @@ pub async fn pay_order(
         key: &key,
         what: what("payments", id, &req),
     };
-    let gateway = SandboxGateway {
-        behaviour: req.sandbox,
-    };
-    let mut attempt = 0;
+    // This request, as the payment intent knows it: the buyer's key, bound to the buyer.
+    let attempt_of =
+        blake3::hash(format!("{}\n{}", principal.principal, key.0).as_bytes()).to_hex();
+    let attempt_of = &attempt_of[..32];
+    let mut lost_races = 0;
     loop {
-        attempt += 1;
+        if lost_races >= MAX_ATTEMPTS {
+            return Err(Problem::conflict(format!(
+                "order {id} kept changing while it was being paid; retry with the same Idempotency-Key"
+            )));
+        }
         let loaded = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
         if let Some(answer) = replayed(&state.store, &principal, &idem).await? {
             return Ok(ApiJson(answer));
         }
         let order = &loaded.state.order;
-        match order.status {
-            OrderStatus::AwaitingPayment | OrderStatus::InUseUnpaid => {}
-            OrderStatus::Held | OrderStatus::Released | OrderStatus::Refunded => {
-                return Err(Problem::refusal(&OrderError::AlreadyPaid));
+        let now = state.clock.now();
+        let intent = match decide(&state, now, |ctx| {
+            order::begin_payment(order, attempt_of, ctx)
+        })? {
+            PaymentStart::Resume(intent) => intent,
+            PaymentStart::Begin(next, outcome) => {
+                // The intent is committed before the gateway is asked: of two payments
+                // racing with different keys one loses here and then finds it open.
+                let mut batch = WriteBatch::default();
+                intent_change(&mut batch, &loaded, *next, outcome, now)?;
+                match state.store.commit(batch).await {
+                    Ok(_) => {}
+                    Err(StoreError::VersionConflict { .. }) => lost_races += 1,
+                    Err(e) => return Err(e.into()),
+                }
+                continue;
             }
-            status => {
-                return Err(Problem::refusal(&OrderError::InvalidTransition {
-                    action: "pay",
-                    status,
-                }));
-            }
-        }
+        };
         let charge = Charge {
             order: order.id,
-            amount: order.total,
-            key: key.0.clone(),
+            amount: intent.amount,
+            key: intent.gateway_key(order),
+            sandbox: req.sandbox,
         };
-        let reference = match gateway.charge(&charge).await {
+        let reference = match state.gateway.charge(&charge).await {
             ChargeOutcome::Succeeded { reference } => reference,
             ChargeOutcome::Failed { reason } => {
+                // Declined: the intent closes so that another attempt may begin.
+                if let Some((next, outcome)) =
+                    order::close_intent(order, intent.id, IntentStatus::Declined)
+                {
+                    let mut batch = WriteBatch::default();
+                    intent_change(&mut batch, &loaded, next, outcome, now)?;
+                    match state.store.commit(batch).await {
+                        // A changed order keeps the intent open; its reconciliation closes it.
+                        Ok(_) | Err(StoreError::VersionConflict { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 return Err(Problem::coded(
                     ErrorCode::Conflict,
                     StatusCode::PAYMENT_REQUIRED,
@@ -786,8 +816,8 @@ pub async fn pay_order(
         };
         let now = state.clock.now();
         let payment = ConfirmedPayment {
-            amount: order.total,
-            gateway: gateway.name().to_owned(),
+            amount: intent.amount,
+            gateway: state.gateway.name().to_owned(),
             gateway_reference: reference,
         };
         let (mut next, outcome) = decide(&state, now, |ctx| order::pay(order, payment, ctx))?;
@@ -829,10 +859,93 @@ pub async fn pay_order(
                 now,
             )?;
         }
-        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
+        // A lost race reloads and charges again under the same intent: one charge.
+        lost_races += 1;
+        if let Some(answer) = commit(&state.store, batch, answer, lost_races).await? {
             return Ok(ApiJson(answer));
         }
     }
+}
+
+/// Adds to `batch` the loaded order with its payment intent opened or closed (`next`),
+/// conditional on the loaded version; no money moves.
+fn intent_change(
+    batch: &mut WriteBatch,
+    loaded: &Loaded<OrderRecord>,
+    next: Order,
+    outcome: Outcome,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let record = OrderRecord {
+        order: next,
+        ..loaded.state.clone()
+    };
+    write_record(
+        batch,
+        Some(&loaded.state),
+        record,
+        Some(loaded.version),
+        now,
+    )?;
+    add_outcome(batch, outcome, now);
+    Ok(())
+}
+
+fn fire_intent_reconcile(state: AppState, deadline: Deadline) -> HandlerFuture {
+    Box::pin(async move { reconcile_intent(&state, &deadline).await })
+}
+
+/// `order.payment_intent_reconcile`: an intent still open half an hour after it began had
+/// its charge lost between the gateway and the books (the process died, or the gateway never
+/// answered): the charge is voided at the gateway under the intent's key and the intent
+/// closed, so the buyer is not charged for an unpaid order and may pay again. A gateway that
+/// cannot void now leaves the deadline pending, to be fired again.
+async fn reconcile_intent(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
+    let id = window_end_order(deadline)?;
+    let intent = deadline
+        .payload
+        .get("intent")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| Problem::internal(format!("deadline {} names no intent", deadline.id)))?;
+    for _ in 0..MAX_ATTEMPTS {
+        let now = state.clock.now().max(deadline.due_at);
+        let mut batch = WriteBatch {
+            fire: vec![FiredDeadline {
+                id: deadline.id,
+                at: now,
+            }],
+            ..WriteBatch::default()
+        };
+        let loaded = crate::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await?;
+        if let Some(loaded) = &loaded
+            && let Some((next, mut outcome)) =
+                order::close_intent(&loaded.state.order, intent, IntentStatus::Voided)
+        {
+            let order = &loaded.state.order;
+            let key = order
+                .payment_intent
+                .as_ref()
+                .map(|open| open.gateway_key(order))
+                .ok_or_else(|| Problem::internal("an intent closed without being there"))?;
+            if let VoidOutcome::Failed { reason } = state.gateway.void(order.id, &key).await {
+                return Err(Problem::unavailable(format!(
+                    "the payment gateway could not void the charge of order {id} yet: {reason}"
+                )));
+            }
+            // This deadline is fired by this batch, not cancelled.
+            outcome.cancel.clear();
+            intent_change(&mut batch, loaded, next, outcome, now)?;
+        }
+        match state.store.commit(batch).await {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(format!(
+        "order {id} kept changing while its payment intent was reconciled"
+    )))
 }
 
 macro_rules! simple_command {

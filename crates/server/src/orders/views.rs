@@ -77,7 +77,7 @@ pub struct OrderView {
     #[schema(value_type = Object)]
     pub countdown: serde_json::Value,
     /// Everything refunded so far.
-    #[schema(value_type = String, example = "0.00")]
+    #[schema(value_type = crate::amount::Money, example = "0.00")]
     pub refunded: yunshi_core::money::Fen,
     /// The warranty the provider registered for a service order, in days.
     pub warranty_days: u32,
@@ -155,7 +155,7 @@ pub struct NoteBody {
 pub enum AwardBody {
     Full,
     Amount {
-        #[schema(value_type = String, example = "300.00")]
+        #[schema(value_type = crate::amount::Money, example = "300.00")]
         amount: yunshi_core::money::Fen,
     },
     ProRataUnusedDays,

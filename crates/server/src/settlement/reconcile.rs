@@ -38,22 +38,22 @@ fn sum(a: Fen, b: Fen) -> Result<Fen, Problem> {
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ProviderProof {
     pub provider: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub net: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub payout: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub debt_carried: Fen,
     /// `provider_payable` in the ledger and as the items and statements say.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub payable_ledger: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub payable_expected: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub settlement_ledger: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub settlement_expected: Fen,
     pub balanced: bool,
 }
@@ -62,23 +62,23 @@ pub struct ProviderProof {
 pub struct PeriodReport {
     pub period: String,
     pub statements: u64,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub sales: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub refunds: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub fee: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub net: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub paid_out: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub debt_carried: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub payouts_in_transit_ledger: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub payouts_in_transit_expected: Fen,
     pub trial_balance: String,
     /// Every check holds.

@@ -50,14 +50,14 @@ pub struct RunSummary {
     /// Statements an earlier (interrupted) run had already written.
     pub already_settled: u64,
     pub order_lines: u64,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub net: Fen,
     pub payouts: u64,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub paid_out: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub held: Fen,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::amount::Money)]
     pub debt_carried: Fen,
     /// Where this run's time went.
     pub timing: RunTiming,

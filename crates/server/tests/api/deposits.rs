@@ -122,7 +122,10 @@ async fn tc_missed_top_up_closes_the_store_at_once_and_compensation_is_a_deducti
         "/api/v1/admin/providers/{}/deposit/compensations",
         p.provider
     );
-    let body = json!({"amount": "800.00", "reason": "代服务商赔付买家", "reference": "order-1"});
+    m.register("buyer@example.com", "买家", "personal").await;
+    let buyer = m.login("buyer@example.com").await;
+    let (order, _) = m.buy(&buyer, &p.product, "buy-1").await;
+    let body = json!({"amount": "800.00", "reason": "代服务商赔付买家", "reference": order});
     let res = m.post_key(&path, &p.isv, "comp-0", body.clone()).await;
     assert_problem(res, 403, "forbidden").await;
     let d = json_of(m.post_key(&path, &finance, "comp-1", body).await, 201).await;

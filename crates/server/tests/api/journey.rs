@@ -32,6 +32,7 @@ use uuid::Uuid;
 use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;
 use yunshi_core::time::SimulatedClock;
+use yunshi_server::orders::gateway::PaymentGateway;
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::AggregateQuery;
 
@@ -294,6 +295,16 @@ impl Market {
         rulebook: &str,
         start: &str,
     ) -> Market {
+        Self::start_charging(pg, rulebook, start, None).await
+    }
+
+    /// [`Market::start_with`] charging payments through `gateway`.
+    pub(crate) async fn start_charging(
+        pg: Option<(String, String)>,
+        rulebook: &str,
+        start: &str,
+        gateway: Option<Arc<dyn PaymentGateway>>,
+    ) -> Market {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir);
         config.admin_token = Some(ADMIN_TOKEN.into());
@@ -304,6 +315,7 @@ impl Market {
             config.database_url = Some(format!("{base}/{db}"));
         }
         let mut settings = config.resolve().unwrap();
+        settings.gateway = gateway;
         let clock = SimulatedClock::starting_at(settings.clock.now());
         settings.clock = Arc::new(clock.clone());
         let extra = Router::new()

@@ -130,3 +130,48 @@ async fn a_request_over_the_timeout_is_a_504_problem() {
     assert_problem(server.get("/test/slow").await, 504, "timeout").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn control_characters_in_request_text_are_refused_with_a_problem() {
+    let server = TestServer::start().await;
+    for text in [r"a\u0000b", r"\u001b[2Jcleared", r"del\u007f"] {
+        let res = server
+            .client
+            .post(server.url("/api/v1/sessions"))
+            .header("content-type", "application/json")
+            .body(format!(
+                "{{\"email\": \"a@example.com\", \"password\": \"{text}\"}}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(res, 422, "control_character").await;
+        assert!(body["detail"].as_str().unwrap().contains("U+00"), "{body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_that_is_not_text_is_a_400_problem_with_a_body() {
+    let server = TestServer::start().await;
+    let order = uuid::Uuid::now_v7();
+    let res = server
+        .client
+        .post(server.url(&format!("/api/v1/orders/{order}/payments")))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .header(
+            "idempotency-key",
+            reqwest::header::HeaderValue::from_bytes(b"key-\xff").unwrap(),
+        )
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 400, "invalid_request").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("Idempotency-Key"),
+        "{body}"
+    );
+    server.stop().await;
+}

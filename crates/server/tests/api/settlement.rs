@@ -417,7 +417,9 @@ async fn clawback_debt_hold_and_missed_top_up(m: &Market) {
     .await)
     .await;
 
-    // April: t's deposit pays 300.00 compensation on its behalf; the top-up is missed.
+    // April: t's deposit pays 300.00 compensation on its behalf for the buyer of t-1; the
+    // top-up is missed.
+    let t1 = sell(m, &b, &t.product, "t-1").await;
     json_of(
         m.post_key(
             &format!(
@@ -426,13 +428,12 @@ async fn clawback_debt_hold_and_missed_top_up(m: &Market) {
             ),
             &d.finance,
             "comp-1",
-            json!({"amount": "300.00", "reason": "代服务商赔付买家", "reference": "order-x"}),
+            json!({"amount": "300.00", "reason": "代服务商赔付买家", "reference": t1}),
         )
         .await,
         201,
     )
     .await;
-    sell(m, &b, &t.product, "t-1").await;
     clock_to(m, "2026-04-20T09:00:00+08:00").await;
     let dep = ok(m
         .get(&format!("/api/v1/providers/{}/deposit", t.provider), &t.isv)
