@@ -74,6 +74,11 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest request body accepted.
     pub body_limit_bytes: u64,
+    /// Keys sealing secrets and personal data at rest: `KID:BASE64KEY[,…]` (32-byte keys,
+    /// the first seals, all open), or `@FILE` holding that. Without it a key is generated
+    /// into the data directory (see `sealing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_keys: Option<String>,
 }
 
 impl Default for Config {
@@ -90,6 +95,7 @@ impl Default for Config {
             admin_token: None,
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
+            data_keys: None,
         }
     }
 }
@@ -114,6 +120,7 @@ impl fmt::Debug for Config {
             )
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("data_keys", &self.data_keys.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -144,6 +151,8 @@ pub struct ConfigOverrides {
     pub request_timeout_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_keys: Option<String>,
 }
 
 impl ConfigOverrides {
@@ -194,6 +203,7 @@ impl ConfigOverrides {
                 }
                 "START" => o.start = Some(value),
                 "ADMIN_TOKEN" => o.admin_token = Some(value),
+                "DATA_KEYS" => o.data_keys = Some(value),
                 "REQUEST_TIMEOUT_SECS" => {
                     o.request_timeout_secs = Some(
                         value
@@ -246,6 +256,8 @@ pub enum ConfigError {
     AdminTokenTooShort,
     #[error("{0}")]
     Rulebook(String),
+    #[error(transparent)]
+    DataKeys(#[from] crate::sealing::SealError),
 }
 
 impl From<figment::Error> for ConfigError {
@@ -346,6 +358,21 @@ impl Config {
                 message: "must be at least 1024".to_owned(),
             })?;
 
+        let keys = match self.data_keys.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(file) if file.starts_with('@') => {
+                let path = PathBuf::from(&file[1..]);
+                let spec = std::fs::read_to_string(&path).map_err(|source| {
+                    crate::sealing::SealError::KeyFile {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?;
+                Some(Arc::new(crate::sealing::Keyring::parse(&spec)?))
+            }
+            Some(spec) => Some(Arc::new(crate::sealing::Keyring::parse(spec)?)),
+        };
+
         let rulebooks = crate::rulebooks::Rulebooks::select(
             &self.rulebook,
             self.partner_rulebook.as_deref(),
@@ -365,6 +392,7 @@ impl Config {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             body_limit,
             faults: None,
+            keys,
         })
     }
 }
@@ -386,6 +414,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// Failures injected at the storage boundary (the simulator's `--faults`).
     pub faults: Option<Arc<dyn yunshi_store::FaultPlan>>,
+    /// The configured data keys; `None`: the data directory's own (`sealing::KEY_FILE`).
+    pub keys: Option<Arc<crate::sealing::Keyring>>,
 }
 
 impl fmt::Debug for Settings {
