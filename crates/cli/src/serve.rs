@@ -156,8 +156,7 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let url = config.database_url();
     runtime()?.block_on(async move {
         if config.database_url.is_none() {
-            tokio::fs::create_dir_all(&config.data_dir)
-                .await
+            yunshi_server::private_files::create_private_dir(&config.data_dir)
                 .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         }
         let store = Store::open(&url)

@@ -85,6 +85,11 @@ pub struct Config {
     /// The largest amount (CNY, e.g. "1000000000.00") any one money field of a request may
     /// carry: a price, a payment, a compensation, a fine.
     pub max_amount: String,
+    /// Keys sealing secrets and personal data at rest: `KID:BASE64KEY[,…]` (32-byte keys,
+    /// the first seals, all open), or `@FILE` holding that. Without it a key is generated
+    /// into the data directory (see `sealing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_keys: Option<String>,
 }
 
 impl Default for Config {
@@ -102,6 +107,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             max_amount: DEFAULT_MAX_AMOUNT.to_string(),
+            data_keys: None,
         }
     }
 }
@@ -127,6 +133,7 @@ impl fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("max_amount", &self.max_amount)
+            .field("data_keys", &self.data_keys.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -159,6 +166,7 @@ pub struct ConfigOverrides {
     pub body_limit_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_amount: Option<String>,
+    pub data_keys: Option<String>,
 }
 
 impl ConfigOverrides {
@@ -209,6 +217,7 @@ impl ConfigOverrides {
                 }
                 "START" => o.start = Some(value),
                 "ADMIN_TOKEN" => o.admin_token = Some(value),
+                "DATA_KEYS" => o.data_keys = Some(value),
                 "REQUEST_TIMEOUT_SECS" => {
                     o.request_timeout_secs = Some(
                         value
@@ -262,6 +271,8 @@ pub enum ConfigError {
     AdminTokenTooShort,
     #[error("{0}")]
     Rulebook(String),
+    #[error(transparent)]
+    DataKeys(#[from] crate::sealing::SealError),
 }
 
 impl From<figment::Error> for ConfigError {
@@ -381,6 +392,20 @@ impl Config {
                 value: self.max_amount.clone(),
                 message,
             })?;
+        let keys = match self.data_keys.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(file) if file.starts_with('@') => {
+                let path = PathBuf::from(&file[1..]);
+                let spec = std::fs::read_to_string(&path).map_err(|source| {
+                    crate::sealing::SealError::KeyFile {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?;
+                Some(Arc::new(crate::sealing::Keyring::parse(&spec)?))
+            }
+            Some(spec) => Some(Arc::new(crate::sealing::Keyring::parse(spec)?)),
+        };
 
         let rulebooks = crate::rulebooks::Rulebooks::select(
             &self.rulebook,
@@ -403,6 +428,7 @@ impl Config {
             max_amount,
             faults: None,
             gateway: None,
+            keys,
         })
     }
 }
@@ -428,6 +454,8 @@ pub struct Settings {
     pub faults: Option<Arc<dyn yunshi_store::FaultPlan>>,
     /// A payment gateway other than the built-in sandbox.
     pub gateway: Option<Arc<dyn crate::orders::gateway::PaymentGateway>>,
+    /// The configured data keys; `None`: the data directory's own (`sealing::KEY_FILE`).
+    pub keys: Option<Arc<crate::sealing::Keyring>>,
 }
 
 impl fmt::Debug for Settings {

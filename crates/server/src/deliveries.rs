@@ -11,16 +11,19 @@
 //! failure's and, on the later delivery, the repair's ([`crate::visibility`]). Every attempt is logged on the delivery and
 //! the provider sees its own deliveries.
 //!
-//! Aggregates: `webhook_endpoint` (id = the provider's id; it holds the secret, which must
-//! stay readable to sign — anyone who can read the database can forge signatures; encrypting
-//! it under a server key is the next step) and `webhook_delivery` (owner = the provider).
+//! Aggregates: `webhook_endpoint` (id = the provider's id; it holds the secret sealed under
+//! the data keys, [`crate::sealing`]) and `webhook_delivery` (owner = the provider).
 //!
 //! Delivery is at least once: the POST happens before the attempt is committed, so a crash
 //! or a lost race in between repeats it. Receivers dedupe by `X-Yunshi-Delivery`.
 //!
 //! The HTTP client is reqwest with rustls, verifying endpoints' certificates against the
-//! system's trust store. Plain `http://` is accepted only to 127.0.0.1, `::1` or
-//! `localhost`, and only in debug builds (for tests and development).
+//! system's trust store. Destinations follow the egress policy ([`crate::egress`]): never
+//! loopback, private, link-local, metadata and other internal addresses or names, checked at
+//! registration and again after resolution at every attempt. The sandbox — a simulated
+//! clock, and plain `http://` in debug builds — may reach loopback (127.0.0.1, `::1`,
+//! `localhost`), where tests and the simulator run their receivers. The log keeps the status
+//! line of an answer, never its body.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -46,6 +49,7 @@ use yunshi_store::{
 use crate::AppState;
 use crate::auth::{Principal, new_secret};
 use crate::deadlines::{Handler, HandlerFuture, firing_time};
+use crate::egress::{GuardedResolver, Refused};
 use crate::pipeline::{Loaded, aggregate_write, load};
 use crate::problem::{ApiJson, ErrorCode, Problem};
 
@@ -71,8 +75,9 @@ pub const BACKOFF: [SignedDuration; 5] = [
 ];
 /// How long one attempt may take, connection to last byte.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How much of a response body is kept in the log.
-pub const EXCERPT_BYTES: usize = 1024;
+/// The longest status line kept in the log (the body is never read: an endpoint's answer
+/// must not carry what it can reach back to the provider).
+pub const STATUS_LINE_CHARS: usize = 64;
 const MAX_URL_LEN: usize = 2048;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -156,7 +161,7 @@ pub struct Attempt {
     /// The HTTP status answered, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
-    /// The first 1,024 bytes of the response body (lossy UTF-8).
+    /// The status line answered, e.g. `500 Internal Server Error` (never the body).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_excerpt: Option<String>,
     /// Why no HTTP answer came (timeout, connection refused, …).
@@ -189,7 +194,7 @@ impl Attempt {
     "max_attempts": 6,
     "attempts": [{"number": 1, "at": "2026-04-01T01:00:00Z",
                   "url": "https://isv.example/yunshi/hooks", "status_code": 500,
-                  "response_excerpt": "internal error", "duration_ms": 35}]
+                  "response_excerpt": "500 Internal Server Error", "duration_ms": 35}]
 }))]
 pub struct Delivery {
     #[schema(value_type = String)]
@@ -221,8 +226,14 @@ pub struct Delivery {
 struct EndpointRecord {
     provider_id: Uuid,
     url: String,
+    /// Sealed ([`crate::sealing`], bound to the provider); plain in records from before.
     secret: String,
     registered_at: Timestamp,
+}
+
+/// What a webhook secret is sealed for: its provider's endpoint.
+fn secret_context(provider: Uuid) -> String {
+    format!("{ENDPOINT}:{provider}:secret")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -288,33 +299,86 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     out
 }
 
-/// Checks an endpoint URL: `https://` with a host, no credentials or fragment; `http://`
-/// only to a loopback host in a sandbox (a debug build, or a simulated clock).
-pub fn check_endpoint_url(raw: &str, sandbox: bool) -> Result<String, String> {
+/// Why an endpoint URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlRefusal {
+    /// Not an `https://` URL with a host and nothing else (`invalid_request`).
+    Invalid(String),
+    /// A destination the egress policy forbids ([`crate::egress`]), with its host.
+    Destination(Refused, String),
+}
+
+impl UrlRefusal {
+    pub fn into_problem(self) -> Problem {
+        match self {
+            UrlRefusal::Invalid(detail) => invalid(detail),
+            UrlRefusal::Destination(why, host) => Problem::coded(
+                ErrorCode::InvalidRequest,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                why.code(),
+                format!(
+                    "webhooks are not sent to {}: {host} is refused",
+                    why.describe()
+                ),
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for UrlRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlRefusal::Invalid(detail) => f.write_str(detail),
+            UrlRefusal::Destination(why, host) => {
+                write!(f, "{host} is {}: refused", why.describe())
+            }
+        }
+    }
+}
+
+/// Whether `url` may reach loopback: in the sandbox (a simulated clock), and for plain
+/// `http://` in debug builds — where tests and the simulator run their receivers.
+fn loopback_allowed(url: &reqwest::Url, sandbox: bool) -> bool {
+    sandbox || (cfg!(debug_assertions) && url.scheme() == "http")
+}
+
+/// Checks an endpoint URL: `https://` with a host, no credentials or fragment, and a
+/// destination the egress policy allows ([`crate::egress`]); `http://` only to a loopback
+/// host in a sandbox (a simulated clock) or a debug build.
+pub fn check_endpoint_url(raw: &str, sandbox: bool) -> Result<String, UrlRefusal> {
+    let bad = |s: String| UrlRefusal::Invalid(s);
     let raw = raw.trim();
     if raw.len() > MAX_URL_LEN {
-        return Err(format!("the URL is longer than {MAX_URL_LEN} characters"));
+        return Err(bad(format!(
+            "the URL is longer than {MAX_URL_LEN} characters"
+        )));
     }
-    let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(format!("not a URL: {e}")))?;
     let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("the URL has no host")?;
+        .host()
+        .filter(|h| !matches!(h, url::Host::Domain("")))
+        .ok_or_else(|| bad("the URL has no host".into()))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("the URL must not carry credentials".into());
+        return Err(bad("the URL must not carry credentials".into()));
     }
     if url.fragment().is_some() {
-        return Err("the URL must not have a fragment".into());
+        return Err(bad("the URL must not have a fragment".into()));
     }
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let loopback = crate::egress::check_host(&host, false) == Some(Refused::Loopback);
     match url.scheme() {
-        "https" => Ok(url.to_string()),
-        "http" if loopback && (sandbox || cfg!(debug_assertions)) => Ok(url.to_string()),
-        "http" => Err("the endpoint must use https://".into()),
-        other => Err(format!(
-            "the scheme {other:?} is not supported; use https://"
-        )),
+        "https" => {}
+        "http" if loopback && (sandbox || cfg!(debug_assertions)) => {}
+        "http" => return Err(bad("the endpoint must use https://".into())),
+        other => {
+            return Err(bad(format!(
+                "the scheme {other:?} is not supported; use https://"
+            )));
+        }
     }
+    if let Some(why) = crate::egress::check_host(&host, loopback_allowed(&url, sandbox)) {
+        return Err(UrlRefusal::Destination(why, host.to_string()));
+    }
+    Ok(url.to_string())
 }
 
 fn invalid(detail: impl Into<String>) -> Problem {
@@ -476,7 +540,23 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
     let endpoint = load::<EndpointRecord>(&state.store, ENDPOINT, loaded.state.provider_id)
         .await?
         .map(|l| l.state);
-    let attempt = send(endpoint.as_ref(), &loaded.state, payload.attempt, at).await;
+    let secret = match &endpoint {
+        Some(e) => state
+            .keys
+            .open_text(&e.secret, &secret_context(e.provider_id))
+            .map_err(|e| Problem::internal(format!("the webhook secret does not open: {e}")))?,
+        None => String::new(),
+    };
+    let sandbox = state.clock_mode == crate::config::ClockMode::Simulated;
+    let attempt = send(
+        endpoint.as_ref(),
+        &secret,
+        &loaded.state,
+        payload.attempt,
+        at,
+        sandbox,
+    )
+    .await;
     tracing::info!(
         delivery = %loaded.state.id,
         attempt = attempt.number,
@@ -609,27 +689,58 @@ fn record(
     Ok(batch)
 }
 
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = CLIENT.get() {
+/// The webhook client: no proxy (the resolver must see the endpoint's own name), no
+/// redirects, and names resolved by a [`GuardedResolver`] (loopback only in the sandbox).
+fn client(loopback_allowed: bool) -> Result<&'static reqwest::Client, String> {
+    static STRICT: OnceLock<reqwest::Client> = OnceLock::new();
+    static SANDBOX: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = if loopback_allowed { &SANDBOX } else { &STRICT };
+    if let Some(c) = cell.get() {
         return Ok(c);
     }
-    let built = reqwest::Client::builder()
+    let built = build_client(GuardedResolver::system(loopback_allowed))?;
+    Ok(cell.get_or_init(|| built))
+}
+
+fn build_client(resolver: GuardedResolver) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(ATTEMPT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(resolver)
         .user_agent(concat!("Yunshi-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    Ok(CLIENT.get_or_init(|| built))
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// `text` without control characters, at most `max` characters: safe to log and show.
+fn sanitised(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 /// Posts one attempt and reports what happened; never fails (failures are the report).
+/// The URL is checked again against the egress policy in force (`sandbox`: a simulated
+/// clock); names are resolved by the guarded resolver, so what is connected to was checked.
 async fn send(
     endpoint: Option<&EndpointRecord>,
+    secret: &str,
     d: &Delivery,
     number: u32,
     at: Timestamp,
+    sandbox: bool,
+) -> Attempt {
+    send_with(endpoint, secret, d, number, at, sandbox, None).await
+}
+
+async fn send_with(
+    endpoint: Option<&EndpointRecord>,
+    secret: &str,
+    d: &Delivery,
+    number: u32,
+    at: Timestamp,
+    sandbox: bool,
+    test_client: Option<&reqwest::Client>,
 ) -> Attempt {
     let mut attempt = Attempt {
         number,
@@ -644,7 +755,15 @@ async fn send(
         attempt.error = Some("the provider has registered no webhook endpoint".into());
         return attempt;
     };
-    let client = match client() {
+    let url = match check_endpoint_url(&endpoint.url, sandbox) {
+        Ok(u) => u,
+        Err(e) => {
+            attempt.error = Some(format!("not sent: {e}"));
+            return attempt;
+        }
+    };
+    let loopback = reqwest::Url::parse(&url).is_ok_and(|u| loopback_allowed(&u, sandbox));
+    let client = match test_client.map_or_else(|| client(loopback), Ok) {
         Ok(c) => c,
         Err(e) => {
             attempt.error = Some(e);
@@ -661,43 +780,27 @@ async fn send(
     let timestamp = at.as_second();
     let started = Instant::now();
     let sent = client
-        .post(&endpoint.url)
+        .post(&url)
         .header(header::CONTENT_TYPE, "application/json")
         .header("X-Yunshi-Delivery", d.id.to_string())
         .header("X-Yunshi-Event", d.event.as_str())
         .header("X-Yunshi-Timestamp", timestamp.to_string())
-        .header(
-            "X-Yunshi-Signature",
-            signature(&endpoint.secret, timestamp, &body),
-        )
+        .header("X-Yunshi-Signature", signature(secret, timestamp, &body))
         .body(body)
         .send()
         .await;
     match sent {
-        Ok(mut res) => {
-            attempt.status_code = Some(res.status().as_u16());
-            let mut excerpt = Vec::new();
-            loop {
-                match res.chunk().await {
-                    Ok(Some(chunk)) => {
-                        let room = EXCERPT_BYTES - excerpt.len();
-                        excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                        if excerpt.len() >= EXCERPT_BYTES {
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        attempt.error = Some(format!("reading the response: {e}"));
-                        break;
-                    }
-                }
-            }
-            if !excerpt.is_empty() {
-                attempt.response_excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
-            }
+        Ok(res) => {
+            let status = res.status();
+            attempt.status_code = Some(status.as_u16());
+            let line = format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            attempt.response_excerpt = Some(sanitised(line.trim_end(), STATUS_LINE_CHARS));
         }
-        Err(e) => attempt.error = Some(describe(&e)),
+        Err(e) => attempt.error = Some(sanitised(&describe(&e), 512)),
     }
     attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     attempt
@@ -771,7 +874,7 @@ pub struct RegisteredEndpoint {
         (status = 200, description = "Registered; the secret is shown this once", body = RegisteredEndpoint),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not provider staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an https:// URL with a host", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`: not an https:// URL with a host; `webhook_destination_loopback`, `_private`, `_link_local`, `_multicast`, `_unspecified`, `_broadcast`, `_documentation`, `_reserved`, `_metadata`, `_internal_name`: a destination the egress policy refuses", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_endpoint(
@@ -781,13 +884,16 @@ pub async fn put_endpoint(
 ) -> Result<Response, Problem> {
     let provider = provider_of(&state, &principal).await?;
     let sandbox = state.clock_mode == crate::config::ClockMode::Simulated;
-    let url = check_endpoint_url(&req.url, sandbox).map_err(invalid)?;
+    let url = check_endpoint_url(&req.url, sandbox).map_err(UrlRefusal::into_problem)?;
     let secret = format!("whsec_{}", new_secret().map_err(Problem::internal)?);
     let now = state.clock.now();
     let record = EndpointRecord {
         provider_id: provider.uuid(),
         url,
-        secret,
+        secret: state
+            .keys
+            .seal_text(&secret, &secret_context(provider.uuid()))
+            .map_err(|e| Problem::internal(format!("sealing the webhook secret: {e}")))?,
         registered_at: now,
     };
     let by = principal.principal.as_str();
@@ -821,7 +927,7 @@ pub async fn put_endpoint(
     tracing::info!(%provider, url = %record.url, "webhook endpoint registered");
     let mut res = ApiJson(RegisteredEndpoint {
         url: record.url,
-        secret: record.secret,
+        secret,
         registered_at: now,
     })
     .into_response();
@@ -1080,7 +1186,116 @@ mod tests {
         );
         // A sandbox (simulated clock) takes plain http to loopback, and only to loopback.
         assert!(check_endpoint_url("http://127.0.0.1:9/h", true).is_ok());
+        assert!(check_endpoint_url("https://127.0.0.1:9/h", true).is_ok());
         assert!(check_endpoint_url("http://isv.example/hooks", true).is_err());
+        assert!(check_endpoint_url("https://10.0.0.1/h", true).is_err());
+    }
+
+    #[test]
+    fn webhook_egress_refuses_internal_destinations() {
+        use crate::egress::Refused::*;
+        let refused = |url: &str| match check_endpoint_url(url, false) {
+            Err(UrlRefusal::Destination(why, _)) => Some(why),
+            _ => None,
+        };
+        assert_eq!(refused("https://169.254.169.254/latest"), Some(LinkLocal));
+        assert_eq!(refused("https://10.0.0.1/h"), Some(Private));
+        assert_eq!(refused("https://127.0.0.1:5432/"), Some(Loopback));
+        assert_eq!(refused("https://[::1]:6379/"), Some(Loopback));
+        assert_eq!(refused("https://2130706433/"), Some(Loopback));
+        assert_eq!(refused("https://0x7f000001/"), Some(Loopback));
+        assert_eq!(refused("https://0177.0.0.1/"), Some(Loopback));
+        assert_eq!(refused("https://127.1/"), Some(Loopback));
+        assert_eq!(
+            refused("https://[::ffff:169.254.169.254]/"),
+            Some(LinkLocal)
+        );
+        assert_eq!(refused("https://100.100.100.200/"), Some(Private));
+        assert_eq!(refused("https://metadata.google.internal/"), Some(Metadata));
+        assert_eq!(refused("https://metadata.tencentyun.com/"), Some(Metadata));
+        assert_eq!(refused("https://localhost/"), Some(Loopback));
+        assert_eq!(refused("https://[fd12::1]/"), Some(Private));
+        assert_eq!(refused("https://[fe80::1]/"), Some(LinkLocal));
+        assert_eq!(refused("https://224.0.0.1/"), Some(Multicast));
+        assert_eq!(refused("https://0.0.0.0/"), Some(Unspecified));
+        assert_eq!(refused("https://255.255.255.255/"), Some(Broadcast));
+        assert_eq!(refused("https://192.0.2.1/"), Some(Documentation));
+        assert!(check_endpoint_url("https://isv.example.com/h", false).is_ok());
+        assert!(check_endpoint_url("https://8.8.8.8/h", false).is_ok());
+        // Outside the sandbox, https to loopback is refused even in a debug build.
+        assert!(check_endpoint_url("https://127.0.0.1:9/h", false).is_err());
+    }
+
+    #[tokio::test]
+    async fn webhook_egress_checks_resolved_addresses_at_connect_time() {
+        // A receiver on loopback, and a name that resolves to it (DNS rebinding).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = hit.clone();
+        tokio::spawn(async move {
+            if listener.accept().await.is_ok() {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let resolver = GuardedResolver::with_lookup(false, |_| {
+            Box::pin(async { Ok(vec!["127.0.0.1".parse().unwrap()]) })
+        });
+        let client = build_client(resolver).unwrap();
+        let endpoint = EndpointRecord {
+            provider_id: Uuid::from_u128(2),
+            url: format!("https://rebind.isv.example:{port}/hook"),
+            secret: "whsec_x".into(),
+            registered_at: Timestamp::UNIX_EPOCH,
+        };
+        let d = sample_delivery();
+        let attempt = send_with(
+            Some(&endpoint),
+            "whsec_x",
+            &d,
+            1,
+            Timestamp::UNIX_EPOCH,
+            false,
+            Some(&client),
+        )
+        .await;
+        let error = attempt.error.unwrap_or_default();
+        assert!(error.contains("loopback"), "{error}");
+        assert_eq!(attempt.status_code, None);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!hit.load(std::sync::atomic::Ordering::SeqCst), "connected");
+        // A stored endpoint the policy now refuses is not sent to at all.
+        let stored = EndpointRecord {
+            url: "https://169.254.169.254/latest/meta-data".into(),
+            ..endpoint
+        };
+        let attempt = send(Some(&stored), "x", &d, 1, Timestamp::UNIX_EPOCH, false).await;
+        assert!(attempt.error.unwrap_or_default().starts_with("not sent"));
+    }
+
+    #[test]
+    fn webhook_log_keeps_a_sanitised_status_line_only() {
+        assert_eq!(
+            sanitised("500 Internal\r\nX: y\u{7}", 64),
+            "500 InternalX: y"
+        );
+        assert_eq!(sanitised(&"a".repeat(500), STATUS_LINE_CHARS).len(), 64);
+    }
+
+    fn sample_delivery() -> Delivery {
+        Delivery {
+            id: Uuid::from_u128(1),
+            provider_id: Uuid::from_u128(2),
+            order_id: Uuid::from_u128(3),
+            event: DeliveryKind::Create,
+            status: DeliveryStatus::Pending,
+            body: json!({}),
+            created_at: Timestamp::UNIX_EPOCH,
+            next_attempt_at: None,
+            max_attempts: 6,
+            attempts: Vec::new(),
+            failure_reported: false,
+        }
     }
 
     #[tokio::test]
@@ -1098,7 +1313,7 @@ mod tests {
             attempts: Vec::new(),
             failure_reported: false,
         };
-        let none = send(None, &delivery, 1, Timestamp::UNIX_EPOCH).await;
+        let none = send(None, "", &delivery, 1, Timestamp::UNIX_EPOCH, true).await;
         assert!(none.error.unwrap().contains("no webhook endpoint"));
         // Nothing listens on port 9 here; and this build has no TLS (see the module docs).
         let endpoint = EndpointRecord {
@@ -1107,7 +1322,15 @@ mod tests {
             secret: "whsec_x".into(),
             registered_at: Timestamp::UNIX_EPOCH,
         };
-        let failed = send(Some(&endpoint), &delivery, 1, Timestamp::UNIX_EPOCH).await;
+        let failed = send(
+            Some(&endpoint),
+            "whsec_x",
+            &delivery,
+            1,
+            Timestamp::UNIX_EPOCH,
+            true,
+        )
+        .await;
         assert_eq!(failed.status_code, None);
         assert!(failed.error.as_ref().is_some_and(|e| !e.is_empty()));
         assert!(!failed.succeeded());

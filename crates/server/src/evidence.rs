@@ -80,7 +80,9 @@ pub(crate) async fn check(
 ) -> Result<(), Problem> {
     let owner = owner_of(principal);
     for id in ids {
-        let file = state.store.file(*id).await?.ok_or_else(|| not_found(*id))?;
+        let file = crate::sealing::file(state, *id)
+            .await?
+            .ok_or_else(|| not_found(*id))?;
         let own = owner.as_deref() == Some(file.owner.as_str());
         if !own && !principal.actor.is_operator() {
             return Err(not_found(*id));
@@ -149,13 +151,13 @@ pub async fn upload(
         content: body.to_vec(),
         created_at: state.clock.now(),
     };
-    state.store.put_file(&file).await?;
     let view = EvidenceFile {
         id: file.id,
-        content_type: file.content_type,
-        sha256: file.sha256,
+        content_type: file.content_type.clone(),
+        sha256: file.sha256.clone(),
         size_bytes: file.size_bytes,
     };
+    crate::sealing::put_file(&state, file).await?;
     let mut res = (StatusCode::CREATED, axum::Json(&view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/evidence/{}", view.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -166,7 +168,7 @@ pub async fn upload(
 pub(crate) async fn stored(state: &AppState, raw: &str) -> Result<StoredFile, Problem> {
     let missing = || Problem::not_found(format!("no evidence file {raw:?}"));
     let id = Uuid::parse_str(raw).map_err(|_| missing())?;
-    state.store.file(id).await?.ok_or_else(missing)
+    crate::sealing::file(state, id).await?.ok_or_else(missing)
 }
 
 /// An evidence file, for its uploader and operator staff.

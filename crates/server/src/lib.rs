@@ -24,6 +24,7 @@ pub mod deadlines;
 pub mod deliveries;
 pub mod deposits;
 pub mod docs;
+pub mod egress;
 pub mod evidence;
 pub mod exits;
 pub mod idempotency;
@@ -34,8 +35,10 @@ pub mod orders;
 pub mod parties;
 pub mod pipeline;
 pub mod principal_cache;
+pub mod private_files;
 pub mod problem;
 pub mod rulebooks;
+pub mod sealing;
 pub mod settlement;
 pub mod setup;
 pub mod visibility;
@@ -89,6 +92,8 @@ pub struct AppInner {
     pub max_amount: Fen,
     /// Where payments are charged (the built-in sandbox unless a deployment plugs one in).
     pub gateway: Arc<dyn orders::gateway::PaymentGateway>,
+    /// The keys that seal secrets and personal data at rest ([`sealing`]).
+    pub keys: Arc<sealing::Keyring>,
 }
 
 impl Deref for AppState {
@@ -113,6 +118,7 @@ impl AppState {
         rulebooks: rulebooks::Rulebooks,
         max_amount: Fen,
         gateway: Option<Arc<dyn orders::gateway::PaymentGateway>>,
+        keys: Arc<sealing::Keyring>,
     ) -> Self {
         Self(Arc::new(AppInner {
             store,
@@ -126,6 +132,7 @@ impl AppState {
             openapi: Bytes::from(docs::openapi_bytes()),
             max_amount,
             gateway: gateway.unwrap_or_else(|| Arc::new(orders::gateway::SandboxGateway)),
+            keys,
         }))
     }
 }
@@ -242,6 +249,8 @@ pub enum ServeError {
     Bootstrap(#[from] auth::BootstrapError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("data keys: {0}")]
+    Keys(#[from] sealing::SealError),
 }
 
 /// The one-time link that opens `/setup`.
@@ -282,12 +291,30 @@ impl Server {
                  no adjusted working days); load the official one with --calendar when published"
             );
         }
-        tokio::fs::create_dir_all(&settings.data_dir)
-            .await
-            .map_err(|source| ServeError::DataDir {
+        private_files::create_private_dir(&settings.data_dir).map_err(|source| {
+            ServeError::DataDir {
                 path: settings.data_dir.clone(),
                 source,
-            })?;
+            }
+        })?;
+        let keys = match &settings.keys {
+            Some(keys) => keys.clone(),
+            None => {
+                let (keys, created) = sealing::Keyring::load_or_create(&settings.data_dir)?;
+                let file = settings.data_dir.join(sealing::KEY_FILE);
+                if created {
+                    tracing::warn!(
+                        file = %file.display(),
+                        "no data_keys configured: generated a data key into the data directory \
+                         (0600); in production supply data_keys from a secret store, and keep \
+                         this file with the database: what it sealed does not open without it"
+                    );
+                } else {
+                    tracing::info!(file = %file.display(), "data keys read from the data directory");
+                }
+                Arc::new(keys)
+            }
+        };
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -325,6 +352,7 @@ impl Server {
                     settings.rulebooks.clone(),
                     settings.max_amount,
                     settings.gateway.clone(),
+                    keys,
                 );
                 if let Err(e) = settlement::ensure_scheduled(&state).await {
                     tracing::warn!(error = %e.detail, "could not schedule the settlement run");

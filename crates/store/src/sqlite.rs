@@ -115,13 +115,55 @@ fn cached_row<T>(
     c.prepare_cached(sql)?.query_row(params, f)
 }
 
+/// Sets `path`'s mode (owner only).
+fn private(path: &Path, mode: u32) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| StoreError::Database(format!("securing {}: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// The database file exists 0600 before SQLite opens it (SQLite gives its -wal and -shm
+/// the main file's mode), and files left by an older version are tightened to 0600.
+fn private_database_files(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map_err(|e| StoreError::Database(format!("creating {}: {e}", path.display())))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if file.exists() {
+            private(&file, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub(crate) fn open(path: &str) -> Result<Self, StoreError> {
         let path = Path::new(path).to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let created = !dir.exists();
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
+            if created {
+                private(dir, 0o700)?;
+            }
         }
+        private_database_files(&path)?;
         let conn = open_connection(&path)?;
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()

@@ -828,7 +828,8 @@ async fn settlement(
         let payee = c
             .read(
                 &visit,
-                &format!("/api/v1/providers/{provider}/payee-account"),
+                // Finance reviews the full numbers (a recorded read).
+                &format!("/api/v1/providers/{provider}/payee-account?reveal=true"),
             )
             .await;
         match payee {

@@ -394,9 +394,9 @@ pub async fn upload_material(
         app.state.application.attach_material(material.clone(), ctx)
     })?
     .map_err(refused)?;
-    state
-        .store
-        .put_file(&StoredFile {
+    crate::sealing::put_file(
+        &state,
+        StoredFile {
             id: material.file_id,
             owner: provider.state.id.to_string(),
             content_type: material.content_type.clone(),
@@ -404,8 +404,9 @@ pub async fn upload_material(
             size_bytes: material.size_bytes,
             content: body.to_vec(),
             created_at: now,
-        })
-        .await?;
+        },
+    )
+    .await?;
     let record = update_application(&state, &principal, &id, Who::Applicant, |app, _, now| {
         let decided = decide(&state, now, |ctx| {
             app.state.application.attach_material(material.clone(), ctx)
@@ -419,7 +420,8 @@ pub async fn upload_material(
     Ok(created(view(&state, &record)?, &location))
 }
 
-/// A stored material file, byte for byte, for the applicant and operator staff.
+/// A stored material file, byte for byte, for the applicant and the reviewing operator roles
+/// (onboarding and verification review); each read is recorded (`onboarding.material_read`).
 #[utoipa::path(
     get,
     path = "/api/v1/onboarding/files/{id}",
@@ -439,14 +441,36 @@ pub async fn get_file(
 ) -> Result<Response, Problem> {
     let file_id = path_id(&id, "file")?;
     let not_found = || Problem::not_found(format!("no file {file_id}"));
-    let file = state.store.file(file_id).await?.ok_or_else(not_found)?;
+    let file = crate::sealing::file(&state, file_id)
+        .await?
+        .ok_or_else(not_found)?;
     let provider = match Uuid::parse_str(&file.owner) {
         Ok(p) => load_provider(&state, yunshi_core::ids::ProviderId(p)).await?,
         Err(_) => None,
     };
-    if !provider.is_some_and(|p| sees(&principal.actor, &p.state)) {
+    // Identity documents: the applicant's side and the reviewing roles only, each read
+    // recorded.
+    let Some(provider) = provider.filter(|p| {
+        acts_for(&principal.actor, &p.state)
+            || principal
+                .actor
+                .can(yunshi_core::account::Capability::ReviewOnboarding)
+            || principal
+                .actor
+                .can(yunshi_core::account::Capability::ReviewVerification)
+    }) else {
         return Err(not_found());
-    }
+    };
+    let now = state.clock.now();
+    let mut batch = yunshi_store::WriteBatch::default();
+    batch.events.push(yunshi_store::NewEvent {
+        id: Uuid::now_v7(),
+        kind: "onboarding.material_read".into(),
+        subject: format!("provider:{}", provider.state.id),
+        at: now,
+        payload: serde_json::json!({"file_id": file_id, "by": principal.principal}),
+    });
+    state.store.commit(batch).await?;
     Ok(crate::evidence::file_response(file))
 }
 

@@ -159,9 +159,9 @@ pub async fn redeclare_material(
         loaded.state.redeclare_material(material.clone(), ctx)
     })?
     .map_err(refused)?;
-    state
-        .store
-        .put_file(&StoredFile {
+    crate::sealing::put_file(
+        &state,
+        StoredFile {
             id: material.file_id,
             owner: id.to_string(),
             content_type: material.content_type.clone(),
@@ -169,8 +169,9 @@ pub async fn redeclare_material(
             size_bytes: material.size_bytes,
             content: body.to_vec(),
             created_at: now,
-        })
-        .await?;
+        },
+    )
+    .await?;
     let provider = update_own_provider(&state, &principal, |p, now| {
         decide(&state, now, |ctx| {
             p.redeclare_material(material.clone(), ctx)

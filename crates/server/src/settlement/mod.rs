@@ -425,8 +425,12 @@ pub async fn provider_payouts(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Vec<Payout>>, Problem> {
     let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let payouts: Vec<Payout> = read_all(&state, PAYOUT, Some(&pid.to_string()), None).await?;
     Ok(ApiJson(
-        read_all(&state, PAYOUT, Some(&pid.to_string()), None).await?,
+        payouts
+            .iter()
+            .map(|p| payouts::masked_payout(&state, p))
+            .collect::<Result<_, _>>()?,
     ))
 }
 

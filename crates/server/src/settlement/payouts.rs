@@ -5,16 +5,22 @@
 //! stays pending until an answer is posted to `/api/v1/admin/payouts/{id}/answer`, any other
 //! is paid at once. Its reference is derived from the payout id, so sending a payout twice
 //! is one payment.
+//!
+//! Account numbers are stored sealed ([`crate::sealing`], bound to the provider): in the
+//! receiving account and in every payout copied from it. API answers show them masked
+//! (`••••1234`); finance asks for the full numbers (`?reveal=true`) to review a change, and
+//! each such read is an event (`settlement.payee_account_revealed`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use yunshi_core::account::{Capability, VerificationDetails, VerificationStatus};
+use yunshi_core::ids::ProviderId;
 use yunshi_core::settlement::{
-    GatewayAnswer, PayeeAccount, PayeeDecision, PayeeRegistration, Payout, PayoutStatus,
-    SettlementError,
+    GatewayAnswer, PayeeAccount, PayeeChannel, PayeeDecision, PayeeRegistration, Payout,
+    PayoutStatus, SettlementError,
 };
 use yunshi_store::StoreError;
 
@@ -29,6 +35,95 @@ use crate::problem::{ApiJson, Problem, path_id};
 
 fn refused(e: SettlementError) -> Problem {
     Problem::refusal(&e)
+}
+
+/// What a provider's account numbers are sealed for.
+fn payee_context(provider: ProviderId) -> String {
+    format!("{PAYEE}:{provider}:number")
+}
+
+/// `account` with its number passed through `f` (sealing, opening or masking).
+fn map_number(
+    account: &PayeeAccount,
+    f: &impl Fn(&str) -> Result<String, Problem>,
+) -> Result<PayeeAccount, Problem> {
+    let channel = match &account.channel {
+        PayeeChannel::Bank {
+            bank,
+            branch,
+            account_number,
+        } => PayeeChannel::Bank {
+            bank: bank.clone(),
+            branch: branch.clone(),
+            account_number: f(account_number)?,
+        },
+        PayeeChannel::Alipay { account } => PayeeChannel::Alipay {
+            account: f(account)?,
+        },
+    };
+    Ok(PayeeAccount {
+        holder: account.holder.clone(),
+        channel,
+    })
+}
+
+/// Every account number of `reg` passed through `f`.
+fn map_registration(
+    reg: &PayeeRegistration,
+    f: impl Fn(&str) -> Result<String, Problem>,
+) -> Result<PayeeRegistration, Problem> {
+    let mut next = reg.clone();
+    next.approved = reg
+        .approved
+        .as_ref()
+        .map(|a| map_number(a, &f))
+        .transpose()?;
+    if let Some(p) = next.pending.as_mut() {
+        p.account = map_number(&p.account, &f)?;
+    }
+    for h in &mut next.history {
+        h.change.account = map_number(&h.change.account, &f)?;
+    }
+    Ok(next)
+}
+
+fn open_number(state: &AppState, provider: ProviderId, number: &str) -> Result<String, Problem> {
+    state
+        .keys
+        .open_text(number, &payee_context(provider))
+        .map_err(|e| Problem::internal(format!("an account number does not open: {e}")))
+}
+
+/// `••••` and the last four characters of the (opened) number.
+pub fn mask(state: &AppState, provider: ProviderId, number: &str) -> Result<String, Problem> {
+    let plain = open_number(state, provider, number)?;
+    let chars: Vec<char> = plain.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    Ok(format!("••••{tail}"))
+}
+
+/// A payout as answered by the API: its account number masked.
+pub fn masked_payout(state: &AppState, payout: &Payout) -> Result<Payout, Problem> {
+    let mut shown = payout.clone();
+    shown.account = map_number(&payout.account, &|n| mask(state, payout.provider, n))?;
+    Ok(shown)
+}
+
+/// The sandbox payout gateway's answer to `payout`, whose account number it opens.
+fn sandbox_answer_sealed(state: &AppState, payout: &Payout) -> GatewayAnswer {
+    match open_number(state, payout.provider, payout.account.number()) {
+        Ok(number) => {
+            let mut opened = payout.clone();
+            opened.account = match map_number(&payout.account, &|_| Ok(number.clone())) {
+                Ok(a) => a,
+                Err(_) => payout.account.clone(),
+            };
+            sandbox_answer(&opened)
+        }
+        Err(e) => GatewayAnswer::Failed {
+            reason: format!("the account number does not open: {}", e.detail),
+        },
+    }
 }
 
 /// The sandbox payout gateway's answer to `payout`.
@@ -96,7 +191,7 @@ pub async fn send_instructed(state: &AppState) -> Result<(), Problem> {
             let payout: Payout = serde_json::from_value(a.state.clone())
                 .map_err(|e| Problem::internal(format!("stored payout does not read back: {e}")))?;
             let (next, outcome) = with_ctx(state, now, rulebook, |ctx| {
-                payout.answer(sandbox_answer(&payout), ctx)
+                payout.answer(sandbox_answer_sealed(state, &payout), ctx)
             })
             .map_err(refused)?;
             batch
@@ -108,7 +203,7 @@ pub async fn send_instructed(state: &AppState) -> Result<(), Problem> {
             Ok(_) => {}
             Err(StoreError::VersionConflict { .. }) => {
                 for a in chunk {
-                    apply_answer(state, a.id, sandbox_answer).await?;
+                    apply_answer(state, a.id, |p| sandbox_answer_sealed(state, p)).await?;
                 }
             }
             Err(e) => return Err(e.into()),
@@ -158,7 +253,8 @@ pub async fn answer_payout(
         PayoutAnswerRequest::Paid { reference } => GatewayAnswer::Paid { reference },
         PayoutAnswerRequest::Failed { reason } => GatewayAnswer::Failed { reason },
     };
-    Ok(ApiJson(apply_answer(&state, id, |_| answer.clone()).await?))
+    let answered = apply_answer(&state, id, |_| answer.clone()).await?;
+    Ok(ApiJson(masked_payout(&state, &answered)?))
 }
 
 /// The provider's name as verified: what a receiving account must be held in.
@@ -179,13 +275,17 @@ async fn legal_name(
     })
 }
 
+/// The receiving account with its numbers opened.
 async fn load_payee(
     state: &AppState,
-    pid: yunshi_core::ids::ProviderId,
+    pid: ProviderId,
 ) -> Result<(PayeeRegistration, Option<i64>), Problem> {
     Ok(
         match load::<PayeeRegistration>(&state.store, PAYEE, pid.uuid()).await? {
-            Some(l) => (l.state, Some(l.version)),
+            Some(l) => (
+                map_registration(&l.state, |n| open_number(state, pid, n))?,
+                Some(l.version),
+            ),
             None => (PayeeRegistration::new(pid), None),
         },
     )
@@ -198,6 +298,13 @@ async fn save_payee(
     event: &str,
     now: Timestamp,
 ) -> Result<bool, Problem> {
+    let context = payee_context(reg.provider);
+    let sealed = map_registration(reg, |n| {
+        state
+            .keys
+            .seal_text(n, &context)
+            .map_err(|e| Problem::internal(format!("sealing an account number: {e}")))
+    })?;
     let mut batch = yunshi_store::WriteBatch::default();
     batch.aggregates.push(aggregate_write(
         PAYEE,
@@ -205,7 +312,7 @@ async fn save_payee(
         version,
         reg.provider.to_string(),
         reg.status(),
-        reg,
+        &sealed,
         now,
     )?);
     add_outcome(
@@ -224,13 +331,36 @@ async fn save_payee(
     }
 }
 
-/// The receiving account: the approved one and a change waiting for approval. The
-/// provider's staff and finance staff.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RevealQuery {
+    /// Finance only: the full account numbers (to review a change), recorded as an event.
+    #[serde(default)]
+    pub reveal: bool,
+}
+
+/// `reg` as answered: numbers masked, unless `reveal`.
+fn shown(
+    state: &AppState,
+    reg: &PayeeRegistration,
+    reveal: bool,
+) -> Result<PayeeRegistration, Problem> {
+    if reveal {
+        return Ok(reg.clone());
+    }
+    map_registration(reg, |n| mask(state, reg.provider, n))
+}
+
+/// The receiving account: the approved one and a change waiting for approval, account
+/// numbers masked (`••••1234`). The provider's staff and operator staff; finance may ask
+/// for the full numbers with `reveal=true`, and that read is recorded
+/// (`settlement.payee_account_revealed`).
 #[utoipa::path(
     get, path = "/api/v1/providers/{id}/payee-account", tag = "settlement", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Provider id")),
+    params(("id" = String, Path, description = "Provider id"), RevealQuery),
     responses(
         (status = 200, description = "The receiving account", body = serde_json::Value),
+        (status = 403, description = "`reveal=true` by someone other than finance staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -238,9 +368,28 @@ pub async fn payee_account(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    Query(q): Query<RevealQuery>,
 ) -> Result<ApiJson<PayeeRegistration>, Problem> {
     let (pid, _) = visible_provider(&state, &principal, &id).await?;
-    Ok(ApiJson(load_payee(&state, pid).await?.0))
+    if q.reveal {
+        principal.require(Capability::ManageSettlement)?;
+    }
+    let reg = load_payee(&state, pid).await?.0;
+    if q.reveal {
+        let now = state.clock.now();
+        let mut batch = yunshi_store::WriteBatch::default();
+        add_outcome(
+            &mut batch,
+            yunshi_core::decision::Outcome::default().event(
+                "settlement.payee_account_revealed",
+                format!("provider:{pid}"),
+                serde_json::json!({ "provider": pid, "by": principal.principal }),
+            ),
+            now,
+        );
+        state.store.commit(batch).await?;
+    }
+    Ok(ApiJson(shown(&state, &reg, q.reveal)?))
 }
 
 /// The provider asks to be paid to a bank or Alipay account in its own name (ALI-A 3.2.4);
@@ -281,7 +430,7 @@ pub async fn request_payee_change(
         )
         .await?
         {
-            return Ok((StatusCode::ACCEPTED, ApiJson(next)));
+            return Ok((StatusCode::ACCEPTED, ApiJson(shown(&state, &next, false)?)));
         }
     }
     Err(Problem::conflict("the receiving account kept changing"))
@@ -339,7 +488,7 @@ pub async fn decide_payee_change(
         )
         .await?
         {
-            return Ok(ApiJson(next));
+            return Ok(ApiJson(shown(&state, &next, false)?));
         }
     }
     Err(Problem::conflict("the receiving account kept changing"))

@@ -400,7 +400,7 @@ pub async fn payout_orders(
         .state;
     let lines = statement_lines(&state, &statement).await?;
     Ok(ApiJson(PayoutOrders {
-        payout,
+        payout: super::payouts::masked_payout(&state, &payout)?,
         statement,
         lines,
     }))

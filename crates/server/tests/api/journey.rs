@@ -362,6 +362,11 @@ impl Market {
         Some(Self::start_with(Some((base, db)), rulebook, start).await)
     }
 
+    /// The server's data directory (its SQLite database, its generated data key).
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

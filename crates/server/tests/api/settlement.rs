@@ -69,11 +69,15 @@ async fn payee(m: &Market, d: &Desk, p: &Admitted, holder: &str, number: &str) {
     let body = json!({"holder": holder, "channel": "bank", "bank": "招商银行",
                       "branch": "杭州分行", "account_number": number});
     let asked = json_of(m.post(&path, &p.isv, body).await, 202).await;
+    let masked = format!("••••{}", &number[number.len() - 4..]);
     assert_ne!(
-        asked["approved"]["account_number"], number,
+        asked["approved"]["account_number"], masked,
         "not used before approval: {asked}"
     );
-    assert_eq!(asked["pending"]["account"]["account_number"], number);
+    // Masked to its own staff too; the full number only to finance, asked for.
+    assert_eq!(asked["pending"]["account"]["account_number"], masked);
+    let full = ok(m.get(&format!("{path}?reveal=true"), &d.finance).await).await;
+    assert_eq!(full["pending"]["account"]["account_number"], number);
     let decided = ok(m
         .post(
             &format!(
@@ -85,7 +89,7 @@ async fn payee(m: &Market, d: &Desk, p: &Admitted, holder: &str, number: &str) {
         )
         .await)
     .await;
-    assert_eq!(decided["approved"]["account_number"], number, "{decided}");
+    assert_eq!(decided["approved"]["account_number"], masked, "{decided}");
 }
 
 /// A buyer's paid order whose receipt is confirmed: released, settleable.
@@ -249,7 +253,7 @@ async fn march_statement_pays_commission_and_base_price_orders(m: &Market) {
     assert_eq!(payouts.as_array().unwrap().len(), 1, "{payouts}");
     assert_eq!(payouts[0]["amount"], "270.00");
     assert_eq!(payouts[0]["status"], "paid");
-    assert_eq!(payouts[0]["account"]["account_number"], "6225880100001234");
+    assert_eq!(payouts[0]["account"]["account_number"], "••••1234"); // masked
 
     // A second run of the same period writes nothing.
     let again = ok(m
@@ -509,7 +513,7 @@ async fn clawback_debt_hold_and_missed_top_up(m: &Market) {
         .filter(|p| p["status"] == "paid")
         .collect();
     assert_eq!(paid.len(), 1, "{payouts}");
-    assert_eq!(paid[0]["account"]["account_number"], "6225880100002222");
+    assert_eq!(paid[0]["account"]["account_number"], "••••2222"); // masked
     period_report(m, &d, "2026-04-01").await;
     m.books("April settled").await;
 
@@ -649,3 +653,86 @@ on_both!(
     a_late_settlement_deadline_settles_its_own_period_on_sqlite,
     a_late_settlement_deadline_settles_its_own_period_on_postgres
 );
+
+/// Issue 17: what the database files hold of a webhook secret, a bank account number and an
+/// uploaded document is ciphertext; bank accounts are masked to everyone but finance asking,
+/// and that read is in the audit trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_personal_data_are_not_in_the_database_files_in_the_clear() {
+    const NUMBER: &str = "6214830171234567";
+    const DOC: &[u8] = b"%PDF-1.4\nID-CARD-MARKER-330106199001011234\n%%EOF\n";
+    let m = Market::start_with(None, "ali-2020", "2026-03-01T09:00:00+08:00").await;
+    let d = desk(&m).await;
+    let p = admit(&m, &d.reviewer, "owner@atrest.example", "静存科技有限公司").await;
+    payee(&m, &d, &p, "静存科技有限公司", NUMBER).await;
+    let registered = json_of(
+        m.put(
+            "/api/v1/webhooks/endpoint",
+            &p.isv,
+            json!({"url": "https://isv.atrest.example/hooks"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let secret = registered["secret"].as_str().unwrap().to_owned();
+    let doc = json_of(m.upload_evidence(&p.isv, "application/pdf", DOC).await, 201).await;
+    // The uploader reads its own document back, byte for byte.
+    let back = m
+        .get(
+            &format!("/api/v1/evidence/{}", doc["id"].as_str().unwrap()),
+            &p.isv,
+        )
+        .await;
+    assert_eq!(back.bytes().await.unwrap().as_ref(), DOC);
+    // Other operator roles see the number masked, and cannot reveal it.
+    let path = format!("/api/v1/providers/{}/payee-account", p.provider);
+    let seen = ok(m.get(&path, &d.service).await).await;
+    assert_eq!(seen["approved"]["account_number"], "••••4567");
+    assert_eq!(
+        m.get(&format!("{path}?reveal=true"), &d.service)
+            .await
+            .status(),
+        403
+    );
+
+    let dir = m.data_dir();
+    let db = dir.join("yunshi.db");
+    // The main file and its WAL: every page written, checkpointed or not.
+    let mut bytes = std::fs::read(&db).unwrap();
+    for extra in ["yunshi.db-wal", "yunshi.db-shm"] {
+        if let Ok(more) = std::fs::read(dir.join(extra)) {
+            bytes.extend(more);
+        }
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !contains(secret.as_bytes()),
+        "the webhook secret is in the clear"
+    );
+    assert!(
+        !contains(NUMBER.as_bytes()),
+        "the account number is in the clear"
+    );
+    assert!(!contains(b"ID-CARD-MARKER"), "the document is in the clear");
+    assert!(
+        contains(b"settlement.payee_account_revealed"),
+        "the reveal is not recorded"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "the data directory");
+        assert_eq!(mode(&db), 0o600, "the database file");
+        assert_eq!(
+            mode(&dir.join("data-keys")),
+            0o600,
+            "the generated key file"
+        );
+        if dir.join("yunshi.db-wal").exists() {
+            assert_eq!(mode(&dir.join("yunshi.db-wal")), 0o600, "the WAL");
+        }
+    }
+    m.stop().await;
+}
