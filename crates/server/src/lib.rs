@@ -110,28 +110,23 @@ impl axum::extract::FromRef<AppState> for amount::MaxAmount {
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        clock_mode: ClockMode,
-        calendar: WorkingCalendar,
-        rulebooks: rulebooks::Rulebooks,
-        max_amount: Fen,
-        gateway: Option<Arc<dyn orders::gateway::PaymentGateway>>,
-        keys: Arc<sealing::Keyring>,
-    ) -> Self {
+    /// The state of a server running `settings` on `store`, sealing with `keys`.
+    pub fn new(store: Store, settings: &Settings, keys: Arc<sealing::Keyring>) -> Self {
+        let sandbox = || -> Arc<dyn orders::gateway::PaymentGateway> {
+            Arc::new(orders::gateway::SandboxGateway)
+        };
         Self(Arc::new(AppInner {
             store,
-            clock,
-            clock_mode,
+            clock: settings.clock.clone(),
+            clock_mode: settings.clock_mode,
             clock_control: clock::ClockControl::default(),
-            calendar: Arc::new(calendar),
-            rulebooks,
+            calendar: Arc::new(settings.calendar.clone()),
+            rulebooks: settings.rulebooks.clone(),
             metrics: metrics::prometheus(),
             principals: principal_cache::PrincipalCache::default(),
             openapi: Bytes::from(docs::openapi_bytes()),
-            max_amount,
-            gateway: gateway.unwrap_or_else(|| Arc::new(orders::gateway::SandboxGateway)),
+            max_amount: settings.max_amount,
+            gateway: settings.gateway.clone().unwrap_or_else(sandbox),
             keys,
         }))
     }
@@ -344,16 +339,7 @@ impl Server {
                     clock = settings.clock_mode.as_str(),
                     "database ready"
                 );
-                let state = AppState::new(
-                    store.clone(),
-                    settings.clock.clone(),
-                    settings.clock_mode,
-                    settings.calendar.clone(),
-                    settings.rulebooks.clone(),
-                    settings.max_amount,
-                    settings.gateway.clone(),
-                    keys,
-                );
+                let state = AppState::new(store.clone(), &settings, keys);
                 if let Err(e) = settlement::ensure_scheduled(&state).await {
                     tracing::warn!(error = %e.detail, "could not schedule the settlement run");
                 }
