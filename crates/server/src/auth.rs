@@ -7,10 +7,20 @@
 //! the bootstrap administrator's principals, which act as operator staff with the `admin`
 //! role and no user.
 //!
-//! `YUNSHI_ADMIN_TOKEN` makes a chosen secret an operator administrator at every start (for
-//! automation); without it, a start that finds no active administrator token issues a
-//! one-time setup secret, good for 24 hours, that `/setup` exchanges for an administrator
-//! token.
+//! `YUNSHI_ADMIN_TOKEN` makes a chosen secret an operator administrator (for automation);
+//! without it, a start that finds no administrator issues a one-time setup secret, good for
+//! 24 hours, that `/setup` exchanges for an administrator token.
+//!
+//! **The bootstrap token is bound to the configured secret.** Each start revokes every
+//! `YUNSHI_ADMIN_TOKEN` token but the one of the secret configured now (all of them when
+//! none is), so a changed or removed secret stops working (configuring it again makes it
+//! work again: the configuration is what decides). **It expires once a real administrator exists:** when an active
+//! operator-staff user with the `admin` role exists (created, enabled, or found at start),
+//! every bootstrap administrator token — `YUNSHI_ADMIN_TOKEN` and those issued by `/setup` —
+//! that has no expiry gets one, [`BOOTSTRAP_GRACE`] later, to finish the automation that
+//! set the administrator up. That grace runs on the wall clock, not the server's (possibly
+//! simulated) clock: it is a security window for people, not a business deadline, and a
+//! simulated year must neither end it at once nor hold it open.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
@@ -21,7 +31,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::account::{Actor, Capability, OperatorRole, ProviderRole, UserKind};
 use yunshi_core::ids::UserId;
-use yunshi_store::{ApiToken, Store, StoreError};
+use yunshi_store::{AggregateQuery, ApiToken, NewEvent, Store, StoreError, WriteBatch};
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -36,6 +46,11 @@ pub const ROLE_SETUP: &str = "setup";
 pub const BOOTSTRAP_PRINCIPAL: &str = "bootstrap-admin";
 /// The principal of administrator tokens issued through `/setup`.
 pub const SETUP_ADMIN_PRINCIPAL: &str = "operator-admin";
+/// How long bootstrap administrator tokens keep working once a real administrator exists
+/// (wall time).
+pub const BOOTSTRAP_GRACE: SignedDuration = SignedDuration::from_hours(24);
+/// The principals of bootstrap administrator tokens.
+pub const BOOTSTRAP_PRINCIPALS: [&str; 2] = [BOOTSTRAP_PRINCIPAL, SETUP_ADMIN_PRINCIPAL];
 /// How long a setup secret stays valid.
 pub const SETUP_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// The token role of a login session.
@@ -159,6 +174,16 @@ fn refused() -> Problem {
     Problem::unauthorized("the bearer token is unknown, expired or revoked")
 }
 
+/// Whether `token` works at `now` (the server's clock); the expiry of bootstrap
+/// administrator tokens is wall time (see the module documentation).
+pub fn token_active(token: &ApiToken, now: Timestamp) -> bool {
+    if BOOTSTRAP_PRINCIPALS.contains(&token.principal.as_str()) {
+        token.is_active(Timestamp::now())
+    } else {
+        token.is_active(now)
+    }
+}
+
 async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Problem> {
     let token_hash = hash_secret(secret);
     let now = state.clock.now();
@@ -166,7 +191,7 @@ async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Probl
         return Ok(principal);
     }
     let token = match state.store.api_token(&token_hash).await? {
-        Some(t) if t.role != ROLE_SETUP && t.is_active(now) => t,
+        Some(t) if t.role != ROLE_SETUP && token_active(&t, now) => t,
         _ => return Err(refused()),
     };
     let (actor, credential) = match token.principal.strip_prefix(USER_PRINCIPAL_PREFIX) {
@@ -196,7 +221,12 @@ async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Probl
         actor,
         token_hash,
     };
-    state.principals.put(&principal, token.expires_at);
+    // A bootstrap token's wall-clock expiry is left to the cache's short TTL.
+    let cached_expiry = match credential {
+        Credential::AdminToken => None,
+        _ => token.expires_at,
+    };
+    state.principals.put(&principal, cached_expiry);
     Ok(principal)
 }
 
@@ -255,25 +285,138 @@ pub enum BootstrapError {
     Random(#[from] RandomError),
 }
 
-/// Makes sure there is a way in for an operator administrator.
+/// Appends one event to the audit trail (an act on credentials, which are no aggregate).
+pub async fn record_event(
+    store: &Store,
+    kind: &str,
+    subject: &str,
+    payload: serde_json::Value,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    store
+        .commit(WriteBatch {
+            events: vec![NewEvent {
+                id: Uuid::now_v7(),
+                kind: kind.into(),
+                subject: subject.into(),
+                at,
+                payload,
+            }],
+            ..WriteBatch::default()
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Whether an active operator administrator user exists (operator staff are few: their
+/// users are read a page at a time).
+pub async fn admin_user_exists(store: &Store) -> Result<bool, StoreError> {
+    let mut after = None;
+    loop {
+        let page = store
+            .aggregates(&AggregateQuery {
+                kind: crate::accounts::USER.into(),
+                owner: Some(String::new()),
+                status: Some(yunshi_core::account::UserStatus::Active.as_str().into()),
+                after,
+                limit: 500,
+            })
+            .await?;
+        for stored in &page {
+            if let Ok(record) =
+                serde_json::from_value::<crate::accounts::UserRecord>(stored.state.clone())
+                && record.user.is_operator_admin()
+                && record.user.is_active()
+            {
+                return Ok(true);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = Some(last.id),
+            _ => return Ok(false),
+        }
+    }
+}
+
+/// The expiry a bootstrap administrator token gets when a real administrator exists at
+/// wall time `wall_now`: its own if it has one (a restart never extends it), else the grace.
+pub fn bootstrap_expiry(current: Option<Timestamp>, wall_now: Timestamp) -> Option<Timestamp> {
+    current.or_else(|| wall_now.checked_add(BOOTSTRAP_GRACE).ok())
+}
+
+/// A real administrator exists: starts the grace of every bootstrap administrator token
+/// that has no expiry yet. Returns the hashes of the tokens changed.
+pub async fn start_bootstrap_grace(store: &Store) -> Result<Vec<String>, StoreError> {
+    let wall_now = Timestamp::now();
+    let mut changed = Vec::new();
+    for principal in BOOTSTRAP_PRINCIPALS {
+        for token in store.api_tokens_of(principal).await? {
+            let expires_at = bootstrap_expiry(token.expires_at, wall_now);
+            if token.revoked_at.is_none() && expires_at != token.expires_at {
+                store
+                    .put_api_token(&ApiToken {
+                        expires_at,
+                        ..token.clone()
+                    })
+                    .await?;
+                changed.push(token.hash);
+            }
+        }
+    }
+    if !changed.is_empty() {
+        tracing::warn!(
+            tokens = changed.len(),
+            "an operator administrator user exists: bootstrap administrator tokens expire in 24 hours"
+        );
+    }
+    Ok(changed)
+}
+
+/// Makes sure there is a way in for an operator administrator, and that only the configured
+/// bootstrap secret is one.
 pub async fn bootstrap(
     store: &Store,
     now: Timestamp,
     admin_token: Option<&str>,
 ) -> Result<Bootstrap, BootstrapError> {
-    if let Some(secret) = admin_token {
+    let configured = admin_token.map(hash_secret);
+    for earlier in store.api_tokens_of(BOOTSTRAP_PRINCIPAL).await? {
+        if earlier.revoked_at.is_none() && Some(&earlier.hash) != configured.as_ref() {
+            store.revoke_api_token(&earlier.hash, now).await?;
+            record_event(
+                store,
+                "admin_token.revoked",
+                BOOTSTRAP_PRINCIPAL,
+                serde_json::json!({"reason": "the configured secret changed or was removed"}),
+                now,
+            )
+            .await?;
+            tracing::warn!("the previous YUNSHI_ADMIN_TOKEN no longer works");
+        }
+    }
+    let admin_exists = admin_user_exists(store).await?;
+    if let Some(hash) = configured {
+        // The configured secret works, but keeps its expiry: a restart never extends the grace.
+        let known = store.api_token(&hash).await?;
         store
             .put_api_token(&ApiToken {
-                hash: hash_secret(secret),
+                hash,
                 principal: BOOTSTRAP_PRINCIPAL.to_owned(),
                 role: ROLE_OPERATOR_ADMIN.to_owned(),
                 label: "YUNSHI_ADMIN_TOKEN".to_owned(),
-                created_at: now,
-                expires_at: None,
+                created_at: known.as_ref().map_or(now, |k| k.created_at),
+                expires_at: known.and_then(|k| k.expires_at),
                 revoked_at: None,
             })
             .await?;
+        if admin_exists {
+            start_bootstrap_grace(store).await?;
+        }
         return Ok(Bootstrap::AdminToken);
+    }
+    if admin_exists {
+        start_bootstrap_grace(store).await?;
+        return Ok(Bootstrap::AdminExists);
     }
     if store
         .has_active_token_with_role(ROLE_OPERATOR_ADMIN, now)
@@ -350,6 +493,12 @@ pub async fn redeem_setup_secret(state: &AppState, secret: &str) -> Result<Issue
         principal = SETUP_ADMIN_PRINCIPAL,
         "operator administrator token issued via /setup"
     );
+    // A link printed before an administrator user was made: the new token gets the grace.
+    if admin_user_exists(&state.store).await? {
+        for hash in start_bootstrap_grace(&state.store).await? {
+            state.principals.evict(&hash);
+        }
+    }
     Ok(IssuedToken {
         token: secret,
         principal: SETUP_ADMIN_PRINCIPAL.to_owned(),
@@ -406,6 +555,33 @@ mod tests {
         let refused = clerk.require(Capability::ReviewVerification).unwrap_err();
         assert_eq!(refused.status, 403);
         assert_eq!(refused.stable_code, "forbidden");
+    }
+
+    #[test]
+    fn bootstrap_tokens_get_the_grace_once_and_a_restart_never_extends_it() {
+        let now: Timestamp = "2026-04-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            bootstrap_expiry(None, now),
+            Some("2026-04-02T00:00:00Z".parse().unwrap())
+        );
+        let set: Timestamp = "2026-04-01T06:00:00Z".parse().unwrap();
+        assert_eq!(bootstrap_expiry(Some(set), now), Some(set));
+        let wall_expired = ApiToken {
+            hash: String::new(),
+            principal: BOOTSTRAP_PRINCIPAL.into(),
+            role: ROLE_OPERATOR_ADMIN.into(),
+            label: String::new(),
+            created_at: Timestamp::UNIX_EPOCH,
+            expires_at: Some(Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1)),
+            revoked_at: None,
+        };
+        // Judged by the wall clock, whatever the server's (simulated) clock says.
+        assert!(!token_active(&wall_expired, Timestamp::UNIX_EPOCH));
+        let user_token = ApiToken {
+            principal: "user:x".into(),
+            ..wall_expired
+        };
+        assert!(token_active(&user_token, Timestamp::UNIX_EPOCH));
     }
 
     #[test]

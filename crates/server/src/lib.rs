@@ -86,6 +86,8 @@ pub struct AppInner {
     pub metrics: PrometheusHandle,
     /// Recently authenticated tokens (see `principal_cache` for how fresh they are).
     pub principals: principal_cache::PrincipalCache,
+    /// Failed logins per e-mail and per client address (`accounts::throttle`).
+    pub login_throttle: accounts::throttle::LoginThrottle,
     /// The OpenAPI document, rendered once.
     pub openapi: Bytes,
     /// The largest amount one money field of a request may carry (`max_amount`).
@@ -124,6 +126,7 @@ impl AppState {
             rulebooks: settings.rulebooks.clone(),
             metrics: metrics::prometheus(),
             principals: principal_cache::PrincipalCache::default(),
+            login_throttle: accounts::throttle::LoginThrottle::default(),
             openapi: Bytes::from(docs::openapi_bytes()),
             max_amount: settings.max_amount,
             gateway: settings.gateway.clone().unwrap_or_else(sandbox),
@@ -419,12 +422,17 @@ impl Server {
         // Deadlines fire by themselves only on the system clock; a simulated one is advanced.
         let worker = (self.state.clock_mode == ClockMode::System)
             .then(|| deadlines::Worker::start(self.state.clone()));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await;
+        // The peer address is what login throttling keys client addresses on.
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await;
         if let Some(worker) = worker {
             worker.stop().await;
         }

@@ -1,9 +1,11 @@
 //! Recently authenticated bearer tokens, so that a busy client's requests do not each read
 //! its token and user from the database.
 //!
-//! An entry lives [`TTL`] of wall time. Revoking a token through this server evicts it at
-//! once ([`crate::auth::revoke_token`]); a revocation made by another server process sharing
-//! the database takes effect here within [`TTL`]. The token's own expiry is checked on
+//! An entry lives [`TTL`] of wall time. Revoking a token or disabling a user through this
+//! server evicts its entries at once ([`crate::auth::revoke_token`],
+//! [`PrincipalCache::evict_principal`]); a revocation, a disabled user or a changed password
+//! written by another server process sharing the database takes effect here within [`TTL`]
+//! (2 seconds): that is the bound on how long a cut-off person's tokens may still work. The token's own expiry is checked on
 //! every hit against the server's clock (which may be simulated).
 
 use std::collections::HashMap;
@@ -62,6 +64,14 @@ impl PrincipalCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(token_hash);
+    }
+
+    /// Forgets every token acting as `principal` (a user disabled, its sessions revoked).
+    pub fn evict_principal(&self, principal: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, e| e.principal.principal != principal);
     }
 
     /// Forgets everything: a user's standing changed (disabled, banned, roles).

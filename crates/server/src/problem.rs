@@ -40,6 +40,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     Timeout,
+    TooManyRequests,
     Unavailable,
     Internal,
 }
@@ -56,6 +57,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -73,6 +75,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "urn:yunshi:problem:payload_too_large",
             ErrorCode::UnsupportedMediaType => "urn:yunshi:problem:unsupported_media_type",
             ErrorCode::Timeout => "urn:yunshi:problem:timeout",
+            ErrorCode::TooManyRequests => "urn:yunshi:problem:too_many_requests",
             ErrorCode::Unavailable => "urn:yunshi:problem:unavailable",
             ErrorCode::Internal => "urn:yunshi:problem:internal",
         }
@@ -90,6 +93,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +110,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "Request body too large",
             ErrorCode::UnsupportedMediaType => "Unsupported media type",
             ErrorCode::Timeout => "Request timed out",
+            ErrorCode::TooManyRequests => "Too many requests",
             ErrorCode::Unavailable => "Service unavailable",
             ErrorCode::Internal => "Internal server error",
         }
@@ -122,6 +127,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "请求体过大",
             ErrorCode::UnsupportedMediaType => "不支持的媒体类型",
             ErrorCode::Timeout => "请求超时",
+            ErrorCode::TooManyRequests => "请求过于频繁",
             ErrorCode::Unavailable => "服务暂不可用",
             ErrorCode::Internal => "服务器内部错误",
         }
@@ -139,6 +145,7 @@ impl ErrorCode {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
             StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
             StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
             s if s.is_client_error() => ErrorCode::InvalidRequest,
             _ => ErrorCode::Internal,
         }
@@ -187,6 +194,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub request_id: Option<Box<str>>,
+    /// Seconds to wait before trying again (429), also sent as `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u16>,
 }
 
 impl Problem {
@@ -205,7 +215,14 @@ impl Problem {
             stable_code: code.as_str(),
             code,
             request_id: None,
+            retry_after: None,
         }
+    }
+
+    /// The same problem, telling the client to wait `secs` seconds (`Retry-After`).
+    pub fn retry_after(mut self, secs: u16) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// A problem of class `class` (its status and titles) with a more specific stable
@@ -270,6 +287,12 @@ impl Problem {
         let body = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.remove(header::CONTENT_LENGTH);
+        if let Some(v) = self
+            .retry_after
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
         if self.code == ErrorCode::Unauthorized {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -32,6 +32,12 @@ pub enum AccountError {
     NoOperatorRoles,
     #[error("the user account is disabled")]
     UserDisabled,
+    #[error("the user account is already disabled")]
+    AlreadyDisabled,
+    #[error("the user account is already active")]
+    AlreadyActive,
+    #[error("an administrator cannot disable their own account")]
+    CannotDisableSelf,
     #[error("this needs the {} permission", .0.as_str())]
     Forbidden(Capability),
 }
@@ -50,6 +56,9 @@ impl DomainRefusal for AccountError {
             AccountError::VerificationNotPending => "verification_not_pending",
             AccountError::NoOperatorRoles => "no_operator_roles",
             AccountError::UserDisabled => "user_disabled",
+            AccountError::AlreadyDisabled => "already_disabled",
+            AccountError::AlreadyActive => "already_active",
+            AccountError::CannotDisableSelf => "cannot_disable_self",
             AccountError::Forbidden(_) => "forbidden",
         }
     }
@@ -65,7 +74,10 @@ impl DomainRefusal for AccountError {
             | AccountError::NoOperatorRoles => RefusalClass::Invalid,
             AccountError::VerificationPending
             | AccountError::AlreadyVerified
-            | AccountError::VerificationNotPending => RefusalClass::Conflict,
+            | AccountError::VerificationNotPending
+            | AccountError::AlreadyDisabled
+            | AccountError::AlreadyActive
+            | AccountError::CannotDisableSelf => RefusalClass::Conflict,
             AccountError::UserDisabled | AccountError::Forbidden(_) => RefusalClass::Forbidden,
         }
     }

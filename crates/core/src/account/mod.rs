@@ -12,6 +12,7 @@ mod error;
 pub mod identity;
 mod member;
 mod password;
+pub mod throttle;
 mod user;
 
 pub use actor::{
@@ -24,7 +25,7 @@ pub use error::AccountError;
 pub use member::{
     IdDocument, Member, MemberKind, VerificationDecision, VerificationDetails, VerificationStatus,
 };
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password};
+pub use password::{CommonPasswords, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password};
 pub use user::{OperatorRole, ProviderRole, User, UserKind, UserStatus};
 
 /// Longest display name, in characters.
@@ -79,6 +80,9 @@ mod tests {
             AccountError::VerificationNotPending,
             AccountError::NoOperatorRoles,
             AccountError::UserDisabled,
+            AccountError::AlreadyDisabled,
+            AccountError::AlreadyActive,
+            AccountError::CannotDisableSelf,
             AccountError::Forbidden(Capability::ManageUsers),
         ];
         for e in &all {

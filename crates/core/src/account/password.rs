@@ -8,14 +8,52 @@
 //!   everything else (punctuation, spaces, Chinese and other non-Latin characters);
 //! * use at least 4 distinct characters (`aaaaaaaaaA` is refused);
 //! * contain no control characters;
-//! * not be the e-mail address or its part before the `@`, in any case.
+//! * not be the e-mail address or its part before the `@`, in any case;
+//! * not be a common password (NIST SP 800-63B §5.1.1.2): the list is data the shell
+//!   passes in; a password is refused when, lower-cased, it is on the list, or when it is
+//!   a listed word with digits and punctuation added at either end (`Password12`,
+//!   `password123!`, `2024qwerty`).
 //!
 //! Passwords are hashed exactly as given (no trimming, no case folding): Argon2id, in the
 //! shell.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::{AccountError, Email};
+
+/// A list of common passwords, lower-cased.
+#[derive(Debug, Clone, Default)]
+pub struct CommonPasswords(HashSet<String>);
+
+impl CommonPasswords {
+    /// One password a line; blank lines and lines starting with `#` are skipped.
+    pub fn parse(text: &str) -> CommonPasswords {
+        CommonPasswords(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_lowercase)
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `password`, lower-cased, is listed, or is a listed word padded with digits
+    /// and punctuation: the first thing a guesser tries after the list itself.
+    pub fn contains(&self, password: &str) -> bool {
+        let folded = password.to_lowercase();
+        let padding = |c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c == ' ';
+        let core = folded.trim_matches(padding);
+        self.0.contains(&folded) || (!core.is_empty() && self.0.contains(core))
+    }
+}
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -23,7 +61,11 @@ const MIN_CLASSES: usize = 2;
 const MIN_DISTINCT: usize = 4;
 
 /// Checks `password` against the policy; `email` is the login it is for.
-pub fn check_password(password: &str, email: &Email) -> Result<(), AccountError> {
+pub fn check_password(
+    password: &str,
+    email: &Email,
+    common: &CommonPasswords,
+) -> Result<(), AccountError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         return Err(AccountError::WeakPassword(
@@ -70,6 +112,11 @@ pub fn check_password(password: &str, email: &Email) -> Result<(), AccountError>
             "it may not be the e-mail address",
         ));
     }
+    if common.contains(password) {
+        return Err(AccountError::WeakPassword(
+            "it is a common password, easily guessed; choose another",
+        ));
+    }
     Ok(())
 }
 
@@ -79,6 +126,37 @@ mod tests {
 
     fn email() -> Email {
         Email::parse("wang.fang2024@example.com").unwrap()
+    }
+
+    fn common() -> CommonPasswords {
+        CommonPasswords::parse("# comment\npassword\nqwerty\n\nDragon\n")
+    }
+
+    fn check_password(password: &str, email: &Email) -> Result<(), AccountError> {
+        super::check_password(password, email, &common())
+    }
+
+    #[test]
+    fn common_passwords_and_padded_common_words_are_refused() {
+        assert_eq!(common().len(), 3);
+        for bad in [
+            "password123",
+            "Password12",
+            "PASSWORD!!2024",
+            "2024qwerty!",
+            "dragon 12345",
+        ] {
+            assert!(
+                matches!(
+                    check_password(bad, &email()),
+                    Err(AccountError::WeakPassword(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        for ok in ["passwords-are-long", "my qwerty keyboard", "Dr4gon-slayer"] {
+            assert_eq!(check_password(ok, &email()), Ok(()), "{ok}");
+        }
     }
 
     #[test]

@@ -184,6 +184,50 @@ impl User {
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
     }
+
+    /// Whether the user is an operator administrator.
+    pub fn is_operator_admin(&self) -> bool {
+        matches!(&self.kind, UserKind::OperatorStaff { roles } if roles.contains(&OperatorRole::Admin))
+    }
+
+    /// Disables the user: it may not log in, and its sessions and tokens stop working.
+    /// `by` is the administrator (`None`: the bootstrap administrator), who may not be the
+    /// user itself (an administrator locking themselves out needs another to undo it).
+    pub fn disable(&self, by: Option<UserId>) -> Result<(User, Outcome), AccountError> {
+        if by == Some(self.id) {
+            return Err(AccountError::CannotDisableSelf);
+        }
+        if !self.is_active() {
+            return Err(AccountError::AlreadyDisabled);
+        }
+        let next = User {
+            status: UserStatus::Disabled,
+            ..self.clone()
+        };
+        Ok((next, self.credential_event("user.disabled", by)))
+    }
+
+    /// Enables a disabled user again.
+    pub fn enable(&self, by: Option<UserId>) -> Result<(User, Outcome), AccountError> {
+        if self.is_active() {
+            return Err(AccountError::AlreadyActive);
+        }
+        let next = User {
+            status: UserStatus::Active,
+            ..self.clone()
+        };
+        Ok((next, self.credential_event("user.enabled", by)))
+    }
+
+    /// The event of an act on the user's access (`user.password_changed`, …): who did it,
+    /// never a secret. `by`: `None` for the bootstrap administrator or the link's bearer.
+    pub fn credential_event(&self, kind: &str, by: Option<UserId>) -> Outcome {
+        let mut payload = serde_json::json!({ "user_id": self.id });
+        if let (Some(by), Some(obj)) = (by, payload.as_object_mut()) {
+            obj.insert("by".into(), serde_json::json!(by));
+        }
+        Outcome::default().event(kind, self.subject(), payload)
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +258,40 @@ mod tests {
         assert_eq!(out.events[0].kind, "user.created");
         assert_eq!(out.events[0].payload["kind"]["roles"][0], "finance");
         assert!(!out.events[0].payload.to_string().contains("ops@"));
+    }
+
+    #[test]
+    fn a_user_is_disabled_and_enabled_once_each_and_never_by_itself() {
+        let (user, _) = User::create(
+            UserId(Uuid::from_u128(1)),
+            Email::parse("ops@example.com").unwrap(),
+            "Ops",
+            UserKind::OperatorStaff {
+                roles: [OperatorRole::Admin].into(),
+            },
+            None,
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert!(user.is_operator_admin());
+        let admin = Some(UserId(Uuid::from_u128(2)));
+        assert_eq!(
+            user.disable(Some(user.id)).unwrap_err(),
+            AccountError::CannotDisableSelf
+        );
+        let (off, out) = user.disable(admin).unwrap();
+        assert!(!off.is_active());
+        assert_eq!(out.events[0].kind, "user.disabled");
+        assert_eq!(out.events[0].payload["by"], serde_json::json!(admin));
+        assert_eq!(
+            off.disable(None).unwrap_err(),
+            AccountError::AlreadyDisabled
+        );
+        let (on, out) = off.enable(None).unwrap();
+        assert!(on.is_active());
+        assert_eq!(out.events[0].kind, "user.enabled");
+        assert!(out.events[0].payload.get("by").is_none());
+        assert_eq!(on.enable(admin).unwrap_err(), AccountError::AlreadyActive);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub async fn create_user(
     principal.require(Capability::ManageUsers)?;
     let email = Email::parse(&req.email).map_err(refused)?;
     if let Some(password) = &req.password {
-        check_password(password, &email).map_err(refused)?;
+        check_password(password, &email, &password::COMMON_PASSWORDS).map_err(refused)?;
     }
     let now = state.clock.now();
     let user_id = UserId(Uuid::now_v7());
@@ -118,6 +118,9 @@ pub async fn create_user(
         }
     };
     state.store.commit(batch).await.map_err(write_failed)?;
+    if record.user.is_operator_admin() {
+        admin_user_now_exists(&state).await?;
+    }
     tracing::info!(
         user = %record.user.id,
         kind = record.user.kind.as_str(),
@@ -132,6 +135,15 @@ pub async fn create_user(
         }),
     )
         .into_response())
+}
+
+/// An active operator administrator user now exists: bootstrap administrator tokens start
+/// their grace (see `crate::auth`), and this server forgets their cached authentications.
+pub(super) async fn admin_user_now_exists(state: &AppState) -> Result<(), Problem> {
+    for hash in crate::auth::start_bootstrap_grace(&state.store).await? {
+        state.principals.evict(&hash);
+    }
+    Ok(())
 }
 
 /// Creates an API token acting as the user `id`; the secret is shown this once.

@@ -56,17 +56,22 @@ pub(super) fn new_member_batch(
     Ok(batch)
 }
 
-/// Registers a member account with its login. The e-mail must be unused.
+/// Registers a member account with its login.
+///
+/// Sign-up does not tell whether an e-mail is registered: for a taken e-mail the answer is
+/// the same 201 with a member that is not stored, after the same work (the password is
+/// hashed and one event is written either way), and the account that has the e-mail is
+/// untouched. Logging in with the new password then fails as any wrong password does
+/// (throttled). When e-mail sending exists, the owner should be told instead.
 #[utoipa::path(
     post,
     path = "/api/v1/members",
     tag = "accounts",
     request_body = RegisterMember,
     responses(
-        (status = 201, description = "The new member (unverified); log in with `POST /api/v1/sessions`", body = MemberView,
+        (status = 201, description = "The new member (unverified); log in with `POST /api/v1/sessions`. Also the answer for an e-mail already registered, when nothing is created", body = MemberView,
             headers(("location" = String, description = "`/api/v1/members/{id}`"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`: the e-mail is registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_email`, `weak_password`, `invalid_display_name`, or a wrong or unknown member", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,7 +80,7 @@ pub async fn register_member(
     ApiJson(req): ApiJson<RegisterMember>,
 ) -> Result<Response, Problem> {
     let email = Email::parse(&req.email).map_err(refused)?;
-    check_password(&req.password, &email).map_err(refused)?;
+    check_password(&req.password, &email, &password::COMMON_PASSWORDS).map_err(refused)?;
     let now = state.clock.now();
     let member_id = MemberId(Uuid::now_v7());
     let kind: MemberKind = req.kind.into();
@@ -91,30 +96,64 @@ pub async fn register_member(
         now,
     )
     .map_err(refused)?;
-    // Cheap checks first: a taken e-mail is refused before the password is hashed.
-    if state
+    let taken = state
         .store
         .unique_key(EMAIL_SCOPE, user.email.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(write_failed(StoreError::DuplicateKey {
-            scope: EMAIL_SCOPE.into(),
-            key: String::new(),
-        }));
-    }
+        .await?;
+    // Hashed whether or not the e-mail is taken: both answers cost the same.
     let record = UserRecord {
         user,
         password_hash: Some(password::hash_password(req.password).await?),
     };
-    let batch = new_member_batch(&member, member_outcome, &record, user_outcome, now)?;
-    state.store.commit(batch).await.map_err(write_failed)?;
-    tracing::info!(member = %member.id, user = %record.user.id, "member registered");
+    match taken {
+        Some(holder) => signup_for_taken_email(&state, holder, now).await?,
+        None => {
+            let batch = new_member_batch(&member, member_outcome, &record, user_outcome, now)?;
+            match state.store.commit(batch).await {
+                Ok(_) => {
+                    tracing::info!(member = %member.id, user = %record.user.id, "member registered")
+                }
+                // Taken between the check and the write.
+                Err(StoreError::DuplicateKey { ref scope, .. }) if scope == EMAIL_SCOPE => {
+                    if let Some(holder) = state
+                        .store
+                        .unique_key(EMAIL_SCOPE, record.user.email.as_str())
+                        .await?
+                    {
+                        signup_for_taken_email(&state, holder, now).await?;
+                    }
+                }
+                Err(e) => return Err(write_failed(e)),
+            }
+        }
+    }
     let mut res = (StatusCode::CREATED, ApiJson(MemberView::of(&member, true))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/members/{}", member.id)) {
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
+}
+
+/// A sign-up with the e-mail of user `holder`: nothing is created; the attempt is an event
+/// on that user (the write also keeps the answer's timing like a real registration's).
+async fn signup_for_taken_email(
+    state: &AppState,
+    holder: Uuid,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let mut batch = WriteBatch::default();
+    add_events(
+        &mut batch,
+        Outcome::default().event(
+            "user.signup_with_taken_email",
+            format!("user:{holder}"),
+            serde_json::json!({ "user_id": holder }),
+        ),
+        now,
+    );
+    state.store.commit(batch).await?;
+    tracing::info!(user = %holder, "sign-up with a registered e-mail: answered as new, nothing created");
+    Ok(())
 }
 
 /// The member, if the caller may see it; else 404.

@@ -8,9 +8,11 @@
 //! their hashes stored.
 
 pub mod admin;
+pub mod lifecycle;
 pub mod members;
 mod password;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod views;
 
@@ -55,13 +57,38 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admin/members/{id}/verification",
             post(decide_verification),
         )
-        .route("/api/v1/sessions", post(login))
+        .route(
+            "/api/v1/sessions",
+            post(login).get(lifecycle::list_sessions),
+        )
         .route("/api/v1/sessions/current", delete(logout))
+        .route("/api/v1/sessions/{id}", delete(lifecycle::revoke_session))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(lifecycle::change_password))
+        .route("/api/v1/password-resets", post(lifecycle::reset_password))
         .route("/api/v1/tokens", post(create_token).get(list_tokens))
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/admin/users", post(create_user))
-        .route("/api/v1/admin/users/{id}/tokens", post(create_user_token))
+        .route(
+            "/api/v1/admin/users/{id}/tokens",
+            post(create_user_token).get(lifecycle::list_user_credentials),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/tokens/{token_id}",
+            delete(lifecycle::revoke_user_credential),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/disable",
+            post(lifecycle::disable_user),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/enable",
+            post(lifecycle::enable_user),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/password-reset",
+            post(lifecycle::issue_password_reset),
+        )
 }
 
 /// A user as stored: the core's user and, beside it, its credential (never in a response).

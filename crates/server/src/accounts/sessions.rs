@@ -7,6 +7,7 @@ use jiff::SignedDuration;
 use yunshi_core::account::{Email, UserKind};
 use yunshi_store::ApiToken;
 
+use super::throttle::ClientAddr;
 use super::views::{LoginRequest, MeView, MemberView, SessionView, UserView};
 use super::{EMAIL_SCOPE, load_member, load_user, password};
 use crate::AppState;
@@ -32,7 +33,9 @@ fn no_store(mut res: Response) -> Response {
 }
 
 /// Logs in with e-mail and password and opens a 12-hour session. A wrong e-mail and a
-/// wrong password get the same answer in about the same time.
+/// wrong password get the same answer in about the same time. Failures are throttled per
+/// e-mail and per client address (`too_many_attempts`, 429 with `Retry-After`); while an
+/// e-mail must wait, even the right password is refused.
 #[utoipa::path(
     post,
     path = "/api/v1/sessions",
@@ -44,12 +47,18 @@ fn no_store(mut res: Response) -> Response {
         (status = 401, description = "`invalid_credentials`: wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`user_disabled`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: too many failed logins for this e-mail or from this address; wait `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("retry-after" = u32, description = "Seconds to wait"))),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, Problem> {
+    state
+        .login_throttle
+        .check(&req.email, client, state.clock.now())?;
     let record = match Email::parse(&req.email) {
         Ok(email) => match state.store.unique_key(EMAIL_SCOPE, email.as_str()).await? {
             Some(id) => load_user(&state.store, yunshi_core::ids::UserId(id)).await?,
@@ -60,8 +69,12 @@ pub async fn login(
     let stored_hash = record.as_ref().and_then(|r| r.state.password_hash.clone());
     let matches = password::verify_password(req.password, stored_hash).await?;
     let Some(record) = record.filter(|_| matches) else {
+        state
+            .login_throttle
+            .failed(&req.email, client, state.clock.now());
         return Err(invalid_credentials());
     };
+    state.login_throttle.succeeded(&req.email);
     let user = record.state.user;
     if !user.is_active() {
         return Err(Problem::refusal(

@@ -18,10 +18,10 @@ const MAX_LABEL_CHARS: usize = 100;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 /// Characters of the token hash that make its public id (128 bits).
-const ID_LEN: usize = 32;
+pub(super) const ID_LEN: usize = 32;
 
 /// A token's public id: the first 32 hex digits of its hash (never the secret).
-fn token_id(t: &ApiToken) -> String {
+pub(super) fn token_id(t: &ApiToken) -> String {
     t.hash.chars().take(ID_LEN).collect()
 }
 

@@ -596,3 +596,57 @@ pub struct MeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<MemberView>,
 }
+
+/// A session or API token of a user (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialView {
+    /// Use to revoke it.
+    #[schema(example = "3f2a9c0e1b7d4a6c8e0f1a2b3c4d5e6f")]
+    pub id: String,
+    /// `session` (a login) or `api` (an API token).
+    #[schema(example = "session")]
+    pub kind: &'static str,
+    pub label: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+    /// Whether it is the credential of this very request.
+    pub current: bool,
+}
+
+/// A user's active sessions and API tokens, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialList {
+    pub items: Vec<CredentialView>,
+}
+
+/// A password change by the user, who proves it knows the current one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "云市场 Passw0rd", "new_password": "新的 Passw0rd 2026"}))]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// Under the same policy as at registration (and not a common password).
+    pub new_password: String,
+}
+
+/// A one-time password-reset token, for the operator to hand to the user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedPasswordReset {
+    /// Give it to the user; it sets a new password once with `POST /api/v1/password-resets`.
+    /// Shown this once.
+    pub token: String,
+    #[schema(value_type = String)]
+    pub user_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// A new password set with a reset token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub token: String,
+    pub new_password: String,
+}

@@ -3,13 +3,17 @@
 //! form is an API call with that user's session token. So the console can never do what the
 //! API would refuse, and each rule, idempotency key and audit trail applies once.
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
 
 use super::i18n::Lang;
+use crate::accounts::throttle::ClientAddr;
 
 /// What the API answered.
 pub struct Reply {
@@ -85,7 +89,43 @@ impl Api {
         payload: Payload,
         idempotency_key: Option<&str>,
     ) -> Reply {
+        self.send(
+            ClientAddr(None),
+            method,
+            path,
+            token,
+            payload,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// [`Api::call`] on behalf of the browser at `client`, so the API throttles failed
+    /// logins by the browser's address rather than the console's.
+    pub async fn call_from(
+        &self,
+        client: ClientAddr,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        payload: Payload,
+    ) -> Reply {
+        self.send(client, method, path, token, payload, None).await
+    }
+
+    async fn send(
+        &self,
+        client: ClientAddr,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        payload: Payload,
+        idempotency_key: Option<&str>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(ip) = client.0 {
+            req = req.extension(ConnectInfo(SocketAddr::new(ip, 0)));
+        }
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }

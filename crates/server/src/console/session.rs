@@ -19,6 +19,7 @@ use super::api::Payload;
 use super::blocks::{Block, Cell, Field, FieldKind, Form};
 use super::i18n::Lang;
 use super::{Console, Role, Subnav, Visit};
+use crate::accounts::throttle::ClientAddr;
 
 pub const SESSION_COOKIE: &str = "yunshi_session";
 pub const LANG_COOKIE: &str = "yunshi_lang";
@@ -324,6 +325,7 @@ async fn start_session(c: &Console, lang: Lang, token: &str, next: &str) -> Resp
 
 pub async fn login(
     State(c): State<Console>,
+    client: ClientAddr,
     headers: HeaderMap,
     uri: Uri,
     AxumForm(f): AxumForm<LoginForm>,
@@ -353,12 +355,12 @@ pub async fn login(
     let body = json!({"email": f.email.trim(), "password": f.password});
     let reply = c
         .api
-        .call(
+        .call_from(
+            client,
             Method::POST,
             "/api/v1/sessions",
             None,
             Payload::Json(body),
-            None,
         )
         .await;
     match reply.into_result(lang) {
@@ -489,6 +491,7 @@ pub struct SignupForm {
 
 pub async fn signup(
     State(c): State<Console>,
+    client: ClientAddr,
     headers: HeaderMap,
     uri: Uri,
     AxumForm(f): AxumForm<SignupForm>,
@@ -547,12 +550,12 @@ pub async fn signup(
     let body = json!({"email": f.email.trim(), "password": f.password});
     match c
         .api
-        .call(
+        .call_from(
+            client,
             Method::POST,
             "/api/v1/sessions",
             None,
             Payload::Json(body),
-            None,
         )
         .await
         .into_result(lang)

@@ -227,9 +227,15 @@ async fn an_email_registers_once_whatever_its_case() {
         })),
     )
     .await;
-    let body = assert_problem(res, 409, "email_taken").await;
-    assert_eq!(body["title"], "Conflict with the current state");
-    // Operator administrators cannot reuse it either.
+    // Sign-up answers as if new (it does not tell that the e-mail exists) and creates nothing.
+    assert_eq!(res.status(), 201);
+    assert_problem(
+        login(&server, "li.lei@example.com", "another Passw0rd").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    // Operator administrators are told: it cannot be reused.
     let res = call(
         &server,
         Method::POST,
@@ -1412,15 +1418,16 @@ async fn accounts_work_on_postgres() {
         let res = call(
             &server,
             Method::POST,
-            "/api/v1/members",
-            None,
+            "/api/v1/admin/users",
+            Some(ADMIN_TOKEN),
             Some(json!({
-                "email": "wang.fang@example.com", "password": PASSWORD,
-                "display_name": "x", "kind": "personal"
+                "email": "wang.fang@example.com", "display_name": "x",
+                "kind": {"type": "operator_staff", "roles": ["finance"]}
             })),
         )
         .await;
         assert_problem(res, 409, "email_taken").await;
+        lifecycle_on(&server).await;
         server.stop().await;
     })
     .await;
@@ -1431,4 +1438,675 @@ async fn accounts_work_on_postgres() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+// ---- issue 17: throttling, password policy, cutting off a person or a key, sign-up ----
+
+async fn post_at(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    call_at(client, &url, Method::POST, token, Some(body)).await
+}
+
+/// The kinds and subjects of every event in the database of a stopped server.
+async fn events_in(dir: &tempfile::TempDir) -> Vec<(String, String, Value)> {
+    let store = yunshi_store::Store::open(&dir.path().join("data/yunshi.db").to_string_lossy())
+        .await
+        .unwrap();
+    let events = store.events_after(0, 10_000).await.unwrap();
+    store.close().await;
+    events
+        .into_iter()
+        .map(|e| (e.kind, e.subject, e.payload))
+        .collect()
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_answer_429_with_retry_after_and_the_right_one_waits_too() {
+    let s = clocked_server().await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("http://{}{}", s.addr, p);
+    let res = post_at(
+        &client,
+        url("/api/v1/members"),
+        None,
+        json!({"email": "t@example.com", "password": PASSWORD, "display_name": "t", "kind": "personal"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let attempt = |email: &'static str, password: &'static str| {
+        let (client, u) = (client.clone(), url("/api/v1/sessions"));
+        async move {
+            post_at(
+                &client,
+                u,
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await
+        }
+    };
+    // Thirty wrong passwords within a minute (the clock stands still): five free failures,
+    // the sixth closes the door, the rest are 429 without a password check.
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let res = attempt("t@example.com", "wrong Passw0rd 1").await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            assert_eq!(res.headers()["retry-after"], "1");
+            let body = assert_problem(res, 429, "too_many_attempts").await;
+            assert_eq!(body["retry_after"], 1);
+        }
+    }
+    assert_eq!(statuses[..6], [401; 6]);
+    assert!(statuses[6..].iter().all(|&s| s == 429), "{statuses:?}");
+    // The right password is refused while the back-off is in force …
+    let res = attempt("t@example.com", PASSWORD).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_problem(res, 429, "too_many_attempts").await;
+    // … and each further failure doubles the wait.
+    s.clock.advance(SignedDuration::from_secs(1)).unwrap();
+    assert_eq!(
+        attempt("t@example.com", "wrong Passw0rd 2").await.status(),
+        401
+    );
+    let res = attempt("t@example.com", PASSWORD).await;
+    assert_eq!(res.headers()["retry-after"], "2");
+    s.clock.advance(SignedDuration::from_secs(2)).unwrap();
+    // Once it ends, the right password works, and forgets the failures.
+    json_of(attempt("t@example.com", PASSWORD).await, 201).await;
+    assert_eq!(
+        attempt("t@example.com", "wrong Passw0rd 3").await.status(),
+        401
+    );
+    // An e-mail nobody has is throttled the same way, so a 429 tells no one it exists.
+    for _ in 0..6 {
+        assert_eq!(attempt("ghost@example.com", PASSWORD).await.status(), 401);
+    }
+    assert_problem(
+        attempt("ghost@example.com", PASSWORD).await,
+        429,
+        "too_many_attempts",
+    )
+    .await;
+    let _ = s.shutdown.send(());
+    s.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn common_passwords_are_refused_when_chosen() {
+    let server = TestServer::start().await;
+    for weak in ["password123", "Password12", "qwerty123456", "Iloveyou!!"] {
+        let res = call(
+            &server,
+            Method::POST,
+            "/api/v1/members",
+            None,
+            Some(json!({"email": "c@example.com", "password": weak, "display_name": "c", "kind": "personal"})),
+        )
+        .await;
+        let body = assert_problem(res, 422, "weak_password").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("common"),
+            "{weak}: {body}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn signup_does_not_tell_whether_an_email_exists() {
+    let server = TestServer::start().await;
+    let signup = |email: &'static str, password: &'static str| {
+        call(
+            &server,
+            Method::POST,
+            "/api/v1/members",
+            None,
+            Some(
+                json!({"email": email, "password": password, "display_name": "李雷", "kind": "personal"}),
+            ),
+        )
+    };
+    let first = signup("li.lei@example.com", PASSWORD).await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().contains_key("location"));
+    let first: Value = first.json().await.unwrap();
+    let again = signup("LI.LEI@EXAMPLE.COM", "another Passw0rd").await;
+    assert_eq!(again.status(), 201, "a taken e-mail gets the same answer");
+    assert!(again.headers().contains_key("location"));
+    let again: Value = again.json().await.unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&first), keys(&again));
+    assert_eq!(first["email"], again["email"]);
+    assert_ne!(first["id"], again["id"]);
+    // Nothing was created or changed: the owner's password still works, the other does not.
+    session(&server, "li.lei@example.com").await;
+    assert_problem(
+        login(&server, "li.lei@example.com", "another Passw0rd").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let dir = server.stop().await;
+    let events = events_in(&dir).await;
+    let registered = events.iter().filter(|e| e.0 == "member.registered").count();
+    assert_eq!(registered, 1, "{events:?}");
+    assert!(events.iter().any(|e| e.0 == "user.signup_with_taken_email"));
+}
+
+/// A member user made by the administrator, with a password, logged in, with an API token:
+/// (user id, session, token).
+async fn person(server: &TestServer, email: &str) -> (String, String, String) {
+    let res = call(
+        server,
+        Method::POST,
+        "/api/v1/admin/users",
+        Some(ADMIN_TOKEN),
+        Some(
+            json!({"email": email, "display_name": "张三", "password": PASSWORD,
+                    "kind": {"type": "member", "member_kind": "personal"}}),
+        ),
+    )
+    .await;
+    let id = json_of(res, 201).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session(server, email).await;
+    let res = call(
+        server,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&session),
+        Some(json!({"label": "ci"})),
+    )
+    .await;
+    let token = json_of(res, 201).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, session, token)
+}
+
+async fn me_status(server: &TestServer, token: &str) -> u16 {
+    call(server, Method::GET, "/api/v1/me", Some(token), None)
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_disabled_users_sessions_and_tokens_are_refused_at_once_and_enabling_restores_its_tokens()
+{
+    let server = TestServer::start().await;
+    let (id, session, token) = person(&server, "zhang@example.com").await;
+    assert_eq!(
+        (
+            me_status(&server, &session).await,
+            me_status(&server, &token).await
+        ),
+        (200, 200)
+    );
+    // Only an operator administrator may.
+    assert_problem(
+        call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/admin/users/{id}/disable"),
+            Some(&token),
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let res = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/admin/users/{id}/disable"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(json_of(res, 200).await["status"], "disabled");
+    // At once, although both were just authenticated (and cached).
+    assert_problem(
+        call(&server, Method::GET, "/api/v1/me", Some(&session), None).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        call(&server, Method::GET, "/api/v1/me", Some(&token), None).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        login(&server, "zhang@example.com", PASSWORD).await,
+        403,
+        "user_disabled",
+    )
+    .await;
+    assert_problem(
+        call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/admin/users/{id}/disable"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await,
+        409,
+        "already_disabled",
+    )
+    .await;
+    let res = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/admin/users/{id}/enable"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(json_of(res, 200).await["status"], "active");
+    assert_eq!(
+        me_status(&server, &token).await,
+        200,
+        "API tokens come back"
+    );
+    assert_eq!(
+        me_status(&server, &session).await,
+        401,
+        "sessions were ended"
+    );
+    session_of(&server, "zhang@example.com", PASSWORD).await;
+    let dir = server.stop().await;
+    let kinds: Vec<String> = events_in(&dir).await.into_iter().map(|e| e.0).collect();
+    assert!(
+        kinds.contains(&"user.disabled".into()) && kinds.contains(&"user.enabled".into()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_disabled_through_another_server_process_is_refused_within_the_cache_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dir);
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    let data = config.data_dir.clone();
+    let a = TestServer::start_in(dir, config, Router::new()).await;
+    let other = tempfile::tempdir().unwrap();
+    let mut config = test_config(&other);
+    config.data_dir = data;
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config.listen = "127.0.0.1:0".into();
+    let b = TestServer::start_in(other, config, Router::new()).await;
+    let (id, _, token) = person(&a, "li.si@example.com").await;
+    assert_eq!(me_status(&b, &token).await, 200, "B has it cached now");
+    let res = call(
+        &a,
+        Method::POST,
+        &format!("/api/v1/admin/users/{id}/disable"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    json_of(res, 200).await;
+    tokio::time::sleep(yunshi_server::principal_cache::TTL + std::time::Duration::from_millis(200))
+        .await;
+    assert_eq!(
+        me_status(&b, &token).await,
+        401,
+        "B refuses it within the TTL"
+    );
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_changes_its_password_with_the_current_one_and_its_other_sessions_end() {
+    let server = TestServer::start().await;
+    let (_, session, token) = person(&server, "wang.wu@example.com").await;
+    let other = session_of(&server, "wang.wu@example.com", PASSWORD).await;
+    let change = |current: &'static str, new: &'static str, bearer: String| {
+        let server = &server;
+        async move {
+            call(
+                server,
+                Method::POST,
+                "/api/v1/me/password",
+                Some(&bearer),
+                Some(json!({"current_password": current, "new_password": new})),
+            )
+            .await
+        }
+    };
+    assert_problem(
+        change("wrong Passw0rd 9", "新的 Passw0rd 2026", session.clone()).await,
+        403,
+        "wrong_password",
+    )
+    .await;
+    assert_problem(
+        change(PASSWORD, "Password12", session.clone()).await,
+        422,
+        "weak_password",
+    )
+    .await;
+    assert_problem(
+        change(PASSWORD, "新的 Passw0rd 2026", token.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        change(PASSWORD, "新的 Passw0rd 2026", session.clone())
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        me_status(&server, &session).await,
+        200,
+        "this session stays"
+    );
+    assert_eq!(me_status(&server, &other).await, 401, "the others end");
+    assert_eq!(me_status(&server, &token).await, 200, "API tokens stay");
+    assert_problem(
+        login(&server, "wang.wu@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    session_of(&server, "wang.wu@example.com", "新的 Passw0rd 2026").await;
+    let dir = server.stop().await;
+    assert!(
+        events_in(&dir)
+            .await
+            .iter()
+            .any(|e| e.0 == "user.password_changed")
+    );
+}
+
+async fn session_of(server: &TestServer, email: &str, password: &str) -> String {
+    let body = json_of(login(server, email, password).await, 201).await;
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_operator_reset_token_sets_a_password_once_and_expires_after_a_day() {
+    let s = clocked_server().await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("http://{}{}", s.addr, p);
+    let res = post_at(
+        &client,
+        url("/api/v1/admin/users"),
+        Some(ADMIN_TOKEN),
+        json!({"email": "r@example.com", "display_name": "r", "password": PASSWORD,
+               "kind": {"type": "operator_staff", "roles": ["finance"]}}),
+    )
+    .await;
+    let id = json_of(res, 201).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = json_of(
+        post_at(
+            &client,
+            url("/api/v1/sessions"),
+            None,
+            json!({"email": "r@example.com", "password": PASSWORD}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let old = old["token"].as_str().unwrap().to_owned();
+    let issue = || {
+        let (client, u) = (
+            client.clone(),
+            url(&format!("/api/v1/admin/users/{id}/password-reset")),
+        );
+        async move { post_at(&client, u, Some(ADMIN_TOKEN), json!({})).await }
+    };
+    let first = json_of(issue().await, 201).await;
+    assert_eq!(first["expires_at"], "2026-04-02T01:00:00Z");
+    let second = json_of(issue().await, 201).await;
+    let reset = |token: Value, new: &'static str| {
+        let (client, u) = (client.clone(), url("/api/v1/password-resets"));
+        async move {
+            post_at(
+                &client,
+                u,
+                None,
+                json!({"token": token, "new_password": new}),
+            )
+            .await
+        }
+    };
+    // A reset token is no bearer credential.
+    let me = call_at(
+        &client,
+        &url("/api/v1/me"),
+        Method::GET,
+        second["token"].as_str(),
+        None,
+    )
+    .await;
+    assert_problem(me, 401, "unauthorized").await;
+    assert_problem(
+        reset(first["token"].clone(), "重置后的 Passw0rd").await,
+        403,
+        "reset_token_invalid",
+    )
+    .await;
+    assert_problem(
+        reset(second["token"].clone(), "password123").await,
+        422,
+        "weak_password",
+    )
+    .await;
+    assert_eq!(
+        reset(second["token"].clone(), "重置后的 Passw0rd")
+            .await
+            .status(),
+        204
+    );
+    assert_problem(
+        reset(second["token"].clone(), "再次 Passw0rd 1").await,
+        403,
+        "reset_token_invalid",
+    )
+    .await;
+    let me = call_at(&client, &url("/api/v1/me"), Method::GET, Some(&old), None).await;
+    assert_problem(me, 401, "unauthorized").await;
+    json_of(
+        post_at(
+            &client,
+            url("/api/v1/sessions"),
+            None,
+            json!({"email": "r@example.com", "password": "重置后的 Passw0rd"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // A token not used within 24 hours stops working.
+    let third = json_of(issue().await, 201).await;
+    s.clock.advance(SignedDuration::from_hours(24)).unwrap();
+    assert_problem(
+        reset(third["token"].clone(), "太迟了 Passw0rd 1").await,
+        403,
+        "reset_token_invalid",
+    )
+    .await;
+    let _ = s.shutdown.send(());
+    s.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn an_administrator_lists_and_revokes_a_users_sessions_and_tokens_and_a_user_its_own_sessions()
+ {
+    let server = TestServer::start().await;
+    let (id, session, token) = person(&server, "zhao@example.com").await;
+    let second = session_of(&server, "zhao@example.com", PASSWORD).await;
+    let path = format!("/api/v1/admin/users/{id}/tokens");
+    let list = json_of(
+        call(&server, Method::GET, &path, Some(ADMIN_TOKEN), None).await,
+        200,
+    )
+    .await;
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["session", "api", "session"]);
+    assert!(!list.to_string().contains(&token), "never a secret");
+    // Only an administrator sees another user's.
+    assert_problem(
+        call(&server, Method::GET, &path, Some(&token), None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let api_id = list["items"][1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(
+            &server,
+            Method::DELETE,
+            &format!("{path}/{api_id}"),
+            Some(ADMIN_TOKEN),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(me_status(&server, &token).await, 401);
+    assert_problem(
+        call(
+            &server,
+            Method::DELETE,
+            &format!("{path}/{api_id}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // The user sees its own sessions, marks the current one and ends the other.
+    let own = json_of(
+        call(
+            &server,
+            Method::GET,
+            "/api/v1/sessions",
+            Some(&session),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let items = own["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (items[0]["current"].as_bool(), items[1]["current"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let other_id = items[1]["id"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &server,
+            Method::DELETE,
+            &format!("/api/v1/sessions/{other_id}"),
+            Some(&session),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(me_status(&server, &second).await, 401);
+    assert_eq!(me_status(&server, &session).await, 200);
+    // Another user's session id is not found among one's own.
+    let (_, stranger, _) = person(&server, "qian@example.com").await;
+    let mine = json_of(
+        call(
+            &server,
+            Method::GET,
+            "/api/v1/sessions",
+            Some(&session),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mine = mine["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_problem(
+        call(
+            &server,
+            Method::DELETE,
+            &format!("/api/v1/sessions/{mine}"),
+            Some(&stranger),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let dir = server.stop().await;
+    let kinds: Vec<String> = events_in(&dir).await.into_iter().map(|e| e.0).collect();
+    assert!(
+        kinds.contains(&"user.token_revoked".into())
+            && kinds.contains(&"user.session_revoked".into()),
+        "{kinds:?}"
+    );
+}
+
+/// Disable, enable and password reset, on whichever backend the server has.
+async fn lifecycle_on(server: &TestServer) {
+    let (id, session, token) = person(server, "pg.person@example.com").await;
+    let disable = format!("/api/v1/admin/users/{id}/disable");
+    json_of(
+        call(server, Method::POST, &disable, Some(ADMIN_TOKEN), None).await,
+        200,
+    )
+    .await;
+    assert_eq!(me_status(server, &session).await, 401);
+    assert_eq!(me_status(server, &token).await, 401);
+    let enable = format!("/api/v1/admin/users/{id}/enable");
+    json_of(
+        call(server, Method::POST, &enable, Some(ADMIN_TOKEN), None).await,
+        200,
+    )
+    .await;
+    assert_eq!(me_status(server, &token).await, 200);
+    let reset = format!("/api/v1/admin/users/{id}/password-reset");
+    let issued = json_of(
+        call(server, Method::POST, &reset, Some(ADMIN_TOKEN), None).await,
+        201,
+    )
+    .await;
+    let res = call(
+        server,
+        Method::POST,
+        "/api/v1/password-resets",
+        None,
+        Some(json!({"token": issued["token"], "new_password": "重置后的 Passw0rd"})),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    session_of(server, "pg.person@example.com", "重置后的 Passw0rd").await;
 }

@@ -233,3 +233,97 @@ async fn only_the_newest_setup_link_works() {
     assert!(stored(second).await.is_active(now));
     store.close().await;
 }
+
+#[tokio::test]
+async fn an_old_bootstrap_token_is_refused_after_the_secret_changes_or_is_removed() {
+    const NEW: &str = "the-new-admin-secret-0123456789abcdef";
+    let server = TestServer::start().await;
+    assert_eq!(whoami(&server, Some(ADMIN_TOKEN)).await.status(), 200);
+    let dir = server.stop().await;
+
+    let mut config = test_config(&dir);
+    config.admin_token = Some(NEW.into());
+    let changed = TestServer::start_in(dir, config, Router::new()).await;
+    assert_problem(
+        whoami(&changed, Some(ADMIN_TOKEN)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(whoami(&changed, Some(NEW)).await.status(), 200);
+    let dir = changed.stop().await;
+
+    // The configured secret is the one that works, whichever it is …
+    let mut config = test_config(&dir);
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    let back = TestServer::start_in(dir, config, Router::new()).await;
+    assert_eq!(whoami(&back, Some(ADMIN_TOKEN)).await.status(), 200);
+    assert_problem(whoami(&back, Some(NEW)).await, 401, "unauthorized").await;
+    let dir = back.stop().await;
+
+    // … and with none configured, none works (the setup link is the way in again).
+    let config = test_config(&dir);
+    let removed = TestServer::start_in(dir, config, Router::new()).await;
+    assert_problem(
+        whoami(&removed, Some(ADMIN_TOKEN)).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert!(removed.setup_link.is_some());
+    removed.stop().await;
+}
+
+#[tokio::test]
+async fn bootstrap_tokens_get_an_expiry_once_a_real_administrator_exists() {
+    let server = TestServer::start().await;
+    let res = server
+        .client
+        .post(server.url("/api/v1/admin/users"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({
+            "email": "boss@example.com", "display_name": "Boss", "password": "Boss-Passw0rd-2026",
+            "kind": {"type": "operator_staff", "roles": ["admin"]}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Still good for the grace, then not: the grace is wall time (24 hours), so the stored
+    // expiry is what this test can see.
+    assert_eq!(whoami(&server, Some(ADMIN_TOKEN)).await.status(), 200);
+    let dir = server.stop().await;
+    let store = yunshi_store::Store::open(&dir.path().join("data/yunshi.db").to_string_lossy())
+        .await
+        .unwrap();
+    let token = store
+        .api_token(&yunshi_server::auth::hash_secret(ADMIN_TOKEN))
+        .await
+        .unwrap()
+        .unwrap();
+    let expires = token
+        .expires_at
+        .expect("an expiry once an administrator exists");
+    let left = expires.duration_since(jiff::Timestamp::now());
+    assert!(
+        left > jiff::SignedDuration::from_hours(23) && left <= yunshi_server::auth::BOOTSTRAP_GRACE,
+        "{left:?}"
+    );
+    store.close().await;
+    // A restart with the same secret keeps that expiry (it is never extended).
+    let mut config = test_config(&dir);
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    let again = TestServer::start_in(dir, config, Router::new()).await;
+    assert_eq!(whoami(&again, Some(ADMIN_TOKEN)).await.status(), 200);
+    let dir = again.stop().await;
+    let store = yunshi_store::Store::open(&dir.path().join("data/yunshi.db").to_string_lossy())
+        .await
+        .unwrap();
+    let kept = store
+        .api_token(&yunshi_server::auth::hash_secret(ADMIN_TOKEN))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.expires_at, Some(expires));
+    store.close().await;
+}
