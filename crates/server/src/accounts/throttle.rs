@@ -152,7 +152,9 @@ impl LoginThrottle {
 /// The whole seconds to wait, rounded up (at least 1; the back-off's cap is far below the
 /// `u16` that keeps [`Problem`] small).
 fn retry_after_secs(wait: SignedDuration) -> u16 {
-    let secs = wait.as_secs().saturating_add(i64::from(wait.subsec_nanos() > 0));
+    let secs = wait
+        .as_secs()
+        .saturating_add(i64::from(wait.subsec_nanos() > 0));
     u16::try_from(secs.max(1)).unwrap_or(u16::MAX)
 }
 

@@ -152,8 +152,9 @@ const NOT_AN_AMOUNT: &[&str] = &[
 fn money_bodies(doc: &Value, schema: &Value, depth: usize) -> Vec<Value> {
     let resolve = |s: &Value| -> Value {
         match s["$ref"].as_str() {
-            Some(r) => doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]
-                .clone(),
+            Some(r) => {
+                doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")].clone()
+            }
             None => s.clone(),
         }
     };
@@ -171,7 +172,11 @@ fn money_bodies(doc: &Value, schema: &Value, depth: usize) -> Vec<Value> {
         }
     }
     if let Some(items) = schema.get("items") {
-        out.extend(money_bodies(doc, items, depth + 1).into_iter().map(|b| json!([b])));
+        out.extend(
+            money_bodies(doc, items, depth + 1)
+                .into_iter()
+                .map(|b| json!([b])),
+        );
     }
     if let Some(props) = schema["properties"].as_object() {
         let tags: serde_json::Map<String, Value> = props
@@ -191,7 +196,11 @@ fn money_bodies(doc: &Value, schema: &Value, depth: usize) -> Vec<Value> {
         }
     }
     if let Some(extra) = schema.get("additionalProperties").filter(|v| v.is_object()) {
-        out.extend(money_bodies(doc, extra, depth + 1).into_iter().map(|b| json!({"key": b})));
+        out.extend(
+            money_bodies(doc, extra, depth + 1)
+                .into_iter()
+                .map(|b| json!({"key": b})),
+        );
     }
     out
 }
@@ -267,7 +276,10 @@ async fn every_money_taking_endpoint_refuses_extreme_amounts_and_the_books_hold(
         "POST /api/v1/products",
         "POST /api/v1/orders/{id}/direct-refunds",
     ] {
-        assert!(driven.iter().any(|d| d == known), "{known} not driven: {driven:?}");
+        assert!(
+            driven.iter().any(|d| d == known),
+            "{known} not driven: {driven:?}"
+        );
     }
     audit_passes(m, "extreme amounts at every money-taking endpoint").await;
     let proof = m
