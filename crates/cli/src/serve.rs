@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// [default: 1000000000.00].
     #[arg(long, value_name = "CNY")]
     max_amount: Option<String>,
+    /// Served over https by a proxy: the console's cookies are `Secure` and `__Host-`.
+    #[arg(long)]
+    secure_cookies: bool,
     /// Serve a demo marketplace (seeded on first start by the simulator, in DATA_DIR/demo
     /// unless --data-dir says otherwise) and print its URLs and logins.
     #[arg(long)]
@@ -104,6 +107,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         start: args.start,
         max_amount: args.max_amount,
+        secure_cookies: args.secure_cookies.then_some(true),
         ..ConfigOverrides::default()
     };
     let demo = args.demo;

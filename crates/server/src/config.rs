@@ -85,6 +85,8 @@ pub struct Config {
     /// The largest amount (CNY, e.g. "1000000000.00") any one money field of a request may
     /// carry: a price, a payment, a compensation, a fine.
     pub max_amount: String,
+    /// Served over https by a proxy: the console's cookies are `Secure` and `__Host-`.
+    pub secure_cookies: bool,
     /// Keys sealing secrets and personal data at rest: `KID:BASE64KEY[,…]` (32-byte keys,
     /// the first seals, all open), or `@FILE` holding that. Without it a key is generated
     /// into the data directory (see `sealing`).
@@ -107,6 +109,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             max_amount: DEFAULT_MAX_AMOUNT.to_string(),
+            secure_cookies: false,
             data_keys: None,
         }
     }
@@ -133,6 +136,7 @@ impl fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("max_amount", &self.max_amount)
+            .field("secure_cookies", &self.secure_cookies)
             .field("data_keys", &self.data_keys.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -166,6 +170,8 @@ pub struct ConfigOverrides {
     pub body_limit_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_cookies: Option<bool>,
     pub data_keys: Option<String>,
 }
 
@@ -235,6 +241,13 @@ impl ConfigOverrides {
                     )
                 }
                 "MAX_AMOUNT" => o.max_amount = Some(value),
+                "SECURE_COOKIES" => {
+                    o.secure_cookies = Some(match value.trim() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        other => return Err(bad(format!("{other:?} is not true or false"))),
+                    })
+                }
                 _ => {}
             }
         }
@@ -426,6 +439,7 @@ impl Config {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             body_limit,
             max_amount,
+            secure_cookies: self.secure_cookies,
             faults: None,
             gateway: None,
             keys,
@@ -450,6 +464,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// The largest amount one money field of a request may carry.
     pub max_amount: Fen,
+    /// The console's cookies are `Secure` and `__Host-` prefixed (served over https).
+    pub secure_cookies: bool,
     /// Failures injected at the storage boundary (the simulator's `--faults`).
     pub faults: Option<Arc<dyn yunshi_store::FaultPlan>>,
     /// A payment gateway other than the built-in sandbox.

@@ -92,6 +92,8 @@ pub struct AppInner {
     pub openapi: Bytes,
     /// The largest amount one money field of a request may carry (`max_amount`).
     pub max_amount: Fen,
+    /// The console's cookies are `Secure` and `__Host-` prefixed (`secure_cookies`).
+    pub secure_cookies: bool,
     /// Where payments are charged (the built-in sandbox unless a deployment plugs one in).
     pub gateway: Arc<dyn orders::gateway::PaymentGateway>,
     /// The keys that seal secrets and personal data at rest ([`sealing`]).
@@ -129,6 +131,7 @@ impl AppState {
             login_throttle: accounts::throttle::LoginThrottle::default(),
             openapi: Bytes::from(docs::openapi_bytes()),
             max_amount: settings.max_amount,
+            secure_cookies: settings.secure_cookies,
             gateway: settings.gateway.clone().unwrap_or_else(sandbox),
             keys,
         }))

@@ -22,6 +22,7 @@ pub mod i18n;
 mod operator;
 mod provider;
 mod public;
+mod secure_cookies;
 mod session;
 
 use askama::Template;
@@ -54,6 +55,7 @@ pub fn router(api: Router, app: AppState) -> Router {
         // Without randomness the key is still unique per process and never sent out.
         csrf_key = *blake3::hash(Uuid::now_v7().as_bytes()).as_bytes();
     }
+    let secure = app.secure_cookies;
     let console = Console {
         api: Api::new(api),
         app,
@@ -80,6 +82,10 @@ pub fn router(api: Router, app: AppState) -> Router {
         .merge(provider::routes())
         .merge(operator::routes())
         .with_state(console)
+        .layer(axum::middleware::from_fn_with_state(
+            secure,
+            secure_cookies::apply,
+        ))
 }
 
 /// What a page handler answers: the page, or its early exit (a redirect to the login, a

@@ -294,3 +294,35 @@ async fn console_pages_load_nothing_from_another_host() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn behind_tls_the_consoles_cookies_are_secure_and_host_prefixed() {
+    let server =
+        crate::helpers::TestServer::start_with(|c| c.secure_cookies = true, axum::Router::new())
+            .await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(server.url("/lang/en")).send().await.unwrap();
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("__Host-yunshi_lang=en;") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    // A cookie without the prefix (planted over plain http or by a sibling host) is not read.
+    let page = client
+        .get(server.url("/"))
+        .header("cookie", "yunshi_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("lang=\"zh-CN\""),
+        "the default language, not the planted one"
+    );
+    server.stop().await;
+}
