@@ -1300,19 +1300,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_attempt_says_why() {
-        let delivery = Delivery {
-            id: Uuid::from_u128(1),
-            provider_id: Uuid::from_u128(2),
-            order_id: Uuid::from_u128(3),
-            event: DeliveryKind::Create,
-            status: DeliveryStatus::Pending,
-            body: json!({}),
-            created_at: Timestamp::UNIX_EPOCH,
-            next_attempt_at: None,
-            max_attempts: 6,
-            attempts: Vec::new(),
-            failure_reported: false,
-        };
+        let delivery = sample_delivery();
         let none = send(None, "", &delivery, 1, Timestamp::UNIX_EPOCH, true).await;
         assert!(none.error.unwrap().contains("no webhook endpoint"));
         // Nothing listens on port 9 here; and this build has no TLS (see the module docs).
