@@ -165,8 +165,9 @@ impl VerificationDetails {
         }
     }
 
-    /// The same details with identity numbers masked to their first and last characters
-    /// (for staff whose role does not need them; SPEC §14).
+    /// The same details masked for staff whose role does not need them (SPEC §14): the
+    /// identity number and the corporate bank account as `••••` and their last four
+    /// characters (as receiving-account numbers are shown), names to their first character.
     pub fn masked(&self) -> VerificationDetails {
         fn mask(s: &str, keep_start: usize, keep_end: usize) -> String {
             let n = s.chars().count();
@@ -192,7 +193,7 @@ impl VerificationDetails {
             } => VerificationDetails::Personal {
                 real_name: mask(real_name, 1, 0),
                 id_document: *id_document,
-                id_number: mask(id_number, 3, 2),
+                id_number: mask_tail(id_number),
             },
             VerificationDetails::Enterprise {
                 company_name,
@@ -203,10 +204,17 @@ impl VerificationDetails {
                 company_name: company_name.clone(),
                 credit_code: credit_code.clone(),
                 legal_representative: mask(legal_representative, 1, 0),
-                corporate_bank_account: corporate_bank_account.as_deref().map(|a| mask(a, 0, 4)),
+                corporate_bank_account: corporate_bank_account.as_deref().map(mask_tail),
             },
         }
     }
+}
+
+/// `••••` and the last four characters of `number`.
+pub fn mask_tail(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("••••{tail}")
 }
 
 /// Where a member's verification stands.
@@ -605,7 +613,7 @@ mod tests {
             panic!("personal")
         };
         assert_eq!(real_name, "王*");
-        assert_eq!(id_number, "110*************2X");
+        assert_eq!(id_number, "••••002X");
         let VerificationDetails::Enterprise {
             corporate_bank_account,
             ..
@@ -613,7 +621,7 @@ mod tests {
         else {
             panic!("enterprise")
         };
-        assert_eq!(corporate_bank_account.as_deref(), Some("************5678"));
+        assert_eq!(corporate_bank_account.as_deref(), Some("••••5678"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub use email::{Email, MAX_EMAIL_LEN};
 pub use error::AccountError;
 pub use member::{
     IdDocument, Member, MemberKind, VerificationDecision, VerificationDetails, VerificationStatus,
+    mask_tail,
 };
 pub use password::{CommonPasswords, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password};
 pub use user::{OperatorRole, ProviderRole, User, UserKind, UserStatus};

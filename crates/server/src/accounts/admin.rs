@@ -100,9 +100,14 @@ pub async fn create_user(
         password_hash,
     };
     let batch = match &new_member {
-        Some((member, member_outcome)) => {
-            new_member_batch(member, member_outcome.clone(), &record, user_outcome, now)?
-        }
+        Some((member, member_outcome)) => new_member_batch(
+            &state.keys,
+            member,
+            member_outcome.clone(),
+            &record,
+            user_outcome,
+            now,
+        )?,
         None => {
             let mut batch = WriteBatch {
                 aggregates: vec![user_write(&record, None, now)?],

@@ -24,6 +24,7 @@ use super::{
 use crate::AppState;
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
+use crate::sealing::Keyring;
 
 /// Whether `actor` sees the member's identity numbers unmasked: the member itself and
 /// operator staff whose role needs them (SPEC §14).
@@ -33,6 +34,7 @@ fn full_view(actor: &Actor, member: MemberId) -> bool {
 
 /// The batch that creates a member and its login user, claiming the e-mail.
 pub(super) fn new_member_batch(
+    keys: &Keyring,
     member: &Member,
     member_outcome: Outcome,
     record: &UserRecord,
@@ -41,7 +43,7 @@ pub(super) fn new_member_batch(
 ) -> Result<WriteBatch, Problem> {
     let mut batch = WriteBatch {
         aggregates: vec![
-            member_write(member, None, now)?,
+            member_write(keys, member, None, now)?,
             user_write(record, None, now)?,
         ],
         unique_keys: vec![UniqueKey {
@@ -108,7 +110,14 @@ pub async fn register_member(
     match taken {
         Some(holder) => signup_for_taken_email(&state, holder, now).await?,
         None => {
-            let batch = new_member_batch(&member, member_outcome, &record, user_outcome, now)?;
+            let batch = new_member_batch(
+                &state.keys,
+                &member,
+                member_outcome,
+                &record,
+                user_outcome,
+                now,
+            )?;
             match state.store.commit(batch).await {
                 Ok(_) => {
                     tracing::info!(member = %member.id, user = %record.user.id, "member registered")
@@ -185,7 +194,7 @@ pub async fn get_member(
     Path(id): Path<String>,
 ) -> Result<ApiJson<MemberView>, Problem> {
     let id = visible_member(&principal, &id)?;
-    let member = load_member(&state.store, id)
+    let member = load_member(&state, id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no member {id}")))?;
     Ok(ApiJson(MemberView::of(
@@ -203,13 +212,13 @@ async fn update_member(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = load_member(&state.store, id)
+        let loaded = load_member(state, id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no member {id}")))?;
         let now = state.clock.now();
         let (next, outcome) = decide(&loaded.state, now)?;
         let mut batch = WriteBatch {
-            aggregates: vec![member_write(&next, Some(loaded.version), now)?],
+            aggregates: vec![member_write(&state.keys, &next, Some(loaded.version), now)?],
             ..WriteBatch::default()
         };
         add_events(&mut batch, outcome, now);

@@ -21,7 +21,7 @@ use axum::routing::{delete, get, post};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use yunshi_core::account::{AccountError, Member, User};
+use yunshi_core::account::{AccountError, Member, User, VerificationDetails, VerificationStatus};
 use yunshi_core::decision::Outcome;
 use yunshi_core::ids::{MemberId, UserId};
 use yunshi_store::{AggregateWrite, NewEvent, Store, StoreError, WriteBatch};
@@ -29,6 +29,7 @@ use yunshi_store::{AggregateWrite, NewEvent, Store, StoreError, WriteBatch};
 use crate::AppState;
 use crate::problem::path_id;
 use crate::problem::{ErrorCode, Problem};
+use crate::sealing::Keyring;
 
 pub use admin::{create_user, create_user_token};
 pub use members::{decide_verification, get_member, register_member, submit_verification};
@@ -129,9 +130,61 @@ pub async fn load_user(store: &Store, id: UserId) -> Result<Option<Loaded<UserRe
     load(store, USER, id.uuid()).await
 }
 
-/// The member `id`, if there is one.
-pub async fn load_member(store: &Store, id: MemberId) -> Result<Option<Loaded<Member>>, Problem> {
-    load(store, MEMBER, id.uuid()).await
+/// The member `id`, if there is one, its identity numbers opened.
+pub async fn load_member(
+    state: &AppState,
+    id: MemberId,
+) -> Result<Option<Loaded<Member>>, Problem> {
+    let Some(loaded) = load::<Member>(&state.store, MEMBER, id.uuid()).await? else {
+        return Ok(None);
+    };
+    let opened = map_identity(&loaded.state, |context, value| {
+        state
+            .keys
+            .open_text(value, &context)
+            .map_err(|e| Problem::internal(format!("member {id}: {context} does not open: {e}")))
+    })?;
+    Ok(Some(Loaded {
+        version: loaded.version,
+        state: opened,
+    }))
+}
+
+/// What a member's identity field is sealed for: `member:<id>:<field>`.
+fn identity_context(id: MemberId, field: &str) -> String {
+    format!("{MEMBER}:{id}:{field}")
+}
+
+/// `member` with its identity numbers (a person's `id_number`, an enterprise's
+/// `corporate_bank_account`) passed through `f(context, value)`: sealed when written, opened
+/// when read (SPEC §14; values stored before sealing read as they are).
+fn map_identity(
+    member: &Member,
+    f: impl Fn(String, &str) -> Result<String, Problem>,
+) -> Result<Member, Problem> {
+    let mut next = member.clone();
+    let details = match &mut next.verification {
+        VerificationStatus::Unverified => return Ok(next),
+        VerificationStatus::Pending { details, .. }
+        | VerificationStatus::Verified { details, .. }
+        | VerificationStatus::Rejected { details, .. } => details,
+    };
+    match details {
+        VerificationDetails::Personal { id_number, .. } => {
+            *id_number = f(identity_context(member.id, "id_number"), id_number)?;
+        }
+        VerificationDetails::Enterprise {
+            corporate_bank_account: Some(account),
+            ..
+        } => {
+            *account = f(
+                identity_context(member.id, "corporate_bank_account"),
+                account,
+            )?;
+        }
+        VerificationDetails::Enterprise { .. } => {}
+    }
+    Ok(next)
 }
 
 fn state_json<T: Serialize>(kind: &str, state: &T) -> Result<serde_json::Value, Problem> {
@@ -139,18 +192,24 @@ fn state_json<T: Serialize>(kind: &str, state: &T) -> Result<serde_json::Value, 
         .map_err(|e| Problem::internal(format!("{kind} state does not serialise: {e}")))
 }
 
+/// The write of `member`, its identity numbers sealed.
 fn member_write(
+    keys: &Keyring,
     member: &Member,
     expected: Option<i64>,
     at: Timestamp,
 ) -> Result<AggregateWrite, Problem> {
+    let sealed = map_identity(member, |context, value| {
+        keys.seal_text(value, &context)
+            .map_err(|e| Problem::internal(format!("sealing {context}: {e}")))
+    })?;
     Ok(AggregateWrite {
         kind: MEMBER.into(),
         id: member.id.uuid(),
         expected_version: expected,
         owner: member.id.to_string(),
         status: member.verification.as_str().into(),
-        state: state_json(MEMBER, member)?,
+        state: state_json(MEMBER, &sealed)?,
         at,
     })
 }

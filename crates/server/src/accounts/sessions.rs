@@ -161,7 +161,7 @@ pub async fn me(
         None => None,
     };
     let member = match user.as_ref().map(|u| &u.kind) {
-        Some(UserKind::Member { member_id }) => load_member(&state.store, *member_id)
+        Some(UserKind::Member { member_id }) => load_member(&state, *member_id)
             .await?
             .map(|m| MemberView::of(&m.state, true)),
         _ => None,

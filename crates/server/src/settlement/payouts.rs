@@ -96,10 +96,9 @@ fn open_number(state: &AppState, provider: ProviderId, number: &str) -> Result<S
 
 /// `••••` and the last four characters of the (opened) number.
 pub fn mask(state: &AppState, provider: ProviderId, number: &str) -> Result<String, Problem> {
-    let plain = open_number(state, provider, number)?;
-    let chars: Vec<char> = plain.chars().collect();
-    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    Ok(format!("••••{tail}"))
+    Ok(yunshi_core::account::mask_tail(&open_number(
+        state, provider, number,
+    )?))
 }
 
 /// A payout as answered by the API: its account number masked.
@@ -262,7 +261,7 @@ async fn legal_name(
     state: &AppState,
     member: yunshi_core::ids::MemberId,
 ) -> Result<String, Problem> {
-    let m = crate::accounts::load_member(&state.store, member)
+    let m = crate::accounts::load_member(state, member)
         .await?
         .ok_or_else(|| Problem::internal("the provider's member is missing"))?
         .state;

@@ -345,10 +345,7 @@ async fn only_a_reviewer_decides_a_verification() {
         200,
     )
     .await;
-    assert_eq!(
-        seen["verification"]["details"]["id_number"],
-        "110*************2X"
-    );
+    assert_eq!(seen["verification"]["details"]["id_number"], "••••002X");
     // Operator staff do not submit for a member.
     assert_problem(
         call(

@@ -654,12 +654,15 @@ on_both!(
     a_late_settlement_deadline_settles_its_own_period_on_postgres
 );
 
-/// Issue 17: what the database files hold of a webhook secret, a bank account number and an
-/// uploaded document is ciphertext; bank accounts are masked to everyone but finance asking,
-/// and that read is in the audit trail.
+/// Issue 17: what the database files hold of a webhook secret, a bank account number, a
+/// member's identity number and corporate bank account, and an uploaded document is
+/// ciphertext; bank accounts are masked to everyone but finance asking, and that read is in
+/// the audit trail; identity numbers are masked to everyone but the member and reviewers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_and_personal_data_are_not_in_the_database_files_in_the_clear() {
     const NUMBER: &str = "6214830171234567";
+    const CORPORATE: &str = "6228480059731846";
+    const ID_NUMBER: &str = "PX73915826Q";
     const DOC: &[u8] = b"%PDF-1.4\nID-CARD-MARKER-330106199001011234\n%%EOF\n";
     let m = Market::start_with(None, "ali-2020", "2026-03-01T09:00:00+08:00").await;
     let d = desk(&m).await;
@@ -696,6 +699,66 @@ async fn secrets_and_personal_data_are_not_in_the_database_files_in_the_clear() 
         403
     );
 
+    // Members' verification: an enterprise's corporate bank account, a person's passport.
+    let mut members = Vec::new();
+    for (email, kind, details) in [
+        (
+            "corp@atrest.example",
+            "enterprise",
+            json!({
+                "type": "enterprise", "company_name": "静存数据有限公司",
+                "credit_code": "91350100M000100Y43", "legal_representative": "李静",
+                "corporate_bank_account": CORPORATE,
+            }),
+        ),
+        (
+            "person@atrest.example",
+            "personal",
+            json!({
+                "type": "personal", "real_name": "王静",
+                "id_document": "passport", "id_number": ID_NUMBER,
+            }),
+        ),
+    ] {
+        let id = m.register(email, "静存会员", kind).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let own = m.login(email).await;
+        let submitted = ok(m
+            .post(&format!("/api/v1/members/{id}/verification"), &own, details)
+            .await)
+        .await;
+        assert_eq!(
+            submitted["verification"]["status"], "pending",
+            "{submitted}"
+        );
+        members.push((id, own));
+    }
+    // The enterprise is verified (its details are written again), the person stays pending.
+    let (corp, corp_session) = &members[0];
+    let decided = ok(m
+        .post(
+            &format!("/api/v1/admin/members/{corp}/verification"),
+            &d.reviewer,
+            json!({"decision": "verified"}),
+        )
+        .await)
+    .await;
+    assert_eq!(decided["verification"]["status"], "verified", "{decided}");
+    let (person, person_session) = &members[1];
+    for (id, own, field, full) in [
+        (corp, corp_session, "corporate_bank_account", CORPORATE),
+        (person, person_session, "id_number", ID_NUMBER),
+    ] {
+        let path = format!("/api/v1/members/{id}");
+        let masked = format!("••••{}", &full[full.len() - 4..]);
+        for (who, shown) in [(own, full), (&d.reviewer, full), (&d.service, &masked)] {
+            let seen = ok(m.get(&path, who).await).await;
+            assert_eq!(seen["verification"]["details"][field], *shown, "{seen}");
+        }
+    }
+
     let dir = m.data_dir();
     let db = dir.join("yunshi.db");
     // The main file and its WAL: every page written, checkpointed or not.
@@ -715,6 +778,14 @@ async fn secrets_and_personal_data_are_not_in_the_database_files_in_the_clear() 
         "the account number is in the clear"
     );
     assert!(!contains(b"ID-CARD-MARKER"), "the document is in the clear");
+    assert!(
+        !contains(CORPORATE.as_bytes()),
+        "the corporate bank account is in the clear"
+    );
+    assert!(
+        !contains(ID_NUMBER.as_bytes()),
+        "the identity number is in the clear"
+    );
     assert!(
         contains(b"settlement.payee_account_revealed"),
         "the reveal is not recorded"
