@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 use uuid::Uuid;
-use yunshi_core::account::{Capability, check_password};
+use yunshi_core::account::{AccountError, Capability, User, check_password};
 use yunshi_core::decision::Outcome;
 use yunshi_core::ids::UserId;
 use yunshi_store::{ApiToken, StoreError, WriteBatch};
@@ -163,6 +163,19 @@ async fn revoke_one(
     .await
 }
 
+/// The user record after a decision about its user (its status), the password kept.
+fn with_hash_kept(
+    r: &UserRecord,
+    decided: Result<(User, Outcome), AccountError>,
+) -> Result<(UserRecord, Outcome), Problem> {
+    let (user, outcome) = decided.map_err(refused)?;
+    let record = UserRecord {
+        user,
+        password_hash: r.password_hash.clone(),
+    };
+    Ok((record, outcome))
+}
+
 /// Disables a user: its sessions are revoked and its API tokens refused until it is enabled.
 #[utoipa::path(
     post,
@@ -186,17 +199,7 @@ pub async fn disable_user(
     principal.require(Capability::ManageUsers)?;
     let id = UserId(path_id(&id, "user")?);
     let by = principal.user_id();
-    let record = update_user(&state, id, |r| {
-        let (user, outcome) = r.user.disable(by).map_err(refused)?;
-        Ok((
-            UserRecord {
-                user,
-                password_hash: r.password_hash.clone(),
-            },
-            outcome,
-        ))
-    })
-    .await?;
+    let record = update_user(&state, id, |r| with_hash_kept(r, r.user.disable(by))).await?;
     let sessions = revoke_sessions(&state, id, None).await?;
     tracing::info!(user = %id, by = %principal.principal, sessions, "user disabled");
     Ok(ApiJson(UserView::from(&record.user)))
@@ -225,17 +228,7 @@ pub async fn enable_user(
     principal.require(Capability::ManageUsers)?;
     let id = UserId(path_id(&id, "user")?);
     let by = principal.user_id();
-    let record = update_user(&state, id, |r| {
-        let (user, outcome) = r.user.enable(by).map_err(refused)?;
-        Ok((
-            UserRecord {
-                user,
-                password_hash: r.password_hash.clone(),
-            },
-            outcome,
-        ))
-    })
-    .await?;
+    let record = update_user(&state, id, |r| with_hash_kept(r, r.user.enable(by))).await?;
     if record.user.is_operator_admin() {
         super::admin::admin_user_now_exists(&state).await?;
     }
