@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use yunshi_core::governance::ViolationRecord;
-use yunshi_core::ledger::AccountKind;
+use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_core::money::Fen;
 use yunshi_core::order::{Order, OrderStatus};
 use yunshi_core::provider::{Provider, ProviderStatus};
-use yunshi_store::{AggregateQuery, StoredAggregate};
+use yunshi_store::{AggregateQuery, Changes, StoredAggregate};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -74,13 +74,17 @@ pub struct AuditQuery {
     pub after_hash: Option<String>,
 }
 
-/// The subjects of the events after the mark: what a `changes` audit looks at.
+/// What a `changes` audit looks at: the subjects of the events after the mark, and what the
+/// ledger transactions, settlement items and aggregate writes after it touched (a write that
+/// appended no event is found this way).
 #[derive(Default)]
 struct Changed {
     orders: BTreeSet<Uuid>,
     providers: BTreeSet<String>,
     statements: BTreeSet<Uuid>,
     payouts: BTreeSet<Uuid>,
+    /// An order's accounts (escrow, refunds payable) whose owner is not an order id.
+    orphan_accounts: Vec<(AccountKind, String)>,
 }
 
 impl Changed {
@@ -99,6 +103,37 @@ impl Changed {
             _ => {}
         }
     }
+
+    /// Deposits, cash, revenue, penalties and payouts in transit are checked whole on every
+    /// audit; an order's and a provider's accounts are checked where they were written.
+    fn note_writes(&mut self, changes: Changes) {
+        for (kind, owner) in changes.accounts {
+            match kind {
+                AccountKind::BuyerEscrow | AccountKind::RefundsPayable => {
+                    match Uuid::parse_str(&owner) {
+                        Ok(order) => {
+                            self.orders.insert(order);
+                        }
+                        Err(_) => self.orphan_accounts.push((kind, owner)),
+                    }
+                }
+                AccountKind::ProviderPayable | AccountKind::SettlementPayable => {
+                    self.providers.insert(owner);
+                }
+                _ => {}
+            }
+        }
+        for (kind, id) in changes.aggregates {
+            let set = match kind.as_str() {
+                k if k == crate::orders::ORDER => &mut self.orders,
+                k if k == crate::settlement::STATEMENT => &mut self.statements,
+                k if k == crate::settlement::PAYOUT => &mut self.payouts,
+                _ => continue,
+            };
+            set.insert(id);
+        }
+        self.providers.extend(changes.item_providers);
+    }
 }
 
 fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
@@ -110,8 +145,9 @@ fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
 }
 
 /// Checks every invariant (operator administrators): the trial balance is zero; the event
-/// hash chain verifies; each order's escrow account holds what the order says it holds and
-/// each order is in a legal state for its lifecycle; no order refunded more than it was paid;
+/// hash chain verifies; each order's escrow account holds what the order says it holds, and
+/// no escrow sits in an account of no order; each order's refunds-payable account holds the
+/// refunds decided and not yet paid back; each order is in a legal state for its lifecycle; no order refunded more than it was paid;
 /// no deposit account is overdrawn; each provider's settlement accounts equal what its items
 /// and statements say, and payouts in transit equal the payouts not yet answered; no active
 /// provider has reached the expulsion threshold; no deadline is left pending past its due
@@ -119,9 +155,11 @@ fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
 /// pending, and firing it again is refused).
 ///
 /// With `after_event` and `after_hash` from an earlier report, only what changed since is
-/// read: the chain from there, and the orders and providers' settlement accounts named by
-/// the events since (the ledger totals, deposits, points and deadlines are always checked
-/// whole) — cheap enough to run after every simulated day of a large marketplace.
+/// read: the chain from there (the marked event must still hash to the mark), and the orders
+/// and providers' settlement accounts named by the events since or written since — by a
+/// ledger transaction, a settlement item or an aggregate write, with or without an event
+/// (the ledger totals, deposits, points and deadlines are always checked whole) — cheap
+/// enough to run after every simulated day of a large marketplace.
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "audit", security(("bearer" = [])),
     params(AuditQuery),
@@ -168,11 +206,14 @@ pub async fn run_after(
     let mut checks = Vec::new();
 
     let trial = state.store.trial_balance().await?;
-    checks.push(check(
-        "trial_balance_is_zero",
-        (trial != 0).then(|| format!("the postings sum to {trial} fen")),
-        "0".into(),
-    ));
+    let unbalanced = match trial {
+        0 => None,
+        _ => Some(match state.store.unbalanced_transaction().await? {
+            Some(tx) => format!("the postings sum to {trial} fen; transaction {tx} is unbalanced"),
+            None => format!("the postings sum to {trial} fen"),
+        }),
+    };
+    checks.push(check("trial_balance_is_zero", unbalanced, "0".into()));
 
     let mut changed = Changed::default();
     let chain = state
@@ -183,6 +224,9 @@ pub async fn run_after(
             }
         })
         .await?;
+    if let Some((seq, _)) = after {
+        changed.note_writes(state.store.changes_after(seq).await?);
+    }
     checks.push(check(
         "event_chain_verifies",
         chain
@@ -223,15 +267,32 @@ pub async fn run_after(
                     .store
                     .aggregates_by_ids(crate::orders::ORDER, chunk.to_vec())
                     .await?;
+                let found: BTreeSet<Uuid> = page.iter().map(|a| a.id).collect();
                 tally.check_page(state, page).await?;
+                let missing = chunk.iter().filter(|id| !found.contains(id));
+                tally.orphans.extend(missing.flat_map(|id| {
+                    [AccountKind::BuyerEscrow, AccountKind::RefundsPayable]
+                        .map(|kind| (kind, id.to_string()))
+                }));
             }
+            tally
+                .orphans
+                .extend(std::mem::take(&mut changed.orphan_accounts));
             changed.providers.extend(tally.providers.iter().cloned());
         }
+    }
+    match after {
+        // Every order was read: what the escrow and refunds-payable accounts hold in all
+        // must be what the orders say, or some of it sits in accounts of no order.
+        None => tally.compare_totals(state).await?,
+        Some(_) => tally.check_orphans(state).await?,
     }
     let OrderTally {
         orders,
         held,
+        owed,
         escrow_off,
+        owed_off,
         overpaid,
         illegal,
         ..
@@ -240,6 +301,14 @@ pub async fn run_after(
         "escrow_equals_held_orders",
         escrow_off,
         format!("{orders} {}orders hold {held} fen", changed_note(after)),
+    ));
+    checks.push(check(
+        "refunds_payable_equals_refunds_owed",
+        owed_off,
+        format!(
+            "{orders} {}orders owe {owed} fen in refunds",
+            changed_note(after)
+        ),
     ));
     checks.push(check(
         "every_order_in_a_legal_state",
@@ -306,13 +375,23 @@ pub async fn run_after(
         "none".into(),
     ));
 
-    let lease = crate::deadlines::LEASE;
-    let overdue = match state.store.next_deadline_due().await? {
-        Some(due) if due.checked_add(lease).is_ok_and(|late| late < now) => {
-            Some(format!("a deadline due at {due} is still pending"))
-        }
-        _ => None,
-    };
+    // Due more than a lease ago and still pending: no runner fired it, nor took it and died
+    // with its lease since run out.
+    let late = now
+        .checked_sub(crate::deadlines::LEASE)
+        .map_err(Problem::internal)?;
+    let overdue = state
+        .store
+        .due_deadlines(late, 1)
+        .await?
+        .into_iter()
+        .find(|d| d.due_at < late)
+        .map(|d| {
+            format!(
+                "deadline {} ({} of {}) due at {} is still pending",
+                d.id, d.kind, d.subject, d.due_at
+            )
+        });
     checks.push(check(
         "no_deadline_left_pending_past_due",
         overdue,
@@ -337,52 +416,77 @@ const ORDER_PAGE: usize = 1_000;
 struct OrderTally {
     orders: u64,
     held: i128,
+    /// Refunds decided and not yet paid back to buyers (no payout moves them yet).
+    owed: i128,
     providers: BTreeSet<String>,
+    /// An order's accounts whose owner is no stored order (a `changes` audit).
+    orphans: Vec<(AccountKind, String)>,
     escrow_off: Option<String>,
+    owed_off: Option<String>,
     overpaid: Option<String>,
     illegal: Option<String>,
 }
 
 impl OrderTally {
-    /// Checks a page of stored orders against their escrow accounts.
+    /// Checks a page of stored orders against their escrow and refunds-payable accounts.
     async fn check_page(
         &mut self,
         state: &AppState,
         page: Vec<StoredAggregate>,
     ) -> Result<(), Problem> {
-        let owners = page.iter().map(|a| a.id.to_string()).collect();
-        let escrow: HashMap<String, Fen> = state
-            .store
-            .owner_balances_of(AccountKind::BuyerEscrow, owners)
-            .await?
-            .into_iter()
-            .collect();
+        let owners: Vec<String> = page.iter().map(|a| a.id.to_string()).collect();
+        let mut accounts = HashMap::new();
+        for kind in [AccountKind::BuyerEscrow, AccountKind::RefundsPayable] {
+            let balances: HashMap<String, Fen> = state
+                .store
+                .owner_balances_of(kind, owners.clone())
+                .await?
+                .into_iter()
+                .collect();
+            accounts.insert(kind, balances);
+        }
         for a in page {
             let order: Order = serde_json::from_value(a.state["order"].clone())
                 .map_err(|e| Problem::internal(format!("stored order does not read back: {e}")))?;
-            self.check(&order, &escrow)?;
+            let id = order.id.to_string();
+            let of = |kind| {
+                accounts
+                    .get(&kind)
+                    .and_then(|b: &HashMap<String, Fen>| b.get(&id).copied())
+                    .unwrap_or(Fen::ZERO)
+            };
+            let ledger = (
+                of(AccountKind::BuyerEscrow),
+                of(AccountKind::RefundsPayable),
+            );
+            self.check(&order, ledger)?;
         }
         Ok(())
     }
 
-    fn check(&mut self, order: &Order, escrow: &HashMap<String, Fen>) -> Result<(), Problem> {
+    /// One order against its (escrow, refunds payable) balances; both are credits.
+    fn check(&mut self, order: &Order, (escrow, payable): (Fen, Fen)) -> Result<(), Problem> {
         self.orders += 1;
         self.providers.insert(order.terms.provider.to_string());
         self.held += i128::from(order.escrow.fen());
-        let ledger = escrow
-            .get(&order.id.to_string())
-            .copied()
-            .unwrap_or(Fen::ZERO);
-        if self.escrow_off.is_none() && i128::from(ledger.fen()) != -i128::from(order.escrow.fen())
+        if self.escrow_off.is_none() && i128::from(escrow.fen()) != -i128::from(order.escrow.fen())
         {
             self.escrow_off = Some(format!(
                 "order {} holds {} in escrow, its escrow account {}",
                 order.id,
                 order.escrow,
-                Fen::new(-ledger.fen())
+                Fen::new(-escrow.fen())
             ));
         }
         let refunded = order.refunded_total().map_err(Problem::internal)?;
+        self.owed += i128::from(refunded.fen());
+        if self.owed_off.is_none() && i128::from(payable.fen()) != -i128::from(refunded.fen()) {
+            self.owed_off = Some(format!(
+                "order {} owes {refunded} in refunds, its refunds-payable account {}",
+                order.id,
+                Fen::new(-payable.fen())
+            ));
+        }
         if self.illegal.is_none() {
             self.illegal =
                 order_state_fault(order, refunded).map(|why| format!("order {}: {why}", order.id));
@@ -395,6 +499,91 @@ impl OrderTally {
             ));
         }
         Ok(())
+    }
+
+    /// After every order was read: the escrow and refunds-payable accounts in all against
+    /// what the orders hold and owe; a difference is named by the first account of no order.
+    async fn compare_totals(&mut self, state: &AppState) -> Result<(), Problem> {
+        let totals = state.store.balances_by_kind().await?;
+        let total = |kind| {
+            totals
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(0, |(_, b)| -i128::from(b.fen()))
+        };
+        for (kind, expected) in [
+            (AccountKind::BuyerEscrow, self.held),
+            (AccountKind::RefundsPayable, self.owed),
+        ] {
+            if self.first_off(kind).is_some() || total(kind) == expected {
+                continue;
+            }
+            let owners = state.store.owner_balances(kind).await?;
+            let mut orphan = None;
+            for chunk in owners.chunks(ORDER_PAGE) {
+                let ids = chunk
+                    .iter()
+                    .filter_map(|(owner, _)| Uuid::parse_str(owner).ok())
+                    .collect();
+                let orders: BTreeSet<String> = state
+                    .store
+                    .aggregates_by_ids(crate::orders::ORDER, ids)
+                    .await?
+                    .iter()
+                    .map(|a| a.id.to_string())
+                    .collect();
+                orphan = chunk
+                    .iter()
+                    .find(|(owner, b)| *b != Fen::ZERO && !orders.contains(owner))
+                    .map(|(owner, b)| (owner.clone(), *b));
+                if orphan.is_some() {
+                    break;
+                }
+            }
+            let why = match orphan {
+                Some((owner, b)) => format!(
+                    "{} {owner} belongs to no order and holds {}",
+                    kind.as_str(),
+                    Fen::new(-b.fen())
+                ),
+                None => format!(
+                    "{} accounts hold {} fen in all, the orders {expected}",
+                    kind.as_str(),
+                    total(kind)
+                ),
+            };
+            *self.first_off(kind) = Some(why);
+        }
+        Ok(())
+    }
+
+    /// An order's accounts written after the mark whose owner is no order must be empty.
+    async fn check_orphans(&mut self, state: &AppState) -> Result<(), Problem> {
+        for (kind, owner) in std::mem::take(&mut self.orphans) {
+            if self.first_off(kind).is_some() {
+                continue;
+            }
+            let balance = state
+                .store
+                .balance(&Account::new(kind, owner.clone()))
+                .await?;
+            if balance != Fen::ZERO {
+                *self.first_off(kind) = Some(format!(
+                    "{} {owner} belongs to no order and holds {}",
+                    kind.as_str(),
+                    Fen::new(-balance.fen())
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The check an order's account of `kind` belongs to.
+    fn first_off(&mut self, kind: AccountKind) -> &mut Option<String> {
+        match kind {
+            AccountKind::RefundsPayable => &mut self.owed_off,
+            _ => &mut self.escrow_off,
+        }
     }
 }
 

@@ -39,12 +39,34 @@ pub(crate) fn hex(hash: &Hash) -> String {
     blake3::Hash::from_bytes(*hash).to_hex().to_string()
 }
 
+/// Whether a stored event is the one a check verified as `hash` (hex): its stored hash is
+/// that, and is still what its content and stored predecessor hash to.
+pub(crate) fn is_marked(e: &StoredEvent, hash: &str) -> bool {
+    let Ok(prev) = blake3::Hash::from_hex(&e.prev_hash) else {
+        return false;
+    };
+    let again = event_hash(
+        prev.as_bytes(),
+        e.seq,
+        e.id,
+        &e.kind,
+        &e.subject,
+        e.at.as_microsecond(),
+        &e.payload.to_string(),
+    );
+    e.hash == hash && hex(&again) == hash
+}
+
 /// Walks stored events in order and finds the first that does not chain.
 pub(crate) struct ChainChecker {
     prev: Hash,
     expected_seq: i64,
     events: u64,
     broken_at: Option<i64>,
+    /// The head the backend recorded, read before the walk: the walk must reach it, and
+    /// with its hash (events cut off the end show here). Events appended since are walked
+    /// too; they lie beyond it.
+    recorded: Option<(i64, Hash)>,
 }
 
 impl Default for ChainChecker {
@@ -54,6 +76,7 @@ impl Default for ChainChecker {
             expected_seq: 1,
             events: 0,
             broken_at: None,
+            recorded: None,
         }
     }
 }
@@ -76,7 +99,23 @@ impl ChainChecker {
             expected_seq: next,
             events: 0,
             broken_at: (!readable).then_some(next),
+            recorded: None,
         }
+    }
+
+    /// The head the backend recorded, read before the first event is pushed. A head behind
+    /// where the check starts means events already verified were cut off.
+    pub(crate) fn expect_head(&mut self, recorded: (i64, Hash)) {
+        let start = self.expected_seq - 1;
+        if recorded.0 < start && self.broken_at.is_none() {
+            self.broken_at = Some(recorded.0 + 1);
+        }
+        self.recorded = Some(recorded);
+    }
+
+    /// Records a break at `seq`, before anything found later.
+    pub(crate) fn break_at(&mut self, seq: i64) {
+        self.broken_at = Some(self.broken_at.map_or(seq, |at| at.min(seq)));
     }
 
     pub(crate) fn push(&mut self, e: &StoredEvent) {
@@ -94,27 +133,30 @@ impl ChainChecker {
             e.at.as_microsecond(),
             &payload,
         );
-        if e.seq != self.expected_seq || e.prev_hash != hex(&self.prev) || e.hash != hex(&want) {
+        let off_head = self
+            .recorded
+            .is_some_and(|(seq, hash)| seq == e.seq && hash != want);
+        if e.seq != self.expected_seq
+            || e.prev_hash != hex(&self.prev)
+            || e.hash != hex(&want)
+            || off_head
+        {
             self.broken_at = Some(e.seq);
         }
         self.prev = want;
         self.expected_seq = e.seq + 1;
     }
 
-    /// The result; `recorded_head` is the (seq, hash) the backend recorded as the chain's
-    /// end, if it keeps one.
-    pub(crate) fn finish(self, recorded_head: Option<(i64, Hash)>) -> ChainCheck {
+    /// The result: the first break, or where the walk stopped short of the recorded head.
+    pub(crate) fn finish(self) -> ChainCheck {
         let last_seq = self.expected_seq - 1;
-        let broken_at = match (self.broken_at, recorded_head) {
-            (Some(at), _) => Some(at),
-            (None, Some((seq, hash))) if seq != last_seq || hash != self.prev => {
-                Some(last_seq.min(seq) + 1)
-            }
-            _ => None,
-        };
+        let short = self
+            .recorded
+            .is_some_and(|(seq, _)| seq > last_seq)
+            .then_some(last_seq + 1);
         ChainCheck {
             events: self.events,
-            broken_at,
+            broken_at: self.broken_at.or(short),
             head_seq: last_seq,
             head: hex(&self.prev),
         }

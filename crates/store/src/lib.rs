@@ -239,6 +239,12 @@ impl Store {
         dispatch!(self, b => b.trial_balance().await)
     }
 
+    /// A transaction whose postings do not sum to zero, if any: the suspect named when the
+    /// trial balance is off.
+    pub async fn unbalanced_transaction(&self) -> Result<Option<Uuid>, StoreError> {
+        dispatch!(self, b => b.unbalanced_transaction().await)
+    }
+
     pub async fn ledger_transaction(
         &self,
         id: Uuid,
@@ -262,7 +268,7 @@ impl Store {
 
     /// [`Self::verify_event_chain`] from a head verified before (`from`: the `head_seq` and
     /// `head` of an earlier check) instead of from the first event, showing each event read
-    /// to `seen`. A `from` that is not the chain's hash at that event breaks at the next.
+    /// to `seen`. A `from` that is not the chain's hash at that event breaks at that event.
     pub async fn verify_event_chain_after(
         &self,
         from: Option<(i64, &str)>,
@@ -272,6 +278,20 @@ impl Store {
             Some((seq, head)) => (chain::ChainChecker::after(seq, head), seq),
             None => (chain::ChainChecker::default(), 0),
         };
+        // The recorded head first: events cut off the end show, and events appended while
+        // the walk runs do not read as a break.
+        check.expect_head(dispatch!(self, b => b.chain_head().await)?);
+        // The marked event itself must still be there, hashing to the mark: a mark at a
+        // cut-off or rewritten event breaks there.
+        if let Some((seq, hash)) = from.filter(|(seq, _)| *seq > 0) {
+            let marked = self.events_after(seq - 1, 1).await?;
+            if !marked
+                .first()
+                .is_some_and(|e| e.seq == seq && chain::is_marked(e, hash))
+            {
+                check.break_at(seq);
+            }
+        }
         loop {
             let page = self.events_after(after, 1_000).await?;
             let Some(last) = page.last() else { break };
@@ -281,9 +301,13 @@ impl Store {
                 seen(event);
             }
         }
-        // Where the backend records the head separately, events cut off the end show too.
-        let head = dispatch!(self, b => b.chain_head().await)?;
-        Ok(check.finish(head))
+        Ok(check.finish())
+    }
+
+    /// What was written at or after chain head `seq` (an earlier audit's mark): the audit of
+    /// changes reads it beside the events, so a write without an event is not missed.
+    pub async fn changes_after(&self, seq: i64) -> Result<Changes, StoreError> {
+        dispatch!(self, b => b.changes_after(seq).await)
     }
 
     pub async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
@@ -464,6 +488,13 @@ pub(crate) fn check_reversal(
 }
 
 /// Microseconds since the Unix epoch: how instants are stored (BIGINT on both backends).
+/// A stored account kind read back.
+pub(crate) fn account_kind(stored: &str) -> Result<AccountKind, StoreError> {
+    stored
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{e}")))
+}
+
 pub(crate) fn to_micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use yunshi_core::ledger::LedgerTransaction;
+use yunshi_core::ledger::{AccountKind, LedgerTransaction};
 use yunshi_core::settlement::SettlementItem;
 
 /// One unit of work, written in one database transaction or not at all: the events that
@@ -171,6 +171,17 @@ pub struct ChainCheck {
     /// The last event checked and its hash (hex): where a later check can resume.
     pub head_seq: i64,
     pub head: String,
+}
+
+/// What was written at or after a chain head: the accounts its ledger transactions posted
+/// to, the aggregates it wrote and the providers of its settlement items. Each write carries
+/// the chain's head when it was made, so a write that appended no event is here too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub accounts: Vec<(AccountKind, String)>,
+    /// Kind and id of each aggregate written.
+    pub aggregates: Vec<(String, Uuid)>,
+    pub item_providers: Vec<String>,
 }
 
 /// The new state of one aggregate. `expected_version` is the version the decision was made

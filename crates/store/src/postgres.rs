@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settlement_items",
         include_str!("../migrations/postgres/0005_settlement_items.sql"),
     ),
+    (
+        6,
+        "audit_of_changes",
+        include_str!("../migrations/postgres/0006_audit_of_changes.sql"),
+    ),
 ];
 
 const RETRIES: u32 = 8;
@@ -258,9 +263,7 @@ impl PgStore {
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get(0).map_err(pg_err)?;
-                let kind = kind
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                let kind = crate::account_kind(&kind)?;
                 Ok((kind, total(r, 1)?))
             })
             .collect()
@@ -395,6 +398,18 @@ impl PgStore {
         Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
+    pub(crate) async fn unbalanced_transaction(&self) -> Result<Option<Uuid>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT tx_id FROM ledger_postings GROUP BY tx_id HAVING SUM(amount) <> 0 LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?
+            .map(|r| r.get(0)))
+    }
+
     pub(crate) async fn ledger_transaction(
         &self,
         id: Uuid,
@@ -421,9 +436,7 @@ impl PgStore {
             .iter()
             .map(|r| {
                 let kind: String = r.get(0);
-                let kind = kind
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                let kind = crate::account_kind(&kind)?;
                 Ok(Posting {
                     account: Account::new(kind, r.get::<_, String>(1)),
                     amount: Fen::new(r.get(2)),
@@ -477,13 +490,58 @@ impl PgStore {
             .collect()
     }
 
-    pub(crate) async fn chain_head(&self) -> Result<Option<(i64, Hash)>, StoreError> {
+    pub(crate) async fn changes_after(&self, seq: i64) -> Result<Changes, StoreError> {
+        let client = self.client().await?;
+        let accounts = client
+            .query(
+                "SELECT DISTINCT p.account_kind, p.owner
+                 FROM ledger_transactions t JOIN ledger_postings p ON p.tx_id = t.id
+                 WHERE t.chain_seq >= $1",
+                &[&seq],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| {
+                let kind: String = r.get(0);
+                let kind = crate::account_kind(&kind)?;
+                Ok((kind, r.get::<_, String>(1)))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let aggregates = client
+            .query(
+                "SELECT kind, id FROM aggregates WHERE chain_seq >= $1",
+                &[&seq],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let item_providers = client
+            .query(
+                "SELECT DISTINCT provider FROM settlement_items WHERE chain_seq >= $1",
+                &[&seq],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(Changes {
+            accounts,
+            aggregates,
+            item_providers,
+        })
+    }
+
+    pub(crate) async fn chain_head(&self) -> Result<(i64, Hash), StoreError> {
         let client = self.client().await?;
         let row = client
             .query_one("SELECT seq, hash FROM event_chain_head", &[])
             .await
             .map_err(pg_err)?;
-        Ok(Some((row.get(0), to_hash(&row.get::<_, Vec<u8>>(1))?)))
+        Ok((row.get(0), to_hash(&row.get::<_, Vec<u8>>(1))?))
     }
 
     pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
@@ -878,6 +936,7 @@ fn to_hash(b: &[u8]) -> Result<Hash, StoreError> {
 async fn insert_items<C: GenericClient>(
     tx: &C,
     items: &[SettlementItem],
+    stamp: i64,
 ) -> Result<(), StoreError> {
     let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
     let providers: Vec<String> = items.iter().map(|i| i.provider.to_string()).collect();
@@ -898,13 +957,13 @@ async fn insert_items<C: GenericClient>(
         .collect();
     tx.execute(
         "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
-                                       service_start, service_end, consignment)
-         SELECT * FROM UNNEST($1::UUID[], $2::TEXT[], $3::UUID[], $4::UUID[], $5::TEXT[],
-                              $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[],
-                              $11::BOOLEAN[])",
+                                       service_start, service_end, consignment, chain_seq)
+         SELECT *, $12::BIGINT FROM UNNEST($1::UUID[], $2::TEXT[], $3::UUID[], $4::UUID[],
+                              $5::TEXT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::TEXT[],
+                              $10::TEXT[], $11::BOOLEAN[])",
         &[
             &ids, &providers, &orders, &products, &kinds, &ats, &amounts, &fees, &starts, &ends,
-            &consigned,
+            &consigned, &stamp,
         ],
     )
     .await
@@ -1011,7 +1070,24 @@ async fn apply_batch<C: GenericClient>(
         })?;
     }
 
-    write_aggregates(tx, &batch.aggregates).await?;
+    // The chain's head, locked before anything the audit of changes looks for is written:
+    // each such write carries it, and no mark an audit sees before this commits is beyond it.
+    let writes = !(batch.aggregates.is_empty()
+        && batch.transactions.is_empty()
+        && batch.settlement_items.is_empty()
+        && batch.events.is_empty());
+    let (mut seq, mut prev): (i64, Hash) = if writes {
+        let head = tx
+            .query_one("SELECT seq, hash FROM event_chain_head FOR UPDATE", &[])
+            .await
+            .map_err(pg_err)?;
+        (head.get(0), to_hash(&head.get::<_, Vec<u8>>(1))?)
+    } else {
+        (0, crate::chain::GENESIS)
+    };
+    let stamp = seq;
+
+    write_aggregates(tx, &batch.aggregates, stamp).await?;
     if batch.unique_keys.len() >= BULK {
         insert_unique_keys(tx, &batch.unique_keys).await?;
     } else {
@@ -1021,19 +1097,14 @@ async fn apply_batch<C: GenericClient>(
     }
 
     if !batch.transactions.is_empty() {
-        insert_transactions(tx, &batch.transactions).await?;
+        insert_transactions(tx, &batch.transactions, stamp).await?;
     }
     if !batch.settlement_items.is_empty() {
-        insert_items(tx, &batch.settlement_items).await?;
+        insert_items(tx, &batch.settlement_items, stamp).await?;
     }
 
     let mut event_seqs = Vec::with_capacity(batch.events.len());
     if !batch.events.is_empty() {
-        let head = tx
-            .query_one("SELECT seq, hash FROM event_chain_head FOR UPDATE", &[])
-            .await
-            .map_err(pg_err)?;
-        let (mut seq, mut prev): (i64, Hash) = (head.get(0), to_hash(&head.get::<_, Vec<u8>>(1))?);
         let n = batch.events.len();
         let (
             mut seqs,
@@ -1101,12 +1172,13 @@ const BULK: usize = 16;
 async fn write_aggregates<C: GenericClient>(
     tx: &C,
     all: &[AggregateWrite],
+    stamp: i64,
 ) -> Result<(), StoreError> {
     let distinct: std::collections::HashSet<(&str, Uuid)> =
         all.iter().map(|a| (a.kind.as_str(), a.id)).collect();
     if all.len() < BULK || distinct.len() < all.len() {
         for a in all {
-            write_aggregate(tx, a).await?;
+            write_aggregate(tx, a, stamp).await?;
         }
         return Ok(());
     }
@@ -1126,12 +1198,13 @@ async fn write_aggregates<C: GenericClient>(
         let (kinds, ids, owners, statuses, states, ats) = columns(&new);
         let written = tx
             .query(
-                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
-                 SELECT k, i, 1, o, s, st, t
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at,
+                                         chain_seq)
+                 SELECT k, i, 1, o, s, st, t, $7
                  FROM UNNEST($1::TEXT[], $2::UUID[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
                              $6::BIGINT[]) AS u(k, i, o, s, st, t)
                  ON CONFLICT (kind, id) DO NOTHING RETURNING kind, id",
-                &[&kinds, &ids, &owners, &statuses, &states, &ats],
+                &[&kinds, &ids, &owners, &statuses, &states, &ats, &stamp],
             )
             .await
             .map_err(pg_err)?;
@@ -1143,12 +1216,14 @@ async fn write_aggregates<C: GenericClient>(
         let written = tx
             .query(
                 "UPDATE aggregates AS a SET version = a.version + 1, owner = u.o, status = u.s,
-                   state = u.st, updated_at = u.t
+                   state = u.st, updated_at = u.t, chain_seq = $8
                  FROM UNNEST($1::TEXT[], $2::UUID[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
                              $6::TEXT[], $7::BIGINT[]) AS u(k, i, v, o, s, st, t)
                  WHERE a.kind = u.k AND a.id = u.i AND a.version = u.v
                  RETURNING a.kind, a.id",
-                &[&kinds, &ids, &expected, &owners, &statuses, &states, &ats],
+                &[
+                    &kinds, &ids, &expected, &owners, &statuses, &states, &ats, &stamp,
+                ],
             )
             .await
             .map_err(pg_err)?;
@@ -1229,7 +1304,11 @@ async fn insert_unique_keys<C: GenericClient>(
     }
 }
 
-async fn write_aggregate<C: GenericClient>(tx: &C, a: &AggregateWrite) -> Result<(), StoreError> {
+async fn write_aggregate<C: GenericClient>(
+    tx: &C,
+    a: &AggregateWrite,
+    stamp: i64,
+) -> Result<(), StoreError> {
     let conflict = || StoreError::VersionConflict {
         kind: a.kind.clone(),
         id: a.id,
@@ -1240,18 +1319,21 @@ async fn write_aggregate<C: GenericClient>(tx: &C, a: &AggregateWrite) -> Result
     let n = match a.expected_version {
         None => tx
             .execute(
-                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
-                 VALUES ($1, $2, 1, $3, $4, $5, $6) ON CONFLICT (kind, id) DO NOTHING",
-                &[&a.kind, &a.id, &a.owner, &a.status, &state, &at],
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at,
+                                         chain_seq)
+                 VALUES ($1, $2, 1, $3, $4, $5, $6, $7) ON CONFLICT (kind, id) DO NOTHING",
+                &[&a.kind, &a.id, &a.owner, &a.status, &state, &at, &stamp],
             )
             .await
             .map_err(pg_err)?,
         Some(expected) => tx
             .execute(
                 "UPDATE aggregates SET version = version + 1, owner = $4, status = $5,
-                   state = $6, updated_at = $7
+                   state = $6, updated_at = $7, chain_seq = $8
                  WHERE kind = $1 AND id = $2 AND version = $3",
-                &[&a.kind, &a.id, &expected, &a.owner, &a.status, &state, &at],
+                &[
+                    &a.kind, &a.id, &expected, &a.owner, &a.status, &state, &at, &stamp,
+                ],
             )
             .await
             .map_err(pg_err)?,
@@ -1291,9 +1373,7 @@ async fn stored_postings<C: GenericClient>(tx: &C, id: Uuid) -> Result<Vec<Posti
     rows.iter()
         .map(|r| {
             let kind: String = r.get(0);
-            let kind = kind
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+            let kind = crate::account_kind(&kind)?;
             Ok(Posting {
                 account: Account::new(kind, r.get::<_, String>(1)),
                 amount: Fen::new(r.get(2)),
@@ -1306,6 +1386,7 @@ async fn stored_postings<C: GenericClient>(tx: &C, id: Uuid) -> Result<Vec<Posti
 async fn insert_transactions<C: GenericClient>(
     tx: &C,
     txs: &[LedgerTransaction],
+    stamp: i64,
 ) -> Result<(), StoreError> {
     for (i, t) in txs.iter().enumerate() {
         if let Some(original) = t.reverses() {
@@ -1330,9 +1411,10 @@ async fn insert_transactions<C: GenericClient>(
     let reverses: Vec<Option<Uuid>> = txs.iter().map(|t| t.reverses()).collect();
     let ats: Vec<i64> = txs.iter().map(|t| to_micros(t.at())).collect();
     tx.execute(
-        "INSERT INTO ledger_transactions (id, kind, reference, reverses, at)
-         SELECT * FROM UNNEST($1::UUID[], $2::TEXT[], $3::TEXT[], $4::UUID[], $5::BIGINT[])",
-        &[&ids, &kinds, &refs, &reverses, &ats],
+        "INSERT INTO ledger_transactions (id, kind, reference, reverses, at, chain_seq)
+         SELECT *, $6::BIGINT FROM UNNEST($1::UUID[], $2::TEXT[], $3::TEXT[], $4::UUID[],
+                                          $5::BIGINT[])",
+        &[&ids, &kinds, &refs, &reverses, &ats, &stamp],
     )
     .await
     .map_err(|e| match constraint(&e) {

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settlement_items",
         include_str!("../migrations/sqlite/0005_settlement_items.sql"),
     ),
+    (
+        6,
+        "audit_of_changes",
+        include_str!("../migrations/sqlite/0006_audit_of_changes.sql"),
+    ),
 ];
 
 /// How many queued requests one group commit takes at most.
@@ -370,9 +375,7 @@ impl SqliteStore {
                 .map_err(db_err)?;
             rows.map(|row| {
                 let (kind, total) = row.map_err(db_err)?;
-                let kind = kind
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                let kind = crate::account_kind(&kind)?;
                 Ok((kind, total))
             })
             .collect()
@@ -535,6 +538,55 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn changes_after(&self, seq: i64) -> Result<Changes, StoreError> {
+        self.read(move |c| {
+            let accounts = c
+                .prepare_cached(
+                    "SELECT DISTINCT p.account_kind, p.owner
+                     FROM ledger_transactions t JOIN ledger_postings p ON p.tx_id = t.id
+                     WHERE t.chain_seq >= ?1",
+                )
+                .map_err(db_err)?
+                .query_map([seq], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db_err)?
+                .map(|row| {
+                    let (kind, owner) = row.map_err(db_err)?;
+                    let kind = crate::account_kind(&kind)?;
+                    Ok((kind, owner))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let aggregates = c
+                .prepare_cached("SELECT kind, id FROM aggregates WHERE chain_seq >= ?1")
+                .map_err(db_err)?
+                .query_map([seq], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(db_err)?
+                .map(|row| {
+                    let (kind, id) = row.map_err(db_err)?;
+                    Ok((kind, uuid_from_blob(&id)?))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let item_providers = c
+                .prepare_cached(
+                    "SELECT DISTINCT provider FROM settlement_items WHERE chain_seq >= ?1",
+                )
+                .map_err(db_err)?
+                .query_map([seq], |r| r.get::<_, String>(0))
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            Ok(Changes {
+                accounts,
+                aggregates,
+                item_providers,
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn owner_balances(
         &self,
         kind: AccountKind,
@@ -564,6 +616,23 @@ impl SqliteStore {
         // Summed per account kind in SQL, then in i128 here: no overflow on the way.
         let per_kind = self.totals_by_kind().await?;
         Ok(per_kind.iter().map(|(_, total)| total).sum())
+    }
+
+    pub(crate) async fn unbalanced_transaction(&self) -> Result<Option<Uuid>, StoreError> {
+        self.read(|c| {
+            // TOTAL sums in floating point and never overflows: it only names a suspect for a
+            // trial balance already found off, which is summed exactly.
+            c.query_row(
+                "SELECT tx_id FROM ledger_postings GROUP BY tx_id HAVING TOTAL(amount) <> 0 LIMIT 1",
+                [],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()
+            .map_err(db_err)?
+            .map(|id| uuid_from_blob(&id))
+            .transpose()
+        })
+        .await
     }
 
     pub(crate) async fn ledger_transaction(
@@ -606,9 +675,7 @@ impl SqliteStore {
                 .map_err(db_err)?
                 .map(|row| {
                     let (kind, owner, amount) = row.map_err(db_err)?;
-                    let kind = kind
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                    let kind = crate::account_kind(&kind)?;
                     Ok(Posting {
                         account: Account::new(kind, owner),
                         amount: Fen::new(amount),
@@ -668,9 +735,9 @@ impl SqliteStore {
         .await
     }
 
-    /// SQLite keeps no separate head: the chain ends at its last event.
-    pub(crate) async fn chain_head(&self) -> Result<Option<(i64, Hash)>, StoreError> {
-        Ok(None)
+    /// The chain's head as the last write recorded it.
+    pub(crate) async fn chain_head(&self) -> Result<(i64, Hash), StoreError> {
+        self.read(|c| Writer::read_head(c).map_err(db_err)).await
     }
 
     pub(crate) async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>, StoreError> {
@@ -1156,11 +1223,11 @@ impl Writer {
         Ok(())
     }
 
-    /// The chain head, read inside the write transaction: another process may have appended
-    /// events since this one last wrote.
+    /// The recorded chain head, read inside the write transaction: another process may have
+    /// appended events since this one last wrote.
     fn read_head(conn: &Connection) -> Result<(i64, Hash), rusqlite::Error> {
         let row = conn
-            .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+            .prepare_cached("SELECT seq, hash FROM event_chain_head")?
             .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
             .optional()?;
         match row {
@@ -1210,10 +1277,15 @@ impl Writer {
         let mut tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut head = Self::read_head(&tx)?;
+        let start = Self::read_head(&tx)?;
+        let mut head = start;
         let mut results = Vec::with_capacity(group.len());
         for job in group {
             results.push(run_job(&mut tx, &mut head, job)?);
+        }
+        if head != start {
+            tx.prepare_cached("UPDATE event_chain_head SET seq = ?1, hash = ?2")?
+                .execute(params![head.0, &head.1[..]])?;
         }
         tx.commit()?;
         Ok(results)
@@ -1485,8 +1557,11 @@ fn apply_batch(
         })?;
     }
 
+    // The head before this batch's events: any mark an audit could have seen before this
+    // write commits is at most this, so the audit of changes after that mark finds it.
+    let stamp = head.0;
     for a in &batch.aggregates {
-        write_aggregate(tx, a)?;
+        write_aggregate(tx, a, stamp)?;
     }
     for k in &batch.unique_keys {
         tx.prepare_cached("INSERT INTO unique_keys (scope, key, id) VALUES (?1, ?2, ?3)")
@@ -1506,8 +1581,8 @@ fn apply_batch(
     for i in &batch.settlement_items {
         tx.prepare_cached(
             "INSERT INTO settlement_items (id, provider, order_id, product, kind, at, amount, fee,
-                                           service_start, service_end, consignment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                           service_start, service_end, consignment, chain_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -1522,6 +1597,7 @@ fn apply_batch(
                 i.service.map(|s| s.start.to_string()),
                 i.service.map(|s| s.end.to_string()),
                 i.consignment,
+                stamp,
             ])
         })
         .map_err(db_err)?;
@@ -1540,7 +1616,8 @@ fn apply_batch(
             crate::check_reversal(t, &lines)?;
         }
         tx.prepare_cached(
-            "INSERT INTO ledger_transactions (id, kind, reference, reverses, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO ledger_transactions (id, kind, reference, reverses, at, chain_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -1548,7 +1625,8 @@ fn apply_batch(
                 t.kind(),
                 t.reference(),
                 t.reverses().map(|r| r.into_bytes()),
-                to_micros(t.at())
+                to_micros(t.at()),
+                stamp
             ])
         })
         .map_err(|e| constraint_error(e, Some(t), None))?;
@@ -1619,9 +1697,7 @@ fn stored_postings(tx: &Connection, id: Uuid) -> Result<Vec<Posting>, StoreError
         .map_err(db_err)?;
     rows.map(|row| {
         let (kind, owner, amount) = row.map_err(db_err)?;
-        let kind = kind
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+        let kind = crate::account_kind(&kind)?;
         Ok(Posting {
             account: Account::new(kind, owner),
             amount: Fen::new(amount),
@@ -1631,7 +1707,7 @@ fn stored_postings(tx: &Connection, id: Uuid) -> Result<Vec<Posting>, StoreError
 }
 
 /// Inserts a new aggregate or updates it if still at the expected version.
-fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError> {
+fn write_aggregate(tx: &Connection, a: &AggregateWrite, stamp: i64) -> Result<(), StoreError> {
     let conflict = || StoreError::VersionConflict {
         kind: a.kind.clone(),
         id: a.id,
@@ -1642,8 +1718,9 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
     match a.expected_version {
         None => {
             tx.prepare_cached(
-                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
+                "INSERT INTO aggregates (kind, id, version, owner, status, state, updated_at,
+                                         chain_seq)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -1652,7 +1729,8 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
                     a.owner,
                     a.status,
                     state,
-                    at
+                    at,
+                    stamp
                 ])
             })
             .map_err(|e| {
@@ -1667,7 +1745,7 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
             let n = tx
                 .prepare_cached(
                     "UPDATE aggregates SET version = version + 1, owner = ?4, status = ?5,
-                       state = ?6, updated_at = ?7
+                       state = ?6, updated_at = ?7, chain_seq = ?8
                      WHERE kind = ?1 AND id = ?2 AND version = ?3",
                 )
                 .and_then(|mut s| {
@@ -1678,7 +1756,8 @@ fn write_aggregate(tx: &Connection, a: &AggregateWrite) -> Result<(), StoreError
                         a.owner,
                         a.status,
                         state,
-                        at
+                        at,
+                        stamp
                     ])
                 })
                 .map_err(db_err)?;

@@ -179,8 +179,8 @@ impl Proof {
     }
 }
 
-/// Every statement by provider, and the ledger proof of every provider with items or
-/// statements.
+/// Every statement by provider, and the ledger proof of every provider with items,
+/// statements or settlement accounts.
 pub(crate) struct Books {
     pub statements: BTreeMap<String, Vec<Statement>>,
     pub proofs: BTreeMap<String, Proof>,
@@ -244,8 +244,14 @@ pub(crate) async fn books(
         .await?
         .values()
         .try_fold(Fen::ZERO, |a, b| sum(a, *b))?;
-    let providers: std::collections::BTreeSet<&String> =
-        items.keys().chain(statements.keys()).collect();
+    // Owners of settlement accounts with no items or statements are proven too: money
+    // posted to a provider's accounts without a record of why must show.
+    let providers: std::collections::BTreeSet<&String> = items
+        .keys()
+        .chain(statements.keys())
+        .chain(payable.keys())
+        .chain(settled.keys())
+        .collect();
     let mut proofs = BTreeMap::new();
     for provider in providers {
         let mut settled_net = Fen::ZERO;

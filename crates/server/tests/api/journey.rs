@@ -323,6 +323,7 @@ impl Market {
             .route("/test/books", get(books))
             .route("/test/events", get(events))
             .route("/test/drop-a-fen/{order}", post(drop_a_fen))
+            .route("/test/tamper/{fixture}", post(crate::audit::tamper))
             .route("/test/invoice-breaches/{provider}", get(invoice_breaches));
         let server = Server::bind_with(settings, extra).await.unwrap();
         let addr = server.local_addr();
@@ -360,6 +361,26 @@ impl Market {
             .await
             .unwrap();
         Some(Self::start_with(Some((base, db)), rulebook, start).await)
+    }
+
+    /// Runs SQL behind the server's back: `sqlite` on its SQLite database, or `postgres` on
+    /// its PostgreSQL one.
+    pub(crate) async fn raw_sql(&self, sqlite: &str, postgres: &str) {
+        match &self.pg {
+            Some((base, db)) => {
+                let (client, conn) =
+                    tokio_postgres::connect(&format!("{base}/{db}"), tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                client.batch_execute(postgres).await.unwrap();
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.data_dir().join("yunshi.db")).unwrap();
+                db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                db.execute_batch(sqlite).unwrap();
+            }
+        }
     }
 
     /// The server's data directory (its SQLite database, its generated data key).

@@ -23,7 +23,9 @@ crate::conformance!(
     due_deadlines_are_read_earliest_first_without_a_lease,
     event_chain_verifies_and_detects_tampering,
     a_chain_check_resumes_from_a_verified_head,
-    truncated_chain_is_detected_where_the_head_is_recorded,
+    a_chain_cut_off_at_its_end_is_detected,
+    a_chain_check_beside_concurrent_writes_finds_no_break,
+    writes_without_an_event_are_found_after_the_mark,
     postings_and_events_are_append_only,
     concurrent_commits_all_land_and_balance,
     commit_many_isolates_a_bad_batch,
@@ -517,18 +519,18 @@ async fn a_chain_check_resumes_from_a_verified_head(db: &TestDb) {
         .verify_event_chain_after(Some((first.head_seq, &forged)), |_| {})
         .await
         .unwrap();
-    assert_eq!(check.broken_at, Some(4));
+    assert_eq!(check.broken_at, Some(3));
     let check = db
         .store
         .verify_event_chain_after(Some((first.head_seq, "not hex")), |_| {})
         .await
         .unwrap();
-    assert_eq!(check.broken_at, Some(4));
+    assert_eq!(check.broken_at, Some(3));
 }
 
-/// Cutting events off the end leaves a chain that verifies on its own; where the backend
-/// records the head (PostgreSQL), the cut shows.
-async fn truncated_chain_is_detected_where_the_head_is_recorded(db: &TestDb) {
+/// Cutting events off the end leaves a chain that verifies on its own; the recorded head
+/// shows the cut, from the start and from a mark past it.
+async fn a_chain_cut_off_at_its_end_is_detected(db: &TestDb) {
     for i in 0..3 {
         db.store
             .commit(WriteBatch {
@@ -538,16 +540,105 @@ async fn truncated_chain_is_detected_where_the_head_is_recorded(db: &TestDb) {
             .await
             .unwrap();
     }
-    if !db.is_postgres() {
-        return;
-    }
-    db.raw_execute(
-        "ALTER TABLE events DISABLE TRIGGER events_append_only; DELETE FROM events WHERE seq = 3;",
-    )
-    .await
-    .unwrap();
+    let whole = db.store.verify_event_chain().await.unwrap();
+    assert_eq!((whole.head_seq, whole.broken_at), (3, None));
+    let cut = if db.is_postgres() {
+        "ALTER TABLE events DISABLE TRIGGER events_append_only; DELETE FROM events WHERE seq = 3;"
+    } else {
+        "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 3;"
+    };
+    db.raw_execute(cut).await.unwrap();
     let check = db.store.verify_event_chain().await.unwrap();
     assert_eq!((check.events, check.broken_at), (2, Some(3)));
+    let check = db
+        .store
+        .verify_event_chain_after(Some((whole.head_seq, &whole.head)), |_| {})
+        .await
+        .unwrap();
+    assert_eq!((check.events, check.broken_at), (0, Some(3)));
+}
+
+/// Events appended while a check walks the chain lie beyond the head it read first: they
+/// are walked, never taken for a cut.
+async fn a_chain_check_beside_concurrent_writes_finds_no_break(db: &TestDb) {
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    store
+                        .commit(WriteBatch {
+                            events: vec![event("a", &format!("w{w}:{i}"))],
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        let check = db.store.verify_event_chain().await.unwrap();
+        assert_eq!(check.broken_at, None, "{check:?}");
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let check = db.store.verify_event_chain().await.unwrap();
+    assert_eq!((check.events, check.broken_at), (200, None));
+}
+
+/// Ledger transactions, settlement items and aggregate writes carry the chain's head when
+/// they were written: after a mark, those written without any event are found too, and
+/// those the marked check already saw are not.
+async fn writes_without_an_event_are_found_after_the_mark(db: &TestDb) {
+    let aggregate = |id: Uuid| AggregateWrite {
+        kind: "order".into(),
+        id,
+        expected_version: None,
+        owner: "p1".into(),
+        status: "held".into(),
+        state: json!({}),
+        at: t0(),
+    };
+    let seen = Uuid::now_v7();
+    db.store
+        .commit(WriteBatch {
+            aggregates: vec![aggregate(seen)],
+            transactions: vec![payment("o-seen", 100)],
+            events: vec![event("order.paid", "order:o-seen")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mark = db.store.verify_event_chain().await.unwrap();
+    assert_eq!(mark.head_seq, 1);
+    let unnoticed = Uuid::now_v7();
+    db.store
+        .commit(WriteBatch {
+            aggregates: vec![aggregate(unnoticed)],
+            transactions: vec![payment("o-quiet", 1)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let changes = db.store.changes_after(mark.head_seq).await.unwrap();
+    assert_eq!(changes.accounts.len(), 2, "{changes:?}");
+    assert!(
+        changes
+            .accounts
+            .contains(&(AccountKind::BuyerEscrow, "o-quiet".to_owned()))
+    );
+    assert!(
+        changes
+            .accounts
+            .contains(&(AccountKind::OperatorCash, String::new()))
+    );
+    assert_eq!(changes.aggregates, vec![("order".to_owned(), unnoticed)]);
+    assert!(changes.item_providers.is_empty());
+    // From the start, both writes are changes.
+    let all = db.store.changes_after(0).await.unwrap();
+    assert_eq!(all.aggregates.len(), 2);
 }
 
 async fn postings_and_events_are_append_only(db: &TestDb) {
