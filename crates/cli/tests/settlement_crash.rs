@@ -141,7 +141,6 @@ async fn a_settlement_run_killed_half_way_and_run_again_settles_each_provider_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settlement_run_killed_half_way_and_run_again_settles_each_provider_once_on_postgres() {
     let Some(target) = Target::postgres().await else {
-        eprintln!("YUNSHI_TEST_PG not set: skipped");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

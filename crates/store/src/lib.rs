@@ -13,6 +13,8 @@ mod faults;
 pub mod model;
 mod postgres;
 mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::sync::Arc;
 

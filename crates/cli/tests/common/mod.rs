@@ -75,6 +75,14 @@ impl Drop for Yunshi {
     }
 }
 
+/// The PostgreSQL server this test runs on (a base URL, no database name), by the
+/// workspace's one rule (`yunshi_store::testing`): `None`, after saying SKIPPED, when
+/// `YUNSHI_TEST_PG` is not set; a failure when `YUNSHI_REQUIRE_PG` is set instead, or when
+/// the test's name lacks `postgres` (the runner skips PostgreSQL tests by that name).
+pub fn postgres_server() -> Option<String> {
+    yunshi_store::testing::postgres_server().unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The database the server runs on, read directly by the test.
 pub enum Target {
     Sqlite(PathBuf),
@@ -82,10 +90,10 @@ pub enum Target {
 }
 
 impl Target {
-    /// A fresh PostgreSQL database on the `YUNSHI_TEST_PG` server, if it is set.
+    /// A fresh PostgreSQL database on the `YUNSHI_TEST_PG` server, or `None` (after a
+    /// SKIPPED line) per [`postgres_server`]. Call it from the test's own thread.
     pub async fn postgres() -> Option<Target> {
-        let base = std::env::var("YUNSHI_TEST_PG").ok()?;
-        let base = base.trim().trim_end_matches('/').to_owned();
+        let base = postgres_server()?;
         let name = format!(
             "yunshi_crash_{}",
             &uuid::Uuid::now_v7().simple().to_string()[16..]

@@ -1381,11 +1381,9 @@ async fn sessions_end_after_twelve_hours_and_tokens_at_their_expiry() {
 
 #[tokio::test]
 async fn accounts_work_on_postgres() {
-    let Ok(pg) = std::env::var("YUNSHI_TEST_PG") else {
-        println!("SKIPPED: YUNSHI_TEST_PG not set");
+    let Some(base) = crate::helpers::postgres_server() else {
         return;
     };
-    let base = pg.trim().trim_end_matches('/').to_owned();
     let db = format!(
         "yunshi_acct_{}",
         &uuid::Uuid::now_v7().simple().to_string()[16..]

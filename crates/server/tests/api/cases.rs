@@ -731,27 +731,8 @@ async fn tc_stacked_measures_deduct_hide_and_delete(m: &Market) {
     m.books("TC stacked measures").await;
 }
 
-macro_rules! on_both {
-    ($scenario:ident, $rulebook:expr, $start:expr, $sqlite:ident, $pg:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            let m = Market::start_with(None, $rulebook, $start).await;
-            $scenario(&m).await;
-            m.stop().await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $pg() {
-            let Some(m) = Market::postgres_with($rulebook, $start).await else {
-                eprintln!("YUNSHI_TEST_PG not set: skipped");
-                return;
-            };
-            $scenario(&m).await;
-            m.stop().await;
-        }
-    };
-}
-pub(crate) use on_both;
+// Re-exported: the scenario files built on cases.rs import it from here.
+pub(crate) use crate::helpers::on_both;
 
 on_both!(
     ali_two_twelve_point_violations_in_one_fiscal_year_expel,

@@ -1671,11 +1671,9 @@ async fn every_catalogue_endpoint_is_in_the_openapi_document_with_examples() {
 
 #[tokio::test]
 async fn the_listing_story_runs_on_postgres() {
-    let Ok(pg) = std::env::var("YUNSHI_TEST_PG") else {
-        println!("SKIPPED: YUNSHI_TEST_PG not set");
+    let Some(base) = crate::helpers::postgres_server() else {
         return;
     };
-    let base = pg.trim().trim_end_matches('/').to_owned();
     let db = format!("yunshi_cat_{}", &Uuid::now_v7().simple().to_string()[16..]);
     let (admin, conn) = tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
         .await

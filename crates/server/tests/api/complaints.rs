@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::cases::{Admitted, admit};
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of};
+use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, on_both};
 use crate::journey::{Market, ok};
 
 struct Staff {
@@ -500,27 +500,6 @@ async fn tc_unreachable_provider_opens_tc_s10(m: &Market) {
     advance(m, "63h").await;
     let c = complaint(m, &s.service, &fifth).await;
     assert_eq!(c["cases"].as_array().unwrap().len(), 1, "{c}");
-}
-
-macro_rules! on_both {
-    ($scenario:ident, $rulebook:expr, $start:expr, $sqlite:ident, $pg:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            let m = Market::start_with(None, $rulebook, $start).await;
-            $scenario(&m).await;
-            m.stop().await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $pg() {
-            let Some(m) = Market::postgres_with($rulebook, $start).await else {
-                eprintln!("YUNSHI_TEST_PG not set: skipped");
-                return;
-            };
-            $scenario(&m).await;
-            m.stop().await;
-        }
-    };
 }
 
 on_both!(

@@ -198,13 +198,10 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    /// `None` (and a SKIPPED line) when `YUNSHI_TEST_PG` is not set.
+    /// `None` (after a SKIPPED line) per [`crate::helpers::postgres_server`]. Call it from
+    /// the test's own thread.
     pub async fn create() -> Option<PgDb> {
-        let Ok(pg) = std::env::var("YUNSHI_TEST_PG") else {
-            println!("SKIPPED: YUNSHI_TEST_PG not set");
-            return None;
-        };
-        let base = pg.trim().trim_end_matches('/').to_owned();
+        let base = crate::helpers::postgres_server()?;
         let name = format!("yunshi_test_{}", &Uuid::now_v7().simple().to_string()[16..]);
         let (admin, conn) =
             tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::cases::admit;
-use crate::helpers::{assert_problem, json_of};
+use crate::helpers::{assert_problem, json_of, on_both};
 use crate::journey::{Market, content, fen, ok};
 
 struct Staff {
@@ -576,27 +576,6 @@ async fn tc_exit_refunds_in_full_and_reentry_is_open(m: &Market) {
     )
     .await;
     m.books("tc exit").await;
-}
-
-macro_rules! on_both {
-    ($scenario:ident, $rulebook:expr, $start:expr, $sqlite:ident, $pg:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            let m = Market::start_with(None, $rulebook, $start).await;
-            $scenario(&m).await;
-            m.stop().await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $pg() {
-            let Some(m) = Market::postgres_with($rulebook, $start).await else {
-                eprintln!("YUNSHI_TEST_PG not set: skipped");
-                return;
-            };
-            $scenario(&m).await;
-            m.stop().await;
-        }
-    };
 }
 
 on_both!(

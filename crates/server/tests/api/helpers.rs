@@ -26,6 +26,40 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
     }
 }
 
+/// The PostgreSQL server this test runs on (a base URL, no database name), by the
+/// workspace's one rule (`yunshi_store::testing`): `None`, after saying SKIPPED, when
+/// `YUNSHI_TEST_PG` is not set; a failure when `YUNSHI_REQUIRE_PG` is set instead, or when
+/// the test's name lacks `postgres` (the runner skips PostgreSQL tests by that name). Call it
+/// from the test's own thread: the test body, not a spawned task.
+pub fn postgres_server() -> Option<String> {
+    yunshi_store::testing::postgres_server().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A scenario as two tests: `$sqlite` runs it on SQLite, `$pg` on a fresh PostgreSQL
+/// database (see [`postgres_server`]; its name must say `postgres`). `Market` is the calling
+/// module's: it has `start_with(None, rulebook, start)`, `postgres_with(rulebook, start)`
+/// (`None` to skip) and `stop()`.
+macro_rules! on_both {
+    ($scenario:ident, $rulebook:expr, $start:expr, $sqlite:ident, $pg:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            let m = Market::start_with(None, $rulebook, $start).await;
+            $scenario(&m).await;
+            m.stop().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $pg() {
+            let Some(m) = Market::postgres_with($rulebook, $start).await else {
+                return;
+            };
+            $scenario(&m).await;
+            m.stop().await;
+        }
+    };
+}
+pub(crate) use on_both;
+
 impl TestServer {
     /// A server whose bootstrap admin token is [`ADMIN_TOKEN`].
     pub async fn start() -> TestServer {

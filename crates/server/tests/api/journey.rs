@@ -347,10 +347,10 @@ impl Market {
         Self::postgres_with("ali-2020", START).await
     }
 
-    /// [`Market::start_with`] on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
+    /// [`Market::start_with`] on a fresh PostgreSQL database, or `None` (after a SKIPPED
+    /// line) per [`crate::helpers::postgres_server`]. Call it from the test's own thread.
     pub(crate) async fn postgres_with(rulebook: &str, start: &str) -> Option<Market> {
-        let url = std::env::var("YUNSHI_TEST_PG").ok()?;
-        let base = url.trim().trim_end_matches('/').to_owned();
+        let base = crate::helpers::postgres_server()?;
         let db = format!(
             "yunshi_journey_{}",
             &Uuid::now_v7().simple().to_string()[16..]
@@ -1249,7 +1249,6 @@ async fn marketplace_journey_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketplace_journey_on_postgres() {
     let Some(market) = Market::postgres().await else {
-        println!("SKIPPED: YUNSHI_TEST_PG not set");
         return;
     };
     // The walk runs in its own task so that the database is dropped even when it fails.

@@ -764,11 +764,9 @@ async fn only_members_apply_and_only_reviewers_review() {
 
 #[tokio::test]
 async fn onboarding_works_on_postgres() {
-    let Ok(pg) = std::env::var("YUNSHI_TEST_PG") else {
-        println!("SKIPPED: YUNSHI_TEST_PG not set");
+    let Some(base) = crate::helpers::postgres_server() else {
         return;
     };
-    let base = pg.trim().trim_end_matches('/').to_owned();
     let db = format!(
         "yunshi_onb_{}",
         &uuid::Uuid::now_v7().simple().to_string()[16..]

@@ -1,7 +1,8 @@
 //! Orders over HTTP (issue 3 items 5–7): escrow, the sandbox gateway with Idempotency-Key,
 //! service supervision, refunds with their races, ratings, tenancy and bad input. Each
-//! scenario runs on SQLite, and on PostgreSQL too when `YUNSHI_TEST_PG` names a server. The
-//! server runs on a simulated clock the test holds and moves.
+//! scenario is two tests: `…_on_sqlite`, and `…_on_postgres` on a fresh PostgreSQL database
+//! when `YUNSHI_TEST_PG` names a server. The server runs on a simulated clock the test holds
+//! and moves.
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use yunshi_server::pipeline::{NewIds, aggregate_write};
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::{AggregateQuery, WriteBatch};
 
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, test_config};
+use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, on_both, test_config};
 
 /// Bought on 2026-07-01 (Beijing): the 5-day window runs 7.1–7.5.
 const START: &str = "2026-07-01T09:00:00+08:00";
@@ -230,12 +231,15 @@ async fn pg_admin(base: &str) -> tokio_postgres::Client {
 }
 
 impl Market {
-    async fn start(pg: Option<(String, String)>) -> Market {
+    /// A server under `rulebook` whose simulated clock starts at `start`, on PostgreSQL when
+    /// `pg` names a server and a database on it.
+    async fn start_with(pg: Option<(String, String)>, rulebook: &str, start: &str) -> Market {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir);
         config.admin_token = Some(ADMIN_TOKEN.into());
         config.clock = ClockMode::Simulated;
-        config.start = Some(START.into());
+        config.start = Some(start.into());
+        config.rulebook = rulebook.into();
         if let Some((base, db)) = &pg {
             config.database_url = Some(format!("{base}/{db}"));
         }
@@ -264,13 +268,13 @@ impl Market {
     }
 
     async fn sqlite() -> Market {
-        Self::start(None).await
+        Self::start_with(None, "ali-2020", START).await
     }
 
-    /// A server on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
-    async fn postgres() -> Option<Market> {
-        let url = std::env::var("YUNSHI_TEST_PG").ok()?;
-        let base = url.trim().trim_end_matches('/').to_owned();
+    /// [`Market::start_with`] on a fresh PostgreSQL database, or `None` (after a SKIPPED
+    /// line) per [`crate::helpers::postgres_server`]. Call it from the test's own thread.
+    async fn postgres_with(rulebook: &str, start: &str) -> Option<Market> {
+        let base = crate::helpers::postgres_server()?;
         let db = format!(
             "yunshi_orders_{}",
             &Uuid::now_v7().simple().to_string()[16..]
@@ -280,7 +284,7 @@ impl Market {
             .batch_execute(&format!("CREATE DATABASE {db}"))
             .await
             .unwrap();
-        Some(Self::start(Some((base, db))).await)
+        Some(Self::start_with(Some((base, db)), rulebook, start).await)
     }
 
     async fn stop(mut self) {
@@ -511,25 +515,6 @@ fn money(v: &Value) -> Fen {
     serde_json::from_value(v.clone()).unwrap()
 }
 
-/// Runs a scenario on SQLite, then on PostgreSQL when `YUNSHI_TEST_PG` is set.
-macro_rules! on_both_backends {
-    ($name:ident, $scenario:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            let market = Market::sqlite().await;
-            $scenario(&market).await;
-            market.stop().await;
-            match Market::postgres().await {
-                Some(market) => {
-                    $scenario(&market).await;
-                    market.stop().await;
-                }
-                None => println!("SKIPPED on PostgreSQL: YUNSHI_TEST_PG not set"),
-            }
-        }
-    };
-}
-
 // ---- scenarios ----
 
 /// An image product bought on 7.1: a refund requested on the 5th day (7.5) is a full refund
@@ -670,9 +655,12 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
     assert_eq!(paid["order"]["service_period"]["start"], "2026-08-01");
     m.assert_books().await;
 }
-on_both_backends!(
-    image_refund_on_day_5_is_full_and_on_day_6_follows_the_declared_policy,
-    image_refunds_follow_the_window_then_the_declared_policy
+on_both!(
+    image_refunds_follow_the_window_then_the_declared_policy,
+    "ali-2020",
+    START,
+    image_refund_on_day_5_is_full_and_on_day_6_follows_the_declared_policy_on_sqlite,
+    image_refund_on_day_5_is_full_and_on_day_6_follows_the_declared_policy_on_postgres
 );
 
 /// Service orders: milestones reported by the provider and confirmed by the buyer; final
@@ -769,9 +757,12 @@ async fn service_milestones_then_acceptance_start_the_warranty(m: &Market) {
     )
     .await;
 }
-on_both_backends!(
-    service_milestones_confirmed_then_acceptance_starts_the_warranty,
-    service_milestones_then_acceptance_start_the_warranty
+on_both!(
+    service_milestones_then_acceptance_start_the_warranty,
+    "ali-2020",
+    START,
+    service_milestones_confirmed_then_acceptance_starts_the_warranty_on_sqlite,
+    service_milestones_confirmed_then_acceptance_starts_the_warranty_on_postgres
 );
 
 /// 50 concurrent replays of one payment with one key: one payment, the same answer 50 times;
@@ -840,9 +831,12 @@ async fn fifty_replays_of_one_payment(m: &Market) {
     assert_problem(res, 400, "idempotency_key_required").await;
     m.assert_books().await;
 }
-on_both_backends!(
-    fifty_concurrent_replays_of_one_payment_key_make_one_payment,
-    fifty_replays_of_one_payment
+on_both!(
+    fifty_replays_of_one_payment,
+    "ali-2020",
+    START,
+    fifty_concurrent_replays_of_one_payment_key_make_one_payment_on_sqlite,
+    fifty_concurrent_replays_of_one_payment_key_make_one_payment_on_postgres
 );
 
 /// 50 concurrent refund requests with different keys: one opens, the rest are refused with
@@ -906,9 +900,12 @@ async fn fifty_racing_refund_requests(m: &Market) {
     let books = m.assert_books().await;
     assert_eq!(books["held"], 0);
 }
-on_both_backends!(
-    fifty_concurrent_refund_requests_make_exactly_one_refund,
-    fifty_racing_refund_requests
+on_both!(
+    fifty_racing_refund_requests,
+    "ali-2020",
+    START,
+    fifty_concurrent_refund_requests_make_exactly_one_refund_on_sqlite,
+    fifty_concurrent_refund_requests_make_exactly_one_refund_on_postgres
 );
 
 /// Decline → escalate → operator customer service decides a partial amount; only the
@@ -1051,9 +1048,12 @@ async fn arbitration_and_refusals(m: &Market) {
     );
     m.assert_books().await;
 }
-on_both_backends!(
-    refund_escalated_to_customer_service_is_decided_partially_and_api_is_not_refundable,
-    arbitration_and_refusals
+on_both!(
+    arbitration_and_refusals,
+    "ali-2020",
+    START,
+    refund_escalated_to_customer_service_is_decided_partially_and_api_is_not_refundable_on_sqlite,
+    refund_escalated_to_customer_service_is_decided_partially_and_api_is_not_refundable_on_postgres
 );
 
 /// Tenancy: buyer B cannot read or pay buyer A's order, provider B cannot see provider A's;
@@ -1106,7 +1106,13 @@ async fn tenancy(m: &Market) {
     let res = m.call(Method::GET, &path, None, None, None).await;
     assert_problem(res, 401, "unauthorized").await;
 }
-on_both_backends!(buyer_a_cannot_read_buyer_b_order, tenancy);
+on_both!(
+    tenancy,
+    "ali-2020",
+    START,
+    buyer_a_cannot_read_buyer_b_order_on_sqlite,
+    buyer_a_cannot_read_buyer_b_order_on_postgres
+);
 
 /// Bad input: malformed JSON, wrong types, unknown fields, bad quantities → 4xx problems,
 /// never 500, and nothing written.
@@ -1221,9 +1227,12 @@ async fn bad_input(m: &Market) {
     assert_eq!(view["order"]["refunds"].as_array().unwrap().len(), 0);
     m.assert_books().await;
 }
-on_both_backends!(
-    bad_input_is_refused_with_4xx_and_nothing_is_written,
-    bad_input
+on_both!(
+    bad_input,
+    "ali-2020",
+    START,
+    bad_input_is_refused_with_4xx_and_nothing_is_written_on_sqlite,
+    bad_input_is_refused_with_4xx_and_nothing_is_written_on_postgres
 );
 
 /// One rating per paid order; the product's average is kept current.
@@ -1269,7 +1278,13 @@ async fn ratings(m: &Market) {
     assert_eq!(rating["average"], "4.5");
     m.assert_books().await;
 }
-on_both_backends!(one_rating_per_paid_order_keeps_the_product_average, ratings);
+on_both!(
+    ratings,
+    "ali-2020",
+    START,
+    one_rating_per_paid_order_keeps_the_product_average_on_sqlite,
+    one_rating_per_paid_order_keeps_the_product_average_on_postgres
+);
 
 /// Pay-later orders are in use at once with nothing in the ledger, and count once paid;
 /// unpaid orders can be cancelled, and a cancelled order cannot be paid; a refund request
@@ -1343,9 +1358,12 @@ async fn pay_later_cancel_withdraw_accept(m: &Market) {
     assert_eq!(m.fire_due().await, 0);
     m.assert_books().await;
 }
-on_both_backends!(
-    pay_later_orders_count_once_paid_and_early_acceptance_releases_escrow,
-    pay_later_cancel_withdraw_accept
+on_both!(
+    pay_later_cancel_withdraw_accept,
+    "ali-2020",
+    START,
+    pay_later_orders_count_once_paid_and_early_acceptance_releases_escrow_on_sqlite,
+    pay_later_orders_count_once_paid_and_early_acceptance_releases_escrow_on_postgres
 );
 
 /// Every order id `token` lists with `query`, page by page (`limit=2`): no page is longer
@@ -1477,9 +1495,12 @@ async fn provider_lists(m: &Market) {
     assert_eq!(all, expected);
     m.assert_books().await;
 }
-on_both_backends!(
-    a_provider_and_its_applicant_list_exactly_the_providers_orders,
-    provider_lists
+on_both!(
+    provider_lists,
+    "ali-2020",
+    START,
+    a_provider_and_its_applicant_list_exactly_the_providers_orders_on_sqlite,
+    a_provider_and_its_applicant_list_exactly_the_providers_orders_on_postgres
 );
 
 /// Sales: a paid order counts one sale of its product (counted by a deadline the payment
@@ -1569,7 +1590,13 @@ async fn sales(m: &Market) {
     assert_eq!(page["items"][0]["sales"], 1, "{page}");
     m.assert_books().await;
 }
-on_both_backends!(a_paid_order_counts_one_sale_until_refunded_in_full, sales);
+on_both!(
+    sales,
+    "ali-2020",
+    START,
+    a_paid_order_counts_one_sale_until_refunded_in_full_on_sqlite,
+    a_paid_order_counts_one_sale_until_refunded_in_full_on_postgres
+);
 
 /// A dead-lettered SaaS `create` marks the order "delivery failed" (with the time), in the
 /// batch that dead-letters the delivery; money is untouched (still held, nothing refunded);
@@ -1649,9 +1676,12 @@ async fn delivery_failure(m: &Market) {
     assert_eq!(at, failed_when);
     assert_eq!(m.assert_books().await["held"], books["held"]);
 }
-on_both_backends!(
-    a_dead_lettered_create_marks_the_order_delivery_failed_without_touching_money,
-    delivery_failure
+on_both!(
+    delivery_failure,
+    "ali-2020",
+    START,
+    a_dead_lettered_create_marks_the_order_delivery_failed_without_touching_money_on_sqlite,
+    a_dead_lettered_create_marks_the_order_delivery_failed_without_touching_money_on_postgres
 );
 
 #[tokio::test]

@@ -5,17 +5,6 @@ use axum::Router;
 
 use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem};
 
-fn base_url(url: &str) -> String {
-    let url = url.trim().trim_end_matches('/');
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('/') {
-            Some((authority, _db)) => format!("{scheme}://{authority}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 async fn admin_client(base: &str) -> tokio_postgres::Client {
     let (client, conn) =
         tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
@@ -29,11 +18,9 @@ async fn admin_client(base: &str) -> tokio_postgres::Client {
 
 #[tokio::test]
 async fn serves_on_a_fresh_postgres_database() {
-    let Ok(pg) = std::env::var("YUNSHI_TEST_PG") else {
-        println!("SKIPPED: YUNSHI_TEST_PG not set");
+    let Some(base) = crate::helpers::postgres_server() else {
         return;
     };
-    let base = base_url(&pg);
     let db = format!(
         "yunshi_test_{}",
         &uuid::Uuid::now_v7().simple().to_string()[16..]
@@ -90,20 +77,4 @@ async fn serves_on_a_fresh_postgres_database() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
-}
-
-#[test]
-fn base_url_drops_a_database_name() {
-    assert_eq!(
-        base_url("postgres://root@127.0.0.1:5432"),
-        "postgres://root@127.0.0.1:5432"
-    );
-    assert_eq!(
-        base_url("postgres://root@127.0.0.1:5432/"),
-        "postgres://root@127.0.0.1:5432"
-    );
-    assert_eq!(
-        base_url("postgres://root@h:5432/other"),
-        "postgres://root@h:5432"
-    );
 }

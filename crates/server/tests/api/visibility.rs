@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, json_of};
+use crate::helpers::{ADMIN_TOKEN, json_of, on_both};
 use crate::journey::{Market, PDF, PNG, Receiver, content, ok, status_of};
 
 const START: &str = "2026-07-01T09:00:00+08:00";
@@ -893,51 +893,31 @@ async fn ali_deployment_below_80_percent_is_an_expulsion_ground_at_the_fiscal_ye
     crate::helpers::assert_problem(res, 403, "forbidden").await;
 }
 
-macro_rules! on_both {
-    ($scenario:ident, $sqlite:ident, $pg:ident) => {
-        on_both!($scenario, "tc-2017", START, $sqlite, $pg);
-    };
-    ($scenario:ident, $rulebook:literal, $sqlite:ident, $pg:ident) => {
-        on_both!($scenario, $rulebook, START, $sqlite, $pg);
-    };
-    ($scenario:ident, $rulebook:literal, $start:expr, $sqlite:ident, $pg:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            let m = Market::start_with(None, $rulebook, $start).await;
-            $scenario(&m).await;
-            m.stop().await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $pg() {
-            let Some(m) = Market::postgres_with($rulebook, $start).await else {
-                eprintln!("YUNSHI_TEST_PG not set: skipped");
-                return;
-            };
-            $scenario(&m).await;
-            m.stop().await;
-        }
-    };
-}
-
 on_both!(
     saas_delivery_failure_hides_at_once_hides_all_on_day_7_delists_all_on_day_30,
+    "tc-2017",
+    START,
     tc_saas_delivery_failure_0_7_30_day_timeline_on_sqlite,
     tc_saas_delivery_failure_0_7_30_day_timeline_on_postgres
 );
 on_both!(
     saas_delivery_repaired_on_day_5_stops_the_timeline,
+    "tc-2017",
+    START,
     tc_saas_delivery_repaired_on_day_5_stops_the_timeline_on_sqlite,
     tc_saas_delivery_repaired_on_day_5_stops_the_timeline_on_postgres
 );
 on_both!(
     zero_sales_for_3_consecutive_months_delists,
     "jd-2019",
+    START,
     jd_zero_sales_for_3_consecutive_months_delists_on_sqlite,
     jd_zero_sales_for_3_consecutive_months_delists_on_postgres
 );
 on_both!(
     tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved,
+    "tc-2017",
+    START,
     tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved_on_sqlite,
     tc_refund_rate_above_1_percent_loses_campaign_eligibility_until_improved_on_postgres
 );

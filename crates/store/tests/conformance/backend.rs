@@ -27,17 +27,17 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
-/// None (after saying SKIPPED) when no PostgreSQL is configured and none is required.
+/// The PostgreSQL server this test runs on, by the workspace's one rule
+/// ([`yunshi_store::testing`]): `None` (after saying SKIPPED) when none is configured and
+/// none is required; a failure when one is required, or when the test's name lacks
+/// `postgres`. Call it from the test's own thread.
+fn postgres_server() -> Option<String> {
+    yunshi_store::testing::postgres_server().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A migrated store on a fresh PostgreSQL database, or `None` per [`postgres_server`].
 pub async fn postgres() -> Option<TestDb> {
-    let Ok(base) = std::env::var("YUNSHI_TEST_PG") else {
-        assert!(
-            std::env::var("YUNSHI_REQUIRE_PG").is_err(),
-            "YUNSHI_REQUIRE_PG is set but YUNSHI_TEST_PG is not"
-        );
-        eprintln!("SKIPPED: PostgreSQL test (YUNSHI_TEST_PG not set)");
-        return None;
-    };
-    let base = base.trim_end_matches('/').to_string();
+    let base = postgres_server()?;
     let name = format!("yunshi_t_{}", uuid::Uuid::now_v7().simple());
     let admin_url = format!("{base}/postgres");
     let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
