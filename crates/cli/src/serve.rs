@@ -136,6 +136,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         let settings = config.resolve()?;
         let server = Server::bind(settings).await?;
+        // Who answers: a supervisor (the crash tests) matches this against `/healthz`.
+        println!(
+            "yunshi listening on http://{} · instance {}",
+            yunshi_server::reachable(server.local_addr()),
+            server.instance()
+        );
         if let Some(seeded) = &seeded {
             let base = format!("http://{}", yunshi_server::reachable(server.local_addr()));
             println!("{}", crate::demo::announce(&base, seeded));

@@ -6,6 +6,9 @@
 //! releases its escrow), starts an advance that fires them, kills the process with SIGKILL
 //! half-way, restarts it and advances again — then reads the database: every deadline fired
 //! exactly once, at its due time, and every escrow was released exactly once.
+//!
+//! The cut-off is asserted, not hoped for: the advance's request gets no successful answer,
+//! yet some of the deadlines it fired are committed (and not all of them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,13 +21,15 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::{ADMIN, Api, Db, Target, Yunshi, admit, data_dir};
+use common::{ADMIN, Api, Db, Target, Yunshi, admit, data_dir, within};
 const START: &str = "2026-10-12T09:00:00+08:00";
 /// Orders paid per simulated day; four days of them.
 const PER_DAY: usize = 150;
 const DAYS: usize = 4;
 const WINDOW_END: &str = "order.guarantee_window_end";
 const SALE_COUNT: &str = "order.sale_count";
+/// Beyond this the test hangs; the `nextest` profile kills what blocks the runtime.
+const BUDGET: Duration = Duration::from_secs(15 * 60);
 
 /// Places and pays `n` orders, eight clients at a time.
 async fn pay_orders(api: &Api, buyers: &[String], product: &str, day: usize, n: usize) {
@@ -81,7 +86,11 @@ fn yunshi_clock(base: &str, args: &[&str]) -> String {
 async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = data_dir(&dir);
-    crash_during_an_advance(&data, &Target::Sqlite(data.clone())).await;
+    within(
+        BUDGET,
+        crash_during_an_advance(&data, &Target::Sqlite(data.clone())),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +99,7 @@ async fn a_crash_during_an_advance_neither_loses_nor_repeats_a_deadline_on_postg
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    crash_during_an_advance(&data_dir(&dir), &target).await;
+    within(BUDGET, crash_during_an_advance(&data_dir(&dir), &target)).await;
 }
 
 async fn crash_during_an_advance(data: &Path, db: &Target) {

@@ -492,7 +492,7 @@ mod tests {
     fn working_days_deadline_ends_at_beijing_midnight() {
         let notice = beijing_instant(date(2026, 2, 13), time(17, 30, 0, 0)).unwrap();
         let due = cal().working_days_deadline(notice, 3).unwrap();
-        assert_eq!(due, start_of_day(date(2026, 2, 26)).unwrap());
+        assert_eq!(due, "2026-02-25T16:00:00Z".parse::<Timestamp>().unwrap());
     }
 
     #[test]

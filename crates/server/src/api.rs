@@ -22,6 +22,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// This process's id, new at every start: tells a restarted server from the one before
+    /// it, and a supervisor's own child from another process on the port.
+    #[schema(example = "019af3c2d5e07c1a9b3e4f5a6b7c8d9e")]
+    pub instance: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,8 +55,11 @@ pub struct ClockReading {
     tag = "operations",
     responses((status = 200, description = "Alive", body = Health))
 )]
-pub async fn healthz() -> ApiJson<Health> {
-    ApiJson(Health { status: "ok" })
+pub async fn healthz(State(state): State<AppState>) -> ApiJson<Health> {
+    ApiJson(Health {
+        status: "ok",
+        instance: state.instance.clone(),
+    })
 }
 
 /// Readiness: the database answers.

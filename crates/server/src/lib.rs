@@ -98,6 +98,9 @@ pub struct AppInner {
     pub gateway: Arc<dyn orders::gateway::PaymentGateway>,
     /// The keys that seal secrets and personal data at rest ([`sealing`]).
     pub keys: Arc<sealing::Keyring>,
+    /// This process's identity, fresh at every start (a UUIDv7's hex digits): `/healthz`
+    /// says it, so a supervisor can tell its own child from whatever else answers the port.
+    pub instance: String,
 }
 
 impl Deref for AppState {
@@ -134,6 +137,7 @@ impl AppState {
             secure_cookies: settings.secure_cookies,
             gateway: settings.gateway.clone().unwrap_or_else(sandbox),
             keys,
+            instance: uuid::Uuid::now_v7().simple().to_string(),
         }))
     }
 }
@@ -406,6 +410,11 @@ impl Server {
         &self.state
     }
 
+    /// This process's instance id, as `/healthz` reports it.
+    pub fn instance(&self) -> &str {
+        &self.state.instance
+    }
+
     pub fn bootstrap(&self) -> &Bootstrap {
         &self.bootstrap
     }
@@ -421,7 +430,7 @@ impl Server {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        tracing::info!(addr = %self.local_addr, "listening");
+        tracing::info!(addr = %self.local_addr, instance = %self.state.instance, "listening");
         // Deadlines fire by themselves only on the system clock; a simulated one is advanced.
         let worker = (self.state.clock_mode == ClockMode::System)
             .then(|| deadlines::Worker::start(self.state.clone()));

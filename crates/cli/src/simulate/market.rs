@@ -311,19 +311,10 @@ impl Api<'_> {
                 .await?;
             return Ok((Onboarded::Rejected, trail));
         }
-        // Rulebooks without a verification step refuse it; the approval says.
+        // Every rulebook requires a verification of some kind before approval.
         let verified = json!({"decision": "verified"});
-        let _ = self
-            .send(
-                t(20),
-                Method::POST,
-                &review("verification"),
-                &staff.reviewer,
-                None,
-                verified,
-                StatusCode::OK,
-            )
-            .await;
+        self.post(t(20), &review("verification"), &staff.reviewer, verified)
+            .await?;
         self.post(
             t(21),
             &review("approve"),

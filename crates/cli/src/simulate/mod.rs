@@ -91,8 +91,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
                 let summary = simulate(&args).await?;
                 print!("{}", summary.render());
                 eprintln!(
-                    "took {:.1} s · {} restarts after injected crashes · peak memory {} MiB",
+                    "took {:.1} s · faults injected: {} · {} restarts after injected crashes · peak memory {} MiB",
                     began.elapsed().as_secs_f64(),
+                    summary.injected(),
                     summary.restarts,
                     peak_rss_mib().map_or("?".into(), |m| m.to_string())
                 );
@@ -126,13 +127,15 @@ async fn sweep(args: &SimulateArgs, seeds: u64) -> Result<()> {
                 let began = Instant::now();
                 let s = simulate(&one).await?;
                 println!(
-                    "{rulebook} seed {seed} faults {:.3}: {} orders, GMV ¥{}, {} cases, {} audits passed ({:.1} s)",
+                    "{rulebook} seed {seed} faults {:.3}: {} orders, GMV ¥{}, {} cases, {} audits passed ({:.1} s; faults injected: {}; {} restarts)",
                     faults,
                     s.orders,
                     summary::yuan(s.gmv_fen),
                     s.cases_opened,
                     s.audits_passed,
-                    began.elapsed().as_secs_f64()
+                    began.elapsed().as_secs_f64(),
+                    s.injected(),
+                    s.restarts
                 );
             }
         }
@@ -866,6 +869,13 @@ async fn finish(api: &Api<'_>, w: &World, s: &mut Summary) -> Result<()> {
         .map(|(f, n)| (f.as_str().to_owned(), n))
         .collect();
     s.faults_planned = planned;
+    s.faults_injected = api
+        .node
+        .injected()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| (f.as_str().to_owned(), n))
+        .collect();
     s.restarts = api.node.restarts.load(std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }

@@ -27,12 +27,25 @@ tokio::task_local! {
     static PLANNED: Cell<Option<Fault>>;
 }
 
-/// Hands each commit the fault its call planned, once.
-struct TaskPlan;
+/// Faults per kind (in [`Fault::ALL`] order).
+type Tally = [AtomicU64; 5];
+
+fn slot(fault: Fault) -> usize {
+    Fault::ALL.iter().position(|f| *f == fault).unwrap_or(0)
+}
+
+/// Hands each commit the fault its call planned, once, and counts the faults it hands out:
+/// a planned fault whose call never reaches a commit (refused before writing, or meeting a
+/// store another call crashed) is planned but never injected.
+struct TaskPlan {
+    injected: Arc<Tally>,
+}
 
 impl FaultPlan for TaskPlan {
     fn next_commit(&self) -> Option<Fault> {
-        PLANNED.try_with(Cell::take).ok().flatten()
+        let fault = PLANNED.try_with(Cell::take).ok().flatten()?;
+        self.injected[slot(fault)].fetch_add(1, Ordering::Relaxed);
+        Some(fault)
     }
 }
 
@@ -67,8 +80,10 @@ pub struct Node {
     config: NodeConfig,
     running: RwLock<Option<Running>>,
     pub restarts: AtomicU64,
-    /// Faults planned, by kind (in [`Fault::ALL`] order).
-    planned: [AtomicU64; 5],
+    /// Faults planned, by kind.
+    planned: Tally,
+    /// Faults the storage boundary injected, by kind (shared by every generation's plan).
+    injected: Arc<Tally>,
 }
 
 /// A call's answer.
@@ -77,7 +92,7 @@ pub struct Answer {
     pub body: Value,
 }
 
-async fn start(config: &NodeConfig, generation: u64) -> Result<Running> {
+async fn start(config: &NodeConfig, generation: u64, injected: &Arc<Tally>) -> Result<Running> {
     let settings = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: config.data_dir.clone(),
@@ -93,7 +108,9 @@ async fn start(config: &NodeConfig, generation: u64) -> Result<Running> {
     };
     let mut settings = settings.resolve().context("simulation settings")?;
     if config.faults_per_mille > 0 {
-        settings.faults = Some(Arc::new(TaskPlan));
+        settings.faults = Some(Arc::new(TaskPlan {
+            injected: Arc::clone(injected),
+        }));
     }
     let server = Server::bind(settings).await.context("starting yunshi")?;
     let router = server.router();
@@ -113,12 +130,14 @@ async fn start(config: &NodeConfig, generation: u64) -> Result<Running> {
 
 impl Node {
     pub async fn start(config: NodeConfig) -> Result<Node> {
-        let running = start(&config, 0).await?;
+        let injected = Arc::new(Tally::default());
+        let running = start(&config, 0, &injected).await?;
         Ok(Node {
             config,
             running: RwLock::new(Some(running)),
             restarts: AtomicU64::new(0),
             planned: Default::default(),
+            injected,
         })
     }
 
@@ -130,11 +149,12 @@ impl Node {
 
     /// Faults planned so far, by kind.
     pub fn planned(&self) -> Vec<(Fault, u64)> {
-        Fault::ALL
-            .iter()
-            .zip(&self.planned)
-            .map(|(f, n)| (*f, n.load(Ordering::Relaxed)))
-            .collect()
+        tally(&self.planned)
+    }
+
+    /// Faults injected so far (a commit met them), by kind.
+    pub fn injected(&self) -> Vec<(Fault, u64)> {
+        tally(&self.injected)
     }
 
     /// The fault the seed plans for the first attempt of the call tagged `tag`. Crashes
@@ -150,8 +170,7 @@ impl Node {
         }
         let kinds = if keyed { 5 } else { 4 };
         let fault = Fault::ALL[self.config.draw.below(Topic::FaultKind, &[tag], kinds) as usize];
-        let slot = Fault::ALL.iter().position(|f| *f == fault).unwrap_or(0);
-        self.planned[slot].fetch_add(1, Ordering::Relaxed);
+        self.planned[slot(fault)].fetch_add(1, Ordering::Relaxed);
         Some(fault)
     }
 
@@ -227,7 +246,7 @@ impl Node {
             let _ = old.stop.send(());
             old.task.await??;
         }
-        *guard = Some(start(&self.config, generation + 1).await?);
+        *guard = Some(start(&self.config, generation + 1, &self.injected).await?);
         self.restarts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -239,4 +258,12 @@ impl Node {
         }
         Ok(())
     }
+}
+
+fn tally(counts: &Tally) -> Vec<(Fault, u64)> {
+    Fault::ALL
+        .iter()
+        .zip(counts)
+        .map(|(f, n)| (*f, n.load(Ordering::Relaxed)))
+        .collect()
 }

@@ -79,12 +79,29 @@ pub struct Summary {
     /// crashed store, so it is reported beside the summary, not in it.
     #[serde(skip)]
     pub restarts: u64,
+    /// Faults a commit actually met, by kind: a planned fault is lost when its call writes
+    /// nothing or meets a store another call crashed, which depends on timing too, so these
+    /// are reported beside the summary with the restarts.
+    #[serde(skip)]
+    pub faults_injected: BTreeMap<String, u64>,
     /// With `serve --demo`: (role, e-mail) of the logins that have the demo password.
     #[serde(skip)]
     pub demo_logins: Vec<(String, String)>,
 }
 
 impl Summary {
+    /// The injected faults by kind ("busy 3, crash_after_commit 1"), or "none".
+    pub fn injected(&self) -> String {
+        if self.faults_injected.is_empty() {
+            return "none".into();
+        }
+        self.faults_injected
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn render(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -202,6 +219,15 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::yuan;
+
+    #[test]
+    fn injected_faults_are_listed_by_kind() {
+        let mut s = super::Summary::default();
+        assert_eq!(s.injected(), "none");
+        s.faults_injected.insert("busy".into(), 3);
+        s.faults_injected.insert("crash_after_commit".into(), 1);
+        assert_eq!(s.injected(), "busy 3, crash_after_commit 1");
+    }
 
     #[test]
     fn yuan_groups_thousands_and_keeps_fen() {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,19 +18,28 @@ pub const ADMIN: &str = "crash-test-admin-token-0123456789abcdef";
 pub struct Yunshi {
     child: Child,
     pub base: String,
+    /// The instance id the child printed at start, which its `/healthz` answers with.
+    pub instance: String,
 }
 
+/// How long a server may take to start (migrations on a slow machine included).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Yunshi {
+    /// Spawns `yunshi serve` on a free port and waits until `/healthz` answers with the
+    /// instance id the child printed: the answer comes from this child, not from another
+    /// process on the port (a server from an earlier cycle that was never killed, say).
     pub async fn start(data: &Path, db: &Target, start: &str) -> Yunshi {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        let log_path = data.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(data.with_extension("log"))
+            .open(&log_path)
             .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_yunshi"));
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -43,28 +53,131 @@ impl Yunshi {
         if let Target::Postgres { url, .. } = db {
             cmd.env("YUNSHI_DATABASE_URL", url);
         }
-        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let server = Yunshi {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+        // The child's standard output, line by line (read to the end, so it never blocks).
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Yunshi {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            instance: String::new(),
         };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + START_TIMEOUT;
+        let exited = |server: &mut Yunshi| {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("yunshi exited at start ({status}):\n{}", tail(&log));
+            }
+        };
+        // 1. The id it printed ("yunshi listening on … · instance <id>").
+        while server.instance.is_empty() {
+            match rx.try_recv() {
+                Ok(line) => {
+                    if let Some(id) = line.split(" · instance ").nth(1) {
+                        server.instance = id.trim().to_owned();
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    exited(&mut server);
+                    assert!(
+                        Instant::now() < deadline,
+                        "yunshi printed no instance id in {START_TIMEOUT:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    exited(&mut server);
+                    panic!("yunshi closed its standard output without an instance id");
+                }
+            }
+        }
+        assert_eq!(
+            server.instance.len(),
+            32,
+            "an instance id: {:?}",
+            server.instance
+        );
+        // 2. `/healthz` answering with that id.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
         loop {
-            if let Ok(res) = client.get(format!("{}/healthz", server.base)).send().await
-                && res.status() == 200
-            {
+            if let Some(answered) = server.health(&client).await {
+                assert_eq!(
+                    answered, server.instance,
+                    "{} answers /healthz as another process than the child just started",
+                    server.base
+                );
                 return server;
             }
-            assert!(Instant::now() < deadline, "yunshi did not start");
+            exited(&mut server);
+            assert!(
+                Instant::now() < deadline,
+                "yunshi did not answer /healthz in {START_TIMEOUT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// SIGKILL: no shutdown, no flushing, nothing.
+    /// The instance id `/healthz` answers with, if it answers 200.
+    pub async fn health(&self, client: &reqwest::Client) -> Option<String> {
+        let res = client
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .ok()?;
+        if res.status() != 200 {
+            return None;
+        }
+        let body: Value = res.json().await.ok()?;
+        body["instance"].as_str().map(str::to_owned)
+    }
+
+    /// Asserts that `/healthz` still answers as this child.
+    pub async fn assert_answers(&self) {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let answered = self.health(&client).await;
+        assert_eq!(
+            answered.as_deref(),
+            Some(self.instance.as_str()),
+            "{} does not answer as this test's server",
+            self.base
+        );
+    }
+
+    /// SIGKILL: no shutdown, no flushing, nothing. Returns once the child is gone.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+}
+
+/// The end of a server log, for a failure message.
+fn tail(log: &str) -> &str {
+    let mut start = log.len().saturating_sub(4_000);
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    &log[start..]
+}
+
+/// Runs `test` and fails it if it has not finished within `limit`: a hang (a kill that
+/// never came, a server that never answers) is a failure, not a stuck suite. Dropping the
+/// test on timeout drops its [`Yunshi`] children, which kills them.
+pub async fn within<F: std::future::Future>(limit: Duration, test: F) -> F::Output {
+    match tokio::time::timeout(limit, test).await {
+        Ok(out) => out,
+        Err(_) => panic!("the test did not finish within {limit:?}: it hangs"),
     }
 }
 

@@ -81,16 +81,12 @@ fn a_case_opens_with_a_reply_window_of_three_working_days_as_a_stored_deadline()
 #[test]
 fn no_reply_across_the_national_day_holiday_is_established_after_the_third_working_day() {
     let mut w = W::new("ali-2020");
-    // Notice on Wednesday 2026-09-30: 10-01..10-07 are holidays (10-08 too in 2026? the
-    // calendar decides); the window ends with the third working day after the notice.
+    // Notice on Wednesday 2026-09-30: 1–7 October are holidays, 8 and 9 October working
+    // days and Saturday 10 October an adjusted working day (调休): the third, so the window
+    // ends at Beijing midnight after it.
     let now = at("2026-09-30T10:00:00+08:00");
     let (case, _) = w.open("ALI-S4", date(2026, 9, 29), now);
-    let third = w.cal.add_working_days(date(2026, 9, 30), 3).unwrap();
-    assert!(third >= date(2026, 10, 9), "{third}");
-    assert_eq!(
-        case.reply_due,
-        crate::time::start_of_day(third.tomorrow().unwrap()).unwrap()
-    );
+    assert_eq!(case.reply_due, at("2026-10-11T00:00:00+08:00"));
     // One second before: not due.
     let before = case
         .reply_due

@@ -12,6 +12,11 @@ async fn healthz_and_readyz_answer_on_a_fresh_sqlite_database() {
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
+    let instance = body["instance"].as_str().unwrap().to_owned();
+    assert_eq!(instance.len(), 32, "{body}");
+    assert!(instance.chars().all(|c| c.is_ascii_hexdigit()), "{body}");
+    let again: serde_json::Value = server.get("/healthz").await.json().await.unwrap();
+    assert_eq!(again["instance"], instance, "the same process, the same id");
 
     let res = server.get("/readyz").await;
     assert_eq!(res.status(), 200);
@@ -19,6 +24,28 @@ async fn healthz_and_readyz_answer_on_a_fresh_sqlite_database() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["database"], "sqlite");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn every_start_answers_healthz_with_a_new_instance_id() {
+    let first = TestServer::start().await;
+    let instance = |server: &TestServer| {
+        let url = server.url("/healthz");
+        let client = server.client.clone();
+        async move {
+            let body: serde_json::Value =
+                client.get(url).send().await.unwrap().json().await.unwrap();
+            body["instance"].as_str().unwrap().to_owned()
+        }
+    };
+    let before = instance(&first).await;
+    // The same data directory, restarted: another process, another id.
+    let dir = first.stop().await;
+    let config = crate::helpers::test_config(&dir);
+    let second = TestServer::start_in(dir, config, axum::Router::new()).await;
+    let after = instance(&second).await;
+    assert_ne!(before, after, "a restart is a new instance");
+    second.stop().await;
 }
 
 #[tokio::test]

@@ -68,14 +68,14 @@ async fn admit(m: &Market, products: &[(&str, &str)]) -> (String, String, Vec<St
     let admin = |s: &str| format!("/api/v1/admin/onboarding/applications/{app_id}/{s}");
     ok(m.post(&step("submit"), &isv, json!({})).await).await;
     ok(m.post(&admin("review"), &reviewer, json!({})).await).await;
-    // Rulebooks without a verification step may refuse it; the approval says.
-    let _ = m
-        .post(
-            &admin("verification"),
-            &reviewer,
-            json!({"decision": "verified"}),
-        )
-        .await;
+    // Every rulebook requires a verification of some kind before approval.
+    ok(m.post(
+        &admin("verification"),
+        &reviewer,
+        json!({"decision": "verified"}),
+    )
+    .await)
+    .await;
     let approved = ok(m
         .post(
             &admin("approve"),
