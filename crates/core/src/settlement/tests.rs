@@ -705,3 +705,80 @@ fn statements_call_for_the_platform_fee_invoice_and_tc_consignment_invoices() {
         Err(SettlementError::NoInvoiceDue)
     );
 }
+
+#[test]
+fn an_empty_period_issues_nothing_and_a_balance_brought_forward_alone_is_a_statement() {
+    let events =
+        |s: &Settled| -> Vec<String> { s.outcome.events.iter().map(|e| e.kind.clone()).collect() };
+    // Nothing sold, nothing held: an empty statement, no event, no transaction.
+    let nothing = settle_at(inputs(month(2026, 4), &[]), "2026-05-01T00:00:00+08:00");
+    assert!(nothing.statement.is_empty());
+    assert_eq!(events(&nothing), Vec::<String>::new());
+    assert!(nothing.outcome.transactions.is_empty());
+    // Without a receiving account but with nothing to pay, nothing is held either.
+    let mut no_payee = inputs(month(2026, 4), &[]);
+    no_payee.payee = None;
+    let no_payee = settle_at(no_payee, "2026-05-01T00:00:00+08:00");
+    assert_eq!(no_payee.statement.holds, Vec::<Hold>::new());
+    assert_eq!(no_payee.statement.held, Fen::ZERO);
+    assert!(no_payee.statement.is_empty());
+    // 50.00 held by an earlier statement and no order: brought forward and paid out.
+    let mut carried = inputs(month(2026, 4), &[]);
+    carried.brought_forward = yuan(50);
+    let carried = settle_at(carried, "2026-05-01T00:00:00+08:00");
+    assert!(!carried.statement.is_empty());
+    assert_eq!(events(&carried), vec!["settlement.statement_issued"]);
+    assert_eq!(
+        carried.statement.adjustments,
+        vec![
+            Adjustment {
+                kind: AdjustmentKind::BroughtForward,
+                amount: Fen::new(5_000),
+            },
+            Adjustment {
+                kind: AdjustmentKind::Payout,
+                amount: Fen::new(-5_000),
+            },
+        ]
+    );
+    assert_eq!(carried.statement.payout, Fen::new(5_000));
+    // One order line and nothing else is a statement too.
+    let sold = [release(1, "2026-04-05T10:00:00+08:00", yuan(100), yuan(10))];
+    let sold = settle_at(inputs(month(2026, 4), &sold), "2026-05-01T00:00:00+08:00");
+    assert!(!sold.statement.is_empty());
+    assert_eq!(sold.statement.order_lines, 1);
+}
+
+#[test]
+fn a_period_whose_fee_was_returned_calls_for_no_platform_fee_invoice() {
+    // Sold in March (fee 100.00); refunded in full in April, the fee share returned.
+    let sold = release(1, "2026-03-05T10:00:00+08:00", yuan(1_000), yuan(100));
+    let items = [
+        sold.clone(),
+        refund(
+            &sold,
+            1,
+            "2026-04-10T10:00:00+08:00",
+            yuan(1_000),
+            yuan(100),
+        ),
+    ];
+    let april = settle_at(inputs(month(2026, 4), &items), "2026-05-01T00:00:00+08:00");
+    assert_eq!(april.statement.fee, Fen::new(-10_000));
+    assert_eq!(april.statement.invoices, Vec::<SettlementInvoice>::new());
+}
+
+#[test]
+fn invoice_kinds_read_back_from_their_stored_names() {
+    assert_eq!(
+        SettlementInvoiceKind::parse("platform_fee"),
+        Some(SettlementInvoiceKind::PlatformFee)
+    );
+    assert_eq!(
+        SettlementInvoiceKind::parse("consignment"),
+        Some(SettlementInvoiceKind::Consignment)
+    );
+    assert_eq!(SettlementInvoiceKind::parse("fee"), None);
+    assert!(SettlementInvoiceKind::Consignment.issued_by_provider());
+    assert!(!SettlementInvoiceKind::PlatformFee.issued_by_provider());
+}
