@@ -435,3 +435,27 @@ fn a_row_of_zero_points_books_no_points_and_a_row_without_deduction_moves_no_mon
     assert!(out.events.is_empty());
     assert!(out.transactions.is_empty());
 }
+
+#[test]
+fn tc_an_expelling_row_bans_the_account_where_expulsion_bans() {
+    // TC 8.3: expulsion closes the account for good. TC's table words its expulsions as
+    // permanent bans; a row that expels (as a later version may word it) bans all the same.
+    let mut w = W::new("tc-2017");
+    let rb = w.rb.clone();
+    let now = at("2026-07-06T10:00:00+08:00");
+    let mut c = decided(&mut w, "TC-S4", date(2026, 7, 1), now);
+    c.row.action = Action::Expel;
+    let (_, plan, _) = plan_penalty(
+        &ViolationRecord::new(c.provider),
+        &c,
+        Fen::new(1_000_000),
+        &rb,
+        &mut w.ctx(now),
+    )
+    .unwrap();
+    assert!(plan.expel && plan.ban);
+    assert_eq!(plan.store_action, Action::NoAction);
+    // TC does not forfeit the deposit on expulsion and this row deducts nothing.
+    assert_eq!(plan.deposit_forfeited, Fen::ZERO);
+    assert_eq!(plan.deposit_deducted, Fen::ZERO);
+}
