@@ -782,3 +782,40 @@ fn invoice_kinds_read_back_from_their_stored_names() {
     assert!(SettlementInvoiceKind::Consignment.issued_by_provider());
     assert!(!SettlementInvoiceKind::PlatformFee.issued_by_provider());
 }
+
+#[test]
+fn an_order_released_at_the_cut_off_instant_belongs_to_the_next_period() {
+    // 1,200.00 a year from 15 March 2027, released at Beijing midnight 1 April: the March
+    // statement (cut off at that instant) has no line; April's is a sale of March's and
+    // April's days: 5,574 + 9,836 fen (largest remainder of 120,000 over 17 + 30 of 366
+    // days; the seven remainders go to March and the 31-day months).
+    let item = yearly(
+        "2027-04-01T00:00:00+08:00",
+        yuan(1_200),
+        yuan(120),
+        date(2027, 3, 15),
+    );
+    let items = [item];
+    assert_eq!(
+        order_lines(&items, month(2027, 3), &rule()).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&items, month(2027, 4), &rule()).unwrap();
+    assert_eq!(april.len(), 1);
+    assert_eq!(april[0].kind, LineKind::Sale);
+    assert_eq!(april[0].amount, Fen::new(15_410));
+    // The same instant without amortisation: April's sale of the whole order.
+    let flat = Settlement {
+        amortise_over_service_period: false,
+        ..rule()
+    };
+    assert_eq!(
+        order_lines(&items, month(2027, 3), &flat).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&items, month(2027, 4), &flat).unwrap();
+    assert_eq!(
+        (april[0].kind, april[0].amount, april[0].fee),
+        (LineKind::Sale, yuan(1_200), yuan(120))
+    );
+}
