@@ -819,3 +819,18 @@ fn an_order_released_at_the_cut_off_instant_belongs_to_the_next_period() {
         (LineKind::Sale, yuan(1_200), yuan(120))
     );
 }
+
+#[test]
+fn a_service_period_of_no_days_settles_whole_when_released() {
+    let mut item = release(4, "2027-03-15T10:00:00+08:00", yuan(1_200), yuan(120));
+    item.service = Some(ServicePeriod {
+        start: date(2027, 3, 15),
+        end: date(2027, 3, 15),
+    });
+    let lines = order_lines(&[item], month(2027, 3), &rule()).unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].amount, lines[0].fee, lines[0].net),
+        (yuan(1_200), yuan(120), yuan(1_080))
+    );
+}
