@@ -818,6 +818,17 @@ fn an_order_released_at_the_cut_off_instant_belongs_to_the_next_period() {
         (april[0].kind, april[0].amount, april[0].fee),
         (LineKind::Sale, yuan(1_200), yuan(120))
     );
+    // And an order with no service period released at that instant: April's too.
+    let one_off = [release(5, "2027-04-01T00:00:00+08:00", yuan(300), yuan(30))];
+    assert_eq!(
+        order_lines(&one_off, month(2027, 3), &rule()).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&one_off, month(2027, 4), &rule()).unwrap();
+    assert_eq!(
+        (april.len(), april[0].kind, april[0].net),
+        (1, LineKind::Sale, yuan(270))
+    );
 }
 
 #[test]
