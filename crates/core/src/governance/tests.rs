@@ -459,3 +459,33 @@ fn tc_an_expelling_row_bans_the_account_where_expulsion_bans() {
     assert_eq!(plan.deposit_forfeited, Fen::ZERO);
     assert_eq!(plan.deposit_deducted, Fen::ZERO);
 }
+
+#[test]
+fn a_stacked_money_measure_of_a_negative_amount_is_out_of_range() {
+    use crate::rulebook::ExtraMeasure::ExtraDeposit;
+    let mut w = W::new("ali-2020");
+    let now = at("2026-07-06T10:00:00+08:00");
+    let c = decided(&mut w, "ALI-S2", date(2026, 7, 1), now);
+    let refused = c.stack(
+        ExtraDeposit,
+        Some(Fen::new(-1)),
+        "再犯",
+        None,
+        &mut w.ctx(now),
+    );
+    assert_eq!(
+        refused.map(|(c, _)| c.stacked),
+        Err(CaseError::AmountOutOfRange)
+    );
+    // One fen is the least an extra deposit can be.
+    let (next, _) = c
+        .stack(
+            ExtraDeposit,
+            Some(Fen::new(1)),
+            "再犯",
+            None,
+            &mut w.ctx(now),
+        )
+        .unwrap();
+    assert_eq!(next.stacked[0].amount, Some(Fen::new(1)));
+}
