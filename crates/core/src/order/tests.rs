@@ -1042,3 +1042,26 @@ fn paying_a_refund_refuses_nothing_and_more_than_remains_whoever_calls_it() {
         Ok(yuan(1_000))
     );
 }
+
+#[test]
+fn where_the_rulebook_forbids_it_the_operator_awards_no_full_refund_on_an_in_window_request() {
+    // Every builtin rulebook lets the operator refund in full inside the window; one that
+    // does not leaves it a stated amount.
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    h.rulebook.refunds.operator_may_refund_in_window = false;
+    let order = h.buy(image(DeclaredRefundPolicy::NoRefund));
+    let order = request(&mut h, &order).unwrap();
+    let order = h.run(|ctx| escalate_refund(&order, ctx)).unwrap();
+    let full = ArbitrationDecision::Refund {
+        award: RefundAward::Full,
+        note: String::new(),
+    };
+    let refused = h.run(|ctx| decide_refund(&order, full, ctx));
+    assert_eq!(code(refused), "operator_refund_not_allowed");
+    let part = ArbitrationDecision::Refund {
+        award: RefundAward::Amount { amount: yuan(400) },
+        note: String::new(),
+    };
+    let order = h.run(|ctx| decide_refund(&order, part, ctx)).unwrap();
+    assert_eq!(order.refunds[0].payment.unwrap().amount, Fen::new(40_000));
+}
