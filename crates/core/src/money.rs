@@ -352,6 +352,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn zero_is_neither_positive_nor_negative_and_the_sign_predicates_split_at_it() {
+        assert!(Fen(0).is_zero());
+        assert!(!Fen(0).is_positive());
+        assert!(!Fen(0).is_negative());
+        assert!(Fen(1).is_positive());
+        assert!(!Fen(1).is_negative());
+        assert!(!Fen(1).is_zero());
+        assert!(Fen(-1).is_negative());
+        assert!(!Fen(-1).is_positive());
+        assert!(!Fen(-1).is_zero());
+    }
+
+    #[test]
+    fn the_magnitude_of_an_amount_is_checked_like_every_other_step() {
+        assert_eq!(Fen(-1_234).checked_abs(), Ok(Fen(1_234)));
+        assert_eq!(Fen(1_234).checked_abs(), Ok(Fen(1_234)));
+        assert_eq!(Fen(i64::MIN).checked_abs(), Err(MoneyError::Overflow));
+        assert_eq!(Fen(-5).checked_neg(), Ok(Fen(5)));
+        assert_eq!(Fen(700).checked_mul(3), Ok(Fen(2_100)));
+        assert_eq!(Fen(700).checked_sub(Fen(1_000)), Ok(Fen(-300)));
+        assert_eq!(Fen::checked_sum([Fen(100), Fen(-30), Fen(5)]), Ok(Fen(75)));
+        assert_eq!(Fen::from_yuan(12), Ok(Fen(1_200)));
+        assert_eq!(Fen::from_yuan(i64::MAX), Err(MoneyError::Overflow));
+    }
+
     proptest! {
         #[test]
         fn display_then_parse_round_trips(fen in -(i64::MAX / 2)..(i64::MAX / 2)) {

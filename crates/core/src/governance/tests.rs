@@ -362,3 +362,126 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn ali_a_first_twelve_point_violation_deducts_the_row_and_forfeits_nothing_until_expulsion() {
+    let mut w = W::new("ali-2020");
+    let rb = w.rb.clone();
+    let now = at("2026-07-06T10:00:00+08:00");
+    let c = decided(&mut w, "ALI-B1", date(2026, 7, 1), now);
+    let held = Fen::new(1_000_000);
+    let (record, plan, out) = plan_penalty(
+        &ViolationRecord::new(c.provider),
+        &c,
+        held,
+        &rb,
+        &mut w.ctx(now),
+    )
+    .unwrap();
+    // 10,000.00 held, the row takes 5,000.00; not expelled, so the rest stays and
+    // nothing is owed or banned.
+    assert_eq!(plan.deposit_deducted, Fen::new(500_000));
+    assert_eq!(plan.deposit_forfeited, Fen::ZERO);
+    assert_eq!(plan.owed, Fen::ZERO);
+    assert!(!plan.expel && !plan.ban && !plan.threshold_reached);
+    assert_eq!(
+        record.deductions,
+        vec![super::record::DeductionEntry {
+            case: c.id,
+            from_deposit: Fen::new(500_000),
+            owed: Fen::ZERO,
+            at: now,
+        }]
+    );
+    let kinds: Vec<&str> = out.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["provider.points_booked", "provider.deposit_deducted"]
+    );
+    // The fiscal year from 1 April holds the 12 points; the next one starts at zero.
+    let points = rb.points.clone().unwrap();
+    let (year, total) = record.points_on(&points, date(2027, 3, 31)).unwrap();
+    assert_eq!(
+        (year.start, year.end, total),
+        (date(2026, 4, 1), date(2027, 4, 1), 12)
+    );
+    let (year, total) = record.points_on(&points, date(2027, 4, 1)).unwrap();
+    assert_eq!((year.start, total), (date(2027, 4, 1), 0));
+}
+
+#[test]
+fn a_row_of_zero_points_books_no_points_and_a_row_without_deduction_moves_no_money() {
+    let mut w = W::new("ali-2020");
+    let rb = w.rb.clone();
+    let now = at("2026-07-06T10:00:00+08:00");
+    let mut c = decided(&mut w, "ALI-B1", date(2026, 7, 1), now);
+    c.row.points = Some(0);
+    c.row.deposit = crate::rulebook::DepositDeduction::NoDeduction;
+    let (record, plan, out) = plan_penalty(
+        &ViolationRecord::new(c.provider),
+        &c,
+        Fen::new(1_000_000),
+        &rb,
+        &mut w.ctx(now),
+    )
+    .unwrap();
+    assert_eq!((plan.points, plan.year_total), (None, None));
+    assert_eq!(plan.deposit_deducted, Fen::ZERO);
+    assert_eq!(record, ViolationRecord::new(c.provider));
+    assert!(out.events.is_empty());
+    assert!(out.transactions.is_empty());
+}
+
+#[test]
+fn tc_an_expelling_row_bans_the_account_where_expulsion_bans() {
+    // TC 8.3: expulsion closes the account for good. TC's table words its expulsions as
+    // permanent bans; a row that expels (as a later version may word it) bans all the same.
+    let mut w = W::new("tc-2017");
+    let rb = w.rb.clone();
+    let now = at("2026-07-06T10:00:00+08:00");
+    let mut c = decided(&mut w, "TC-S4", date(2026, 7, 1), now);
+    c.row.action = Action::Expel;
+    let (_, plan, _) = plan_penalty(
+        &ViolationRecord::new(c.provider),
+        &c,
+        Fen::new(1_000_000),
+        &rb,
+        &mut w.ctx(now),
+    )
+    .unwrap();
+    assert!(plan.expel && plan.ban);
+    assert_eq!(plan.store_action, Action::NoAction);
+    // TC does not forfeit the deposit on expulsion and this row deducts nothing.
+    assert_eq!(plan.deposit_forfeited, Fen::ZERO);
+    assert_eq!(plan.deposit_deducted, Fen::ZERO);
+}
+
+#[test]
+fn a_stacked_money_measure_of_a_negative_amount_is_out_of_range() {
+    use crate::rulebook::ExtraMeasure::ExtraDeposit;
+    let mut w = W::new("ali-2020");
+    let now = at("2026-07-06T10:00:00+08:00");
+    let c = decided(&mut w, "ALI-S2", date(2026, 7, 1), now);
+    let refused = c.stack(
+        ExtraDeposit,
+        Some(Fen::new(-1)),
+        "再犯",
+        None,
+        &mut w.ctx(now),
+    );
+    assert_eq!(
+        refused.map(|(c, _)| c.stacked),
+        Err(CaseError::AmountOutOfRange)
+    );
+    // One fen is the least an extra deposit can be.
+    let (next, _) = c
+        .stack(
+            ExtraDeposit,
+            Some(Fen::new(1)),
+            "再犯",
+            None,
+            &mut w.ctx(now),
+        )
+        .unwrap();
+    assert_eq!(next.stacked[0].amount, Some(Fen::new(1)));
+}

@@ -56,6 +56,30 @@ mod tests {
     }
 
     #[test]
+    fn nothing_released_or_nothing_paid_carries_no_fee() {
+        let terms = FeeTerms::Commission {
+            rate: "20%".parse().unwrap(),
+        };
+        let fee = |released: i64, total: i64| {
+            platform_fee(
+                &terms,
+                Fen::new(released),
+                Fen::new(total),
+                1,
+                Rounding::HalfUp,
+            )
+        };
+        // A free order (nothing paid) releases no fee even if asked about an amount.
+        assert_eq!(fee(100_000, 0), Ok(Fen::ZERO));
+        assert_eq!(fee(0, 100_000), Ok(Fen::ZERO));
+        assert_eq!(fee(-100, 100_000), Ok(Fen::ZERO));
+        assert_eq!(fee(100_000, -100), Ok(Fen::ZERO));
+        // One fen released of a paid order: 20% rounds half up to nothing.
+        assert_eq!(fee(1, 100_000), Ok(Fen::ZERO));
+        assert_eq!(fee(3, 100_000), Ok(Fen::new(1)));
+    }
+
+    #[test]
     fn base_price_fee_is_the_margin_and_shrinks_with_an_earlier_refund() {
         // Sold at 1,000.00 per unit, base price 700.00, two units: fee 600.00.
         let terms = FeeTerms::BasePrice {

@@ -963,3 +963,105 @@ fn a_declined_or_voided_intent_lets_a_new_attempt_begin() {
     assert_ne!(second.id, first.id);
     assert_eq!(second.status, IntentStatus::Open);
 }
+
+/// Runs `rule` and keeps its outcome beside the order, for the deadlines it cancels.
+fn with_outcome(
+    h: &mut Harness,
+    rule: impl FnOnce(&mut crate::decision::Context<'_>) -> Result<(Order, Outcome), OrderError>,
+) -> Result<(Order, Outcome), OrderError> {
+    h.run(|ctx| rule(ctx).map(|(order, outcome)| ((order, outcome.clone()), outcome)))
+}
+
+#[test]
+fn an_operator_award_is_a_positive_amount_up_to_exactly_what_remains() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.buy(licence());
+    let order = h.advance_to(beijing(2026, 7, 6, 10), &order);
+    let direct = |amount: Fen| DirectRefund {
+        ground: RefundReason::Other,
+        award: RefundAward::Amount { amount },
+        note: String::new(),
+    };
+    let zero = h.run(|ctx| refund_directly(&order, direct(Fen::ZERO), ctx));
+    assert_eq!(code(zero), "invalid_order_terms");
+    let negative = h.run(|ctx| refund_directly(&order, direct(Fen::new(-1)), ctx));
+    assert_eq!(code(negative), "invalid_order_terms");
+    // Exactly the 1,000.00 left may be awarded: 800.00 from the provider, the 200.00 fee
+    // returned; after release there is no window deadline left to cancel.
+    let (order, outcome) = with_outcome(&mut h, |ctx| {
+        refund_directly(&order, direct(yuan(1_000)), ctx)
+    })
+    .unwrap();
+    assert_eq!(order.status, OrderStatus::Refunded);
+    let paid = order.refunds[0].payment.unwrap();
+    assert_eq!(paid.amount, Fen::new(100_000));
+    assert_eq!(
+        (paid.provider_part, paid.fee_part),
+        (Fen::new(80_000), Fen::new(20_000))
+    );
+    assert_eq!(outcome.cancel, Vec::<String>::new());
+}
+
+#[test]
+fn a_full_refund_inside_the_window_cancels_the_window_deadline() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.buy(image(DeclaredRefundPolicy::NoRefund));
+    let order = request(&mut h, &order).unwrap();
+    let (order, outcome) = with_outcome(&mut h, |ctx| accept_refund(&order, ctx)).unwrap();
+    assert_eq!(
+        outcome.cancel,
+        vec![format!("order:{}:guarantee_window_end", order.id)]
+    );
+}
+
+#[test]
+fn paying_a_refund_refuses_nothing_and_more_than_remains_whoever_calls_it() {
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    let order = h.buy(image(DeclaredRefundPolicy::NoRefund));
+    let order = request(&mut h, &order).unwrap();
+    let mut pay = |amount: i64| {
+        h.run(|ctx| {
+            let mut next = order.clone();
+            let mut outcome = Outcome::default();
+            super::refund::pay_refund(
+                &mut next,
+                0,
+                Fen::new(amount),
+                Decider::Provider,
+                ctx,
+                &mut outcome,
+            )
+            .map(|()| (next, outcome))
+        })
+    };
+    assert_eq!(code(pay(100_001)), "refund_exceeds_paid");
+    assert_eq!(code(pay(0)), "refund_exceeds_paid");
+    assert_eq!(code(pay(-1)), "refund_exceeds_paid");
+    assert_eq!(
+        pay(100_000).map(|o| o.refunded_from_escrow),
+        Ok(yuan(1_000))
+    );
+}
+
+#[test]
+fn where_the_rulebook_forbids_it_the_operator_awards_no_full_refund_on_an_in_window_request() {
+    // Every builtin rulebook lets the operator refund in full inside the window; one that
+    // does not leaves it a stated amount.
+    let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+    h.rulebook.refunds.operator_may_refund_in_window = false;
+    let order = h.buy(image(DeclaredRefundPolicy::NoRefund));
+    let order = request(&mut h, &order).unwrap();
+    let order = h.run(|ctx| escalate_refund(&order, ctx)).unwrap();
+    let full = ArbitrationDecision::Refund {
+        award: RefundAward::Full,
+        note: String::new(),
+    };
+    let refused = h.run(|ctx| decide_refund(&order, full, ctx));
+    assert_eq!(code(refused), "operator_refund_not_allowed");
+    let part = ArbitrationDecision::Refund {
+        award: RefundAward::Amount { amount: yuan(400) },
+        note: String::new(),
+    };
+    let order = h.run(|ctx| decide_refund(&order, part, ctx)).unwrap();
+    assert_eq!(order.refunds[0].payment.unwrap().amount, Fen::new(40_000));
+}

@@ -705,3 +705,143 @@ fn statements_call_for_the_platform_fee_invoice_and_tc_consignment_invoices() {
         Err(SettlementError::NoInvoiceDue)
     );
 }
+
+#[test]
+fn an_empty_period_issues_nothing_and_a_balance_brought_forward_alone_is_a_statement() {
+    let events =
+        |s: &Settled| -> Vec<String> { s.outcome.events.iter().map(|e| e.kind.clone()).collect() };
+    // Nothing sold, nothing held: an empty statement, no event, no transaction.
+    let nothing = settle_at(inputs(month(2026, 4), &[]), "2026-05-01T00:00:00+08:00");
+    assert!(nothing.statement.is_empty());
+    assert_eq!(events(&nothing), Vec::<String>::new());
+    assert!(nothing.outcome.transactions.is_empty());
+    // Without a receiving account but with nothing to pay, nothing is held either.
+    let mut no_payee = inputs(month(2026, 4), &[]);
+    no_payee.payee = None;
+    let no_payee = settle_at(no_payee, "2026-05-01T00:00:00+08:00");
+    assert_eq!(no_payee.statement.holds, Vec::<Hold>::new());
+    assert_eq!(no_payee.statement.held, Fen::ZERO);
+    assert!(no_payee.statement.is_empty());
+    // 50.00 held by an earlier statement and no order: brought forward and paid out.
+    let mut carried = inputs(month(2026, 4), &[]);
+    carried.brought_forward = yuan(50);
+    let carried = settle_at(carried, "2026-05-01T00:00:00+08:00");
+    assert!(!carried.statement.is_empty());
+    assert_eq!(events(&carried), vec!["settlement.statement_issued"]);
+    assert_eq!(
+        carried.statement.adjustments,
+        vec![
+            Adjustment {
+                kind: AdjustmentKind::BroughtForward,
+                amount: Fen::new(5_000),
+            },
+            Adjustment {
+                kind: AdjustmentKind::Payout,
+                amount: Fen::new(-5_000),
+            },
+        ]
+    );
+    assert_eq!(carried.statement.payout, Fen::new(5_000));
+    // One order line and nothing else is a statement too.
+    let sold = [release(1, "2026-04-05T10:00:00+08:00", yuan(100), yuan(10))];
+    let sold = settle_at(inputs(month(2026, 4), &sold), "2026-05-01T00:00:00+08:00");
+    assert!(!sold.statement.is_empty());
+    assert_eq!(sold.statement.order_lines, 1);
+}
+
+#[test]
+fn a_period_whose_fee_was_returned_calls_for_no_platform_fee_invoice() {
+    // Sold in March (fee 100.00); refunded in full in April, the fee share returned.
+    let sold = release(1, "2026-03-05T10:00:00+08:00", yuan(1_000), yuan(100));
+    let items = [
+        sold.clone(),
+        refund(
+            &sold,
+            1,
+            "2026-04-10T10:00:00+08:00",
+            yuan(1_000),
+            yuan(100),
+        ),
+    ];
+    let april = settle_at(inputs(month(2026, 4), &items), "2026-05-01T00:00:00+08:00");
+    assert_eq!(april.statement.fee, Fen::new(-10_000));
+    assert_eq!(april.statement.invoices, Vec::<SettlementInvoice>::new());
+}
+
+#[test]
+fn invoice_kinds_read_back_from_their_stored_names() {
+    assert_eq!(
+        SettlementInvoiceKind::parse("platform_fee"),
+        Some(SettlementInvoiceKind::PlatformFee)
+    );
+    assert_eq!(
+        SettlementInvoiceKind::parse("consignment"),
+        Some(SettlementInvoiceKind::Consignment)
+    );
+    assert_eq!(SettlementInvoiceKind::parse("fee"), None);
+    assert!(SettlementInvoiceKind::Consignment.issued_by_provider());
+    assert!(!SettlementInvoiceKind::PlatformFee.issued_by_provider());
+}
+
+#[test]
+fn an_order_released_at_the_cut_off_instant_belongs_to_the_next_period() {
+    // 1,200.00 a year from 15 March 2027, released at Beijing midnight 1 April: the March
+    // statement (cut off at that instant) has no line; April's is a sale of March's and
+    // April's days: 5,574 + 9,836 fen (largest remainder of 120,000 over 17 + 30 of 366
+    // days; the seven remainders go to March and the 31-day months).
+    let item = yearly(
+        "2027-04-01T00:00:00+08:00",
+        yuan(1_200),
+        yuan(120),
+        date(2027, 3, 15),
+    );
+    let items = [item];
+    assert_eq!(
+        order_lines(&items, month(2027, 3), &rule()).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&items, month(2027, 4), &rule()).unwrap();
+    assert_eq!(april.len(), 1);
+    assert_eq!(april[0].kind, LineKind::Sale);
+    assert_eq!(april[0].amount, Fen::new(15_410));
+    // The same instant without amortisation: April's sale of the whole order.
+    let flat = Settlement {
+        amortise_over_service_period: false,
+        ..rule()
+    };
+    assert_eq!(
+        order_lines(&items, month(2027, 3), &flat).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&items, month(2027, 4), &flat).unwrap();
+    assert_eq!(
+        (april[0].kind, april[0].amount, april[0].fee),
+        (LineKind::Sale, yuan(1_200), yuan(120))
+    );
+    // And an order with no service period released at that instant: April's too.
+    let one_off = [release(5, "2027-04-01T00:00:00+08:00", yuan(300), yuan(30))];
+    assert_eq!(
+        order_lines(&one_off, month(2027, 3), &rule()).unwrap(),
+        Vec::<OrderLine>::new()
+    );
+    let april = order_lines(&one_off, month(2027, 4), &rule()).unwrap();
+    assert_eq!(
+        (april.len(), april[0].kind, april[0].net),
+        (1, LineKind::Sale, yuan(270))
+    );
+}
+
+#[test]
+fn a_service_period_of_no_days_settles_whole_when_released() {
+    let mut item = release(4, "2027-03-15T10:00:00+08:00", yuan(1_200), yuan(120));
+    item.service = Some(ServicePeriod {
+        start: date(2027, 3, 15),
+        end: date(2027, 3, 15),
+    });
+    let lines = order_lines(&[item], month(2027, 3), &rule()).unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].amount, lines[0].fee, lines[0].net),
+        (yuan(1_200), yuan(120), yuan(1_080))
+    );
+}
