@@ -233,12 +233,17 @@ impl Store {
 
     /// Totals per account kind, over all owners.
     pub async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
-        dispatch!(self, b => b.balances_by_kind().await)
+        dispatch!(self, b => b.totals_by_kind().await)?
+            .into_iter()
+            .map(|(kind, total)| Ok((kind, fen_of_total(total)?)))
+            .collect()
     }
 
     /// The sum of all postings: zero in a sound ledger.
     pub async fn trial_balance(&self) -> Result<i128, StoreError> {
-        dispatch!(self, b => b.trial_balance().await)
+        // Summed per account kind by the backend, then in i128 here: no overflow on the way.
+        let per_kind = dispatch!(self, b => b.totals_by_kind().await)?;
+        Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
     /// A transaction whose postings do not sum to zero, if any: the suspect named when the

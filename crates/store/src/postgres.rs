@@ -240,17 +240,9 @@ impl PgStore {
         crate::fen_of_total(total(&row, 0)?)
     }
 
-    pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
-        self.totals_by_kind()
-            .await?
-            .into_iter()
-            .map(|(kind, total)| Ok((kind, crate::fen_of_total(total)?)))
-            .collect()
-    }
-
     /// Totals per account kind, exact: `SUM` of `BIGINT` is `NUMERIC` in PostgreSQL, read as
     /// text into 128 bits rather than cast back to a `BIGINT` that could overflow.
-    async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
+    pub(crate) async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -391,11 +383,6 @@ impl PgStore {
                 ))
             })
             .collect()
-    }
-
-    pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
-        let per_kind = self.totals_by_kind().await?;
-        Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
     pub(crate) async fn unbalanced_transaction(&self) -> Result<Option<Uuid>, StoreError> {

@@ -352,15 +352,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn balances_by_kind(&self) -> Result<Vec<(AccountKind, Fen)>, StoreError> {
-        self.totals_by_kind()
-            .await?
-            .into_iter()
-            .map(|(kind, total)| Ok((kind, crate::fen_of_total(total)?)))
-            .collect()
-    }
-
-    async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
+    pub(crate) async fn totals_by_kind(&self) -> Result<Vec<(AccountKind, i128)>, StoreError> {
         self.read(|c| {
             let mut stmt = c
                 .prepare_cached(
@@ -610,12 +602,6 @@ impl SqliteStore {
             .collect()
         })
         .await
-    }
-
-    pub(crate) async fn trial_balance(&self) -> Result<i128, StoreError> {
-        // Summed per account kind in SQL, then in i128 here: no overflow on the way.
-        let per_kind = self.totals_by_kind().await?;
-        Ok(per_kind.iter().map(|(_, total)| total).sum())
     }
 
     pub(crate) async fn unbalanced_transaction(&self) -> Result<Option<Uuid>, StoreError> {
