@@ -35,7 +35,7 @@ pub async fn ensure_seeded(data_dir: &Path, rulebook: &str) -> Result<Demo> {
     if let Ok(raw) = std::fs::read_to_string(&marker) {
         return serde_json::from_str(&raw).with_context(|| format!("reading {}", marker.display()));
     }
-    yunshi_server::private_files::create_private_dir(data_dir)
+    yunshi_server::kernel::private_files::create_private_dir(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let today = beijing_date(Timestamp::now());
     let nine = jiff::civil::time(9, 0, 0, 0);

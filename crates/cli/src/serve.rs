@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use yunshi_server::{Bootstrap, ClockMode, Config, ConfigOverrides, Server, config::redact_url};
+use yunshi_server::{
+    Bootstrap, ClockMode, Config, ConfigOverrides, Server, kernel::config::redact_url,
+};
 use yunshi_store::Store;
 
 /// Settings come from defaults, then `--config FILE`, then `YUNSHI_*` variables, then these
@@ -166,7 +168,7 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let url = config.database_url();
     runtime()?.block_on(async move {
         if config.database_url.is_none() {
-            yunshi_server::private_files::create_private_dir(&config.data_dir)
+            yunshi_server::kernel::private_files::create_private_dir(&config.data_dir)
                 .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         }
         let store = Store::open(&url)

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::problem::Problem;
+use crate::kernel::problem::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,52 +19,52 @@ use crate::problem::Problem;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
-        crate::api::healthz,
-        crate::api::readyz,
-        crate::api::metrics,
-        crate::api::clock,
-        crate::api::whoami,
-        crate::api::rulebook,
-        crate::api::rulebook_versions,
-        crate::setup::page,
-        crate::setup::submit_form,
-        crate::setup::submit_json,
-        crate::accounts::members::register_member,
-        crate::accounts::members::get_member,
-        crate::accounts::members::submit_verification,
-        crate::accounts::members::decide_verification,
-        crate::accounts::sessions::login,
-        crate::accounts::sessions::logout,
-        crate::accounts::sessions::me,
-        crate::accounts::tokens::create_token,
-        crate::accounts::tokens::list_tokens,
-        crate::accounts::tokens::revoke_token,
-        crate::accounts::admin::create_user,
-        crate::accounts::admin::create_user_token,
-        crate::accounts::lifecycle::disable_user,
-        crate::accounts::lifecycle::enable_user,
-        crate::accounts::lifecycle::list_user_credentials,
-        crate::accounts::lifecycle::revoke_user_credential,
-        crate::accounts::lifecycle::list_sessions,
-        crate::accounts::lifecycle::revoke_session,
-        crate::accounts::lifecycle::change_password,
-        crate::accounts::lifecycle::issue_password_reset,
-        crate::accounts::lifecycle::reset_password,
+        crate::features::system::healthz,
+        crate::features::system::readyz,
+        crate::features::system::metrics,
+        crate::features::system::clock,
+        crate::features::system::whoami,
+        crate::features::system::rulebook,
+        crate::features::system::rulebook_versions,
+        crate::features::setup::page,
+        crate::features::setup::submit_form,
+        crate::features::setup::submit_json,
+        crate::features::accounts::members::register_member,
+        crate::features::accounts::members::get_member,
+        crate::features::accounts::members::submit_verification,
+        crate::features::accounts::members::decide_verification,
+        crate::features::accounts::sessions::login,
+        crate::features::accounts::sessions::logout,
+        crate::features::accounts::sessions::me,
+        crate::features::accounts::tokens::create_token,
+        crate::features::accounts::tokens::list_tokens,
+        crate::features::accounts::tokens::revoke_token,
+        crate::features::accounts::admin::create_user,
+        crate::features::accounts::admin::create_user_token,
+        crate::features::accounts::lifecycle::disable_user,
+        crate::features::accounts::lifecycle::enable_user,
+        crate::features::accounts::lifecycle::list_user_credentials,
+        crate::features::accounts::lifecycle::revoke_user_credential,
+        crate::features::accounts::lifecycle::list_sessions,
+        crate::features::accounts::lifecycle::revoke_session,
+        crate::features::accounts::lifecycle::change_password,
+        crate::features::accounts::lifecycle::issue_password_reset,
+        crate::features::accounts::lifecycle::reset_password,
         openapi_json,
         docs_page,
         docs_asset,
     ),
     components(schemas(
-        crate::problem::Problem,
-        crate::problem::ErrorCode,
-        crate::auth::Principal,
-        crate::auth::Credential,
-        crate::accounts::views::ActorView,
-        crate::accounts::views::UserKindView,
-        crate::accounts::views::OperatorRoleDto,
-        crate::accounts::views::ProviderRoleDto,
-        crate::accounts::views::MemberKindDto,
-        crate::accounts::views::IdDocumentDto,
+        crate::kernel::problem::Problem,
+        crate::kernel::problem::ErrorCode,
+        crate::kernel::auth::Principal,
+        crate::kernel::auth::Credential,
+        crate::features::accounts::views::ActorView,
+        crate::features::accounts::views::UserKindView,
+        crate::features::accounts::views::OperatorRoleDto,
+        crate::features::accounts::views::ProviderRoleDto,
+        crate::features::accounts::views::MemberKindDto,
+        crate::features::accounts::views::IdDocumentDto,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -101,19 +101,19 @@ pub fn openapi_bytes() -> Vec<u8> {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     for part in [
-        crate::onboarding::ApiDoc::openapi(),
-        crate::catalogue::ApiDoc::openapi(),
-        crate::orders::ApiDoc::openapi(),
-        crate::deliveries::ApiDoc::openapi(),
-        crate::cases::ApiDoc::openapi(),
-        crate::complaints::ApiDoc::openapi(),
-        crate::deposits::ApiDoc::openapi(),
-        crate::settlement::ApiDoc::openapi(),
-        crate::evidence::ApiDoc::openapi(),
-        crate::exits::ApiDoc::openapi(),
-        crate::invoices::ApiDoc::openapi(),
-        crate::admin_clock::ApiDoc::openapi(),
-        crate::audit::ApiDoc::openapi(),
+        crate::features::onboarding::ApiDoc::openapi(),
+        crate::features::catalogue::ApiDoc::openapi(),
+        crate::features::orders::ApiDoc::openapi(),
+        crate::features::deliveries::ApiDoc::openapi(),
+        crate::features::cases::ApiDoc::openapi(),
+        crate::features::complaints::ApiDoc::openapi(),
+        crate::features::deposits::ApiDoc::openapi(),
+        crate::features::settlement::ApiDoc::openapi(),
+        crate::features::evidence::ApiDoc::openapi(),
+        crate::features::exits::ApiDoc::openapi(),
+        crate::features::invoices::ApiDoc::openapi(),
+        crate::features::admin_clock::ApiDoc::openapi(),
+        crate::features::audit::ApiDoc::openapi(),
     ] {
         doc.merge(part);
     }
@@ -122,7 +122,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The error answers every operation of a kind can give, whatever its handler does: the
-/// extractors' and the middleware's (see [`crate::problem::normalize`]), all problem
+/// extractors' and the middleware's (see [`crate::kernel::problem::normalize`]), all problem
 /// documents. Added where an operation's own list leaves them out, so that the document
 /// names every status the server sends: 401 wherever a bearer token is checked; 400 (a
 /// malformed body, path value, query string or header) wherever the request carries any;
@@ -140,7 +140,7 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
             ResponseBuilder::new()
                 .description(description)
                 .content(
-                    crate::problem::PROBLEM_JSON,
+                    crate::kernel::problem::PROBLEM_JSON,
                     ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("Problem")))
                         .build(),
@@ -178,7 +178,8 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
         for param in op.parameters.iter_mut().flatten() {
             if let RefOr::T(p) = param
                 && p.parameter_in == ParameterIn::Header
-                && p.name.eq_ignore_ascii_case(crate::idempotency::HEADER)
+                && p.name
+                    .eq_ignore_ascii_case(crate::kernel::idempotency::HEADER)
             {
                 p.schema = Some(idempotency_key.clone());
             }

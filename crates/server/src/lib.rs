@@ -2,50 +2,18 @@
 //! metrics endpoints, bearer-token authentication and the first-administrator bootstrap.
 //!
 //! The server is an imperative shell: it loads state from the [`Store`], reads "now" from the
-//! one [`Clock`], calls the pure core and persists what the core decides.
+//! one [`Clock`](yunshi_core::time::Clock), calls the pure core and persists what the core decides.
 //!
 //! [`Server::bind`] does everything that can fail at start-up (listen, open and migrate the
 //! database, bootstrap the administrator); [`Server::run_until`] serves until the shutdown
 //! future completes, lets in-flight requests finish, then closes the store.
 
-pub mod accounts;
-pub mod admin_clock;
-pub mod amount;
-pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod cases;
-pub mod catalogue;
-pub mod clock;
-pub mod complaints;
-pub mod config;
-pub mod console;
-pub mod deadlines;
-pub mod deliveries;
-pub mod deposits;
 pub mod docs;
-pub mod egress;
-pub mod evidence;
-pub mod exits;
-pub mod idempotency;
-pub mod invoices;
-pub mod metrics;
-pub mod onboarding;
-pub mod orders;
-pub mod parties;
-pub mod pipeline;
-pub mod principal_cache;
-pub mod private_files;
-pub mod problem;
-pub mod rulebooks;
-pub mod sealing;
-pub mod settlement;
-pub mod setup;
-pub mod visibility;
+pub mod features;
+pub mod kernel;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
@@ -54,107 +22,64 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::routing::get;
 use jiff::Timestamp;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use yunshi_core::calendar::WorkingCalendar;
-use yunshi_core::money::Fen;
-use yunshi_core::time::Clock;
 use yunshi_store::{Store, StoreError};
 
-pub use crate::auth::{Bootstrap, Principal};
-pub use crate::clock::SystemClock;
-pub use crate::config::{ClockMode, Config, ConfigError, ConfigOverrides, Settings};
-pub use crate::problem::{ApiJson, ErrorCode, Problem};
+use crate::features::{
+    accounts, admin_clock, audit, cases, catalogue, complaints, console, deliveries, deposits,
+    evidence, exits, invoices, onboarding, orders, settlement, setup, system, visibility,
+};
+use crate::kernel::deadlines::{self, Registry};
+use crate::kernel::{auth, clock, config, metrics, private_files, problem, sealing};
 
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<AppInner>);
+pub use crate::kernel::auth::{Bootstrap, Principal};
+pub use crate::kernel::clock::SystemClock;
+pub use crate::kernel::config::{ClockMode, Config, ConfigError, ConfigOverrides, Settings};
+pub use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+pub use crate::kernel::state::AppState;
 
-pub struct AppInner {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub clock_mode: ClockMode,
-    /// Serialises advances of a simulated clock.
-    pub clock_control: clock::ClockControl,
-    pub calendar: Arc<WorkingCalendar>,
-    pub rulebooks: rulebooks::Rulebooks,
-    pub metrics: PrometheusHandle,
-    /// Recently authenticated tokens (see `principal_cache` for how fresh they are).
-    pub principals: principal_cache::PrincipalCache,
-    /// Failed logins per e-mail and per client address (`accounts::throttle`).
-    pub login_throttle: accounts::throttle::LoginThrottle,
-    /// The OpenAPI document, rendered once.
-    pub openapi: Bytes,
-    /// The largest amount one money field of a request may carry (`max_amount`).
-    pub max_amount: Fen,
-    /// The console's cookies are `Secure` and `__Host-` prefixed (`secure_cookies`).
-    pub secure_cookies: bool,
-    /// Where payments are charged (the built-in sandbox unless a deployment plugs one in).
-    pub gateway: Arc<dyn orders::gateway::PaymentGateway>,
-    /// The keys that seal secrets and personal data at rest ([`sealing`]).
-    pub keys: Arc<sealing::Keyring>,
-    /// This process's identity, fresh at every start (a UUIDv7's hex digits): `/healthz`
-    /// says it, so a supervisor can tell its own child from whatever else answers the port.
-    pub instance: String,
-}
-
-impl Deref for AppState {
-    type Target = AppInner;
-    fn deref(&self) -> &AppInner {
-        &self.0
+/// Every feature's deadline handlers by kind: the one place they are assembled.
+pub fn deadline_registry() -> Registry {
+    let handlers = [
+        onboarding::DEADLINES,
+        orders::DEADLINES,
+        deliveries::DEADLINES,
+        cases::DEADLINES,
+        complaints::DEADLINES,
+        deposits::DEADLINES,
+        settlement::DEADLINES,
+        exits::DEADLINES,
+        visibility::DEADLINES,
+        invoices::DEADLINES,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|&(kind, handler)| (kind, handler))
+    .collect();
+    Registry {
+        handlers,
+        batched: orders::BATCH_DEADLINES.iter().copied().collect(),
     }
 }
 
-impl axum::extract::FromRef<AppState> for amount::MaxAmount {
-    fn from_ref(state: &AppState) -> Self {
-        amount::MaxAmount(state.max_amount)
-    }
-}
-
-impl AppState {
-    /// The state of a server running `settings` on `store`, sealing with `keys`.
-    pub fn new(store: Store, settings: &Settings, keys: Arc<sealing::Keyring>) -> Self {
-        let sandbox = || -> Arc<dyn orders::gateway::PaymentGateway> {
-            Arc::new(orders::gateway::SandboxGateway)
-        };
-        Self(Arc::new(AppInner {
-            store,
-            clock: settings.clock.clone(),
-            clock_mode: settings.clock_mode,
-            clock_control: clock::ClockControl::default(),
-            calendar: Arc::new(settings.calendar.clone()),
-            rulebooks: settings.rulebooks.clone(),
-            metrics: metrics::prometheus(),
-            principals: principal_cache::PrincipalCache::default(),
-            login_throttle: accounts::throttle::LoginThrottle::default(),
-            openapi: Bytes::from(docs::openapi_bytes()),
-            max_amount: settings.max_amount,
-            secure_cookies: settings.secure_cookies,
-            gateway: settings.gateway.clone().unwrap_or_else(sandbox),
-            keys,
-            instance: uuid::Uuid::now_v7().simple().to_string(),
-        }))
-    }
-}
-
-/// Every route of the API, without middleware or state.
+/// Every route of the API, without middleware or state: the one place they are assembled.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/docs", get(docs::docs_page))
         .route("/api/docs/assets/{file}", get(docs::docs_asset))
-        .route("/api/v1/clock", get(api::clock))
-        .route("/api/v1/whoami", get(api::whoami))
-        .route("/api/v1/rulebook", get(api::rulebook))
-        .route("/api/v1/rulebook/versions", get(api::rulebook_versions))
+        .route("/api/v1/clock", get(system::clock))
+        .route("/api/v1/whoami", get(system::whoami))
+        .route("/api/v1/rulebook", get(system::rulebook))
+        .route("/api/v1/rulebook/versions", get(system::rulebook_versions))
         .route("/api/v1/setup", axum::routing::post(setup::submit_json))
         .route("/setup", get(setup::page).post(setup::submit_form))
         .merge(accounts::routes())
@@ -349,7 +274,13 @@ impl Server {
                     clock = settings.clock_mode.as_str(),
                     "database ready"
                 );
-                let state = AppState::new(store.clone(), &settings, keys);
+                let state = AppState::new(
+                    store.clone(),
+                    &settings,
+                    keys,
+                    Bytes::from(docs::openapi_bytes()),
+                    deadline_registry(),
+                );
                 if let Err(e) = settlement::ensure_scheduled(&state).await {
                     tracing::warn!(error = %e.detail, "could not schedule the settlement run");
                 }

@@ -12,7 +12,7 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 use tokio::sync::oneshot;
 use yunshi_core::ledger::AccountKind;
-use yunshi_server::config::{ClockMode, Config};
+use yunshi_server::kernel::config::{ClockMode, Config};
 use yunshi_server::{AppState, Server};
 
 use super::market::{self, Market};

@@ -18,7 +18,7 @@ use yunshi_core::ledger::{Account, AccountKind, LedgerTransaction, Posting};
 use yunshi_core::settlement::{
     ItemKind, PayeeAccount, PayeeChannel, PayeeRegistration, Period, SettlementItem,
 };
-use yunshi_server::config::Config;
+use yunshi_server::kernel::config::Config;
 use yunshi_server::{ClockMode, Server};
 use yunshi_store::{AggregateWrite, Store, WriteBatch};
 
@@ -171,7 +171,7 @@ struct Measured {
     run: Duration,
     raw: Duration,
     statements: u64,
-    timing: yunshi_server::settlement::RunTiming,
+    timing: yunshi_server::features::settlement::RunTiming,
 }
 
 async fn once(args: &SettlementBenchArgs, database_url: Option<String>) -> Result<Measured> {
@@ -193,7 +193,7 @@ async fn once(args: &SettlementBenchArgs, database_url: Option<String>) -> Resul
         Some(url) => raw_postgres(url, period).await?,
     };
     let started = Instant::now();
-    let summary = yunshi_server::settlement::run_period(&state, period)
+    let summary = yunshi_server::features::settlement::run_period(&state, period)
         .await
         .map_err(|p| anyhow::anyhow!("run failed: {}", p.detail))?;
     let run = started.elapsed();

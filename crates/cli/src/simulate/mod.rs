@@ -830,9 +830,9 @@ async fn finish(api: &Api<'_>, w: &World, s: &mut Summary) -> Result<()> {
         }
     }
     let state = api.node.state().await?;
-    let statements = yunshi_server::pipeline::all_aggregates(
+    let statements = yunshi_server::kernel::pipeline::all_aggregates(
         &state.store,
-        yunshi_server::settlement::STATEMENT,
+        yunshi_server::features::settlement::STATEMENT,
         None,
         None,
     )

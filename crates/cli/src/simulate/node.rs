@@ -16,7 +16,7 @@ use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 use tokio::sync::{RwLock, oneshot};
 use tower::ServiceExt;
-use yunshi_server::config::{ClockMode, Config};
+use yunshi_server::kernel::config::{ClockMode, Config};
 use yunshi_server::{AppState, Server};
 use yunshi_store::{Fault, FaultPlan};
 

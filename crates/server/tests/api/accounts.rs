@@ -1753,8 +1753,10 @@ async fn a_user_disabled_through_another_server_process_is_refused_within_the_ca
     )
     .await;
     json_of(res, 200).await;
-    tokio::time::sleep(yunshi_server::principal_cache::TTL + std::time::Duration::from_millis(200))
-        .await;
+    tokio::time::sleep(
+        yunshi_server::kernel::principal_cache::TTL + std::time::Duration::from_millis(200),
+    )
+    .await;
     assert_eq!(
         me_status(&b, &token).await,
         401,

@@ -207,12 +207,12 @@ async fn only_the_newest_setup_link_works() {
         other => panic!("expected a setup secret, got {other:?}"),
     };
     let first = secret(
-        yunshi_server::auth::bootstrap(&store, now, None)
+        yunshi_server::kernel::auth::bootstrap(&store, now, None)
             .await
             .unwrap(),
     );
     let second = secret(
-        yunshi_server::auth::bootstrap(&store, now, None)
+        yunshi_server::kernel::auth::bootstrap(&store, now, None)
             .await
             .unwrap(),
     );
@@ -220,7 +220,7 @@ async fn only_the_newest_setup_link_works() {
         let store = store.clone();
         async move {
             store
-                .api_token(&yunshi_server::auth::hash_secret(&s))
+                .api_token(&yunshi_server::kernel::auth::hash_secret(&s))
                 .await
                 .unwrap()
                 .unwrap()
@@ -297,7 +297,7 @@ async fn bootstrap_tokens_get_an_expiry_once_a_real_administrator_exists() {
         .await
         .unwrap();
     let token = store
-        .api_token(&yunshi_server::auth::hash_secret(ADMIN_TOKEN))
+        .api_token(&yunshi_server::kernel::auth::hash_secret(ADMIN_TOKEN))
         .await
         .unwrap()
         .unwrap();
@@ -306,7 +306,8 @@ async fn bootstrap_tokens_get_an_expiry_once_a_real_administrator_exists() {
         .expect("an expiry once an administrator exists");
     let left = expires.duration_since(jiff::Timestamp::now());
     assert!(
-        left > jiff::SignedDuration::from_hours(23) && left <= yunshi_server::auth::BOOTSTRAP_GRACE,
+        left > jiff::SignedDuration::from_hours(23)
+            && left <= yunshi_server::kernel::auth::BOOTSTRAP_GRACE,
         "{left:?}"
     );
     store.close().await;
@@ -320,7 +321,7 @@ async fn bootstrap_tokens_get_an_expiry_once_a_real_administrator_exists() {
         .await
         .unwrap();
     let kept = store
-        .api_token(&yunshi_server::auth::hash_secret(ADMIN_TOKEN))
+        .api_token(&yunshi_server::kernel::auth::hash_secret(ADMIN_TOKEN))
         .await
         .unwrap()
         .unwrap();

@@ -112,8 +112,8 @@ mod control {
     use reqwest::Method;
     use serde_json::{Value, json};
     use uuid::Uuid;
-    use yunshi_server::deadlines::{
-        ClockTarget, Handler, HandlerFuture, advance_with, firing_time, registry,
+    use yunshi_server::kernel::deadlines::{
+        ClockTarget, Handler, HandlerFuture, advance_with, firing_time,
     };
     use yunshi_server::{AppState, ClockMode};
     use yunshi_store::{Deadline, FiredDeadline, NewDeadline, NewEvent, WriteBatch};
@@ -190,7 +190,7 @@ mod control {
     }
 
     fn handlers() -> HashMap<&'static str, Handler> {
-        let mut h = registry();
+        let mut h = yunshi_server::deadline_registry().handlers;
         h.insert(TICK, tick as Handler);
         h.insert(FAIL, fail as Handler);
         h

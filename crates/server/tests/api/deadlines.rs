@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use yunshi_server::AppState;
-use yunshi_server::deadlines::{
+use yunshi_server::kernel::deadlines::{
     FireReport, Handler, HandlerFuture, LEASE, fire_due, fire_due_with, firing_time,
 };
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, NewEvent, WriteBatch};

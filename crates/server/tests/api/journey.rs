@@ -32,7 +32,7 @@ use uuid::Uuid;
 use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;
 use yunshi_core::time::SimulatedClock;
-use yunshi_server::orders::gateway::PaymentGateway;
+use yunshi_server::kernel::gateway::PaymentGateway;
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::AggregateQuery;
 
@@ -49,7 +49,7 @@ pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\
 
 /// Test-only: the deadline runner at the simulated clock's time.
 async fn fire_due(State(state): State<AppState>) -> axum::Json<Value> {
-    let report = yunshi_server::deadlines::fire_due(&state, state.clock.now(), 1000)
+    let report = yunshi_server::kernel::deadlines::fire_due(&state, state.clock.now(), 1000)
         .await
         .unwrap();
     axum::Json(serde_json::to_value(report).unwrap())
@@ -154,7 +154,7 @@ async fn invoice_breaches(
     axum::extract::Path(provider): axum::extract::Path<Uuid>,
 ) -> axum::Json<Value> {
     let provider = yunshi_core::ids::ProviderId(provider);
-    let ids = yunshi_server::invoices::provider_invoice_breaches(&state, provider)
+    let ids = yunshi_server::features::invoices::provider_invoice_breaches(&state, provider)
         .await
         .unwrap();
     axum::Json(json!(ids))

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind};
-use yunshi_server::onboarding::sha256::sha256_hex;
+use yunshi_server::features::onboarding::sha256::sha256_hex;
 use yunshi_store::Store;
 
 use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, json_of};
@@ -919,7 +919,7 @@ async fn a_changed_material_not_redeclared_in_time_becomes_overdue() {
         Query(q): Query<HashMap<String, String>>,
     ) -> axum::Json<Value> {
         let at = q["at"].parse().unwrap();
-        let report = yunshi_server::deadlines::fire_due(&state, at, 100)
+        let report = yunshi_server::kernel::deadlines::fire_due(&state, at, 100)
             .await
             .unwrap();
         axum::Json(serde_json::to_value(report).unwrap())
@@ -1071,7 +1071,7 @@ async fn a_freeze_ends_when_its_stored_deadline_fires() {
     use std::collections::HashMap;
     use yunshi_core::decision::Context;
     use yunshi_server::AppState;
-    use yunshi_server::pipeline::{NewIds, add_outcome, aggregate_write};
+    use yunshi_server::kernel::pipeline::{NewIds, add_outcome, aggregate_write};
     use yunshi_store::WriteBatch;
 
     /// Governance stand-in: freezes the store for a day (the freeze itself is issue 4's).
@@ -1079,7 +1079,7 @@ async fn a_freeze_ends_when_its_stored_deadline_fires() {
         State(state): State<AppState>,
         Path(id): Path<uuid::Uuid>,
     ) -> axum::Json<Value> {
-        let loaded = yunshi_server::onboarding::load_store(&state, id)
+        let loaded = yunshi_server::features::onboarding::load_store(&state, id)
             .await
             .unwrap()
             .unwrap();
@@ -1123,7 +1123,7 @@ async fn a_freeze_ends_when_its_stored_deadline_fires() {
         Query(q): Query<HashMap<String, String>>,
     ) -> axum::Json<Value> {
         let at = q["at"].parse().unwrap();
-        let report = yunshi_server::deadlines::fire_due(&state, at, 100)
+        let report = yunshi_server::kernel::deadlines::fire_due(&state, at, 100)
             .await
             .unwrap();
         axum::Json(serde_json::to_value(report).unwrap())

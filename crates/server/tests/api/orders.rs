@@ -25,7 +25,7 @@ use yunshi_core::listing::{
 };
 use yunshi_core::money::Fen;
 use yunshi_core::time::{SimulatedClock, beijing_date};
-use yunshi_server::pipeline::{NewIds, aggregate_write};
+use yunshi_server::kernel::pipeline::{NewIds, aggregate_write};
 use yunshi_server::{AppState, ClockMode, ServeError, Server};
 use yunshi_store::{AggregateQuery, WriteBatch};
 
@@ -156,7 +156,7 @@ async fn live_product(
 }
 
 async fn fire_due(State(state): State<AppState>) -> Json<Value> {
-    let report = yunshi_server::deadlines::fire_due(&state, state.clock.now(), 1000)
+    let report = yunshi_server::kernel::deadlines::fire_due(&state, state.clock.now(), 1000)
         .await
         .unwrap();
     Json(json!({ "fired": report.fired }))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 use yunshi_core::ids::OrderId;
-use yunshi_server::orders::gateway::{
+use yunshi_server::kernel::gateway::{
     Charge, ChargeFuture, ChargeOutcome, PaymentGateway, VoidFuture, VoidOutcome,
 };
 

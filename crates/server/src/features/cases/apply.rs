@@ -1,0 +1,360 @@
+//! What a final decision does, applied in the same `WriteBatch` as the decision: points
+//! booked to the rule year, the threshold checked, the store frozen or blocked (lifted by the
+//! stores' stored deadlines), the deposit deducted, and on expulsion the provider expelled
+//! (or banned), every store closed, every product delisted and the deposit forfeited where
+//! the rulebook says so. Unfinished orders are refunded on expulsion through the exits
+//! module's shared exit code, in the same batch (SPEC §13; `case.applied.exit`).
+
+use jiff::Timestamp;
+use serde_json::json;
+use yunshi_core::decision::Context;
+use yunshi_core::governance::{Case, StackedMeasure, ViolationRecord, plan_penalty};
+use yunshi_core::ids::ProviderId;
+use yunshi_core::ledger::{Account, AccountKind};
+use yunshi_core::listing::HoldKind;
+use yunshi_core::money::Fen;
+use yunshi_core::provider::{Provider, ProviderStatus};
+use yunshi_core::rulebook::{Action, ExtraMeasure, MarketplaceRulebook};
+use yunshi_core::storefront::{ClosureReason, Store};
+use yunshi_store::{StoredAggregate, WriteBatch};
+
+use super::RECORD;
+use crate::AppState;
+use crate::features::catalogue::{PRODUCT, ProductRecord, product_write};
+use crate::features::onboarding::{PROVIDER, STORE, load_provider, store_write};
+use crate::kernel::pipeline::{NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::problem::Problem;
+
+/// The rulebook version in force on the day of the act, as the case names it.
+pub(crate) fn act_rulebook<'a>(
+    state: &'a AppState,
+    case: &Case,
+) -> Result<&'a MarketplaceRulebook, Problem> {
+    state
+        .rulebooks
+        .library()
+        .get(&case.rulebook)
+        .and_then(|r| r.as_marketplace())
+        .ok_or_else(|| {
+            Problem::internal(format!("case {} names rulebook {}", case.id, case.rulebook))
+        })
+}
+
+/// Runs `f` with a context under `rulebook`.
+pub(crate) fn with_ctx<T>(
+    state: &AppState,
+    now: Timestamp,
+    rulebook: &MarketplaceRulebook,
+    f: impl FnOnce(&mut Context<'_>) -> T,
+) -> T {
+    let mut ids = NewIds;
+    let mut ctx = Context {
+        now,
+        rulebook,
+        calendar: &state.calendar,
+        ids: &mut ids,
+    };
+    f(&mut ctx)
+}
+
+/// Every aggregate of `kind` owned by `owner`.
+pub(crate) async fn all_owned(
+    state: &AppState,
+    kind: &str,
+    owner: &str,
+) -> Result<Vec<StoredAggregate>, Problem> {
+    crate::kernel::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
+}
+
+/// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
+/// in `batch`.
+pub(crate) fn delist_in_batch(
+    state: &AppState,
+    rb: &MarketplaceRulebook,
+    stored: &StoredAggregate,
+    key: &str,
+    reason: &str,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<(), Problem> {
+    let mut record: ProductRecord = read(stored)?;
+    let (next, outcome) = with_ctx(state, now, rb, |ctx| {
+        record
+            .product
+            .place_hold(ctx, key, HoldKind::Delisted, reason, None)
+    })
+    .map_err(|e| Problem::refusal(&e))?;
+    record.product = next;
+    batch
+        .aggregates
+        .push(product_write(&record, Some(stored.version), now)?);
+    add_outcome(batch, outcome, now);
+    Ok(())
+}
+
+fn read<T: serde::de::DeserializeOwned>(a: &StoredAggregate) -> Result<T, Problem> {
+    serde_json::from_value(a.state.clone()).map_err(|e| {
+        Problem::internal(format!(
+            "stored {} {} does not read back: {e}",
+            a.kind, a.id
+        ))
+    })
+}
+
+/// The deposit held for `provider` now (a positive amount).
+pub(crate) async fn deposit_held(state: &AppState, provider: ProviderId) -> Result<Fen, Problem> {
+    let b = state
+        .store
+        .balance(&Account::new(
+            AccountKind::DepositsHeld,
+            provider.to_string(),
+        ))
+        .await?;
+    b.checked_abs().map_err(Problem::internal)
+}
+
+/// Penalties owed beyond the deposit.
+pub(crate) async fn penalties_owed(state: &AppState, provider: ProviderId) -> Result<Fen, Problem> {
+    let b = state
+        .store
+        .balance(&Account::new(
+            AccountKind::PenaltiesReceivable,
+            provider.to_string(),
+        ))
+        .await?;
+    b.checked_abs().map_err(Problem::internal)
+}
+
+pub(crate) async fn load_record(
+    state: &AppState,
+    provider: ProviderId,
+) -> Result<(ViolationRecord, Option<i64>), Problem> {
+    Ok(
+        match load::<ViolationRecord>(&state.store, RECORD, provider.uuid()).await? {
+            Some(l) => (l.state, Some(l.version)),
+            None => (ViolationRecord::new(provider), None),
+        },
+    )
+}
+
+/// Applies the final decision of `case` (already `decided`) into `batch`.
+pub(crate) async fn apply_final(
+    state: &AppState,
+    case: &mut Case,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<(), Problem> {
+    let rb = act_rulebook(state, case)?;
+    let provider = case.provider;
+    let owner = provider.to_string();
+    let (record, record_version) = load_record(state, provider).await?;
+    let held = deposit_held(state, provider).await?;
+    let (record, plan, outcome) = with_ctx(state, now, rb, |ctx| {
+        plan_penalty(&record, case, held, rb, ctx)
+    })
+    .map_err(|e| Problem::refusal(&e))?;
+    add_outcome(batch, outcome, now);
+    batch.aggregates.push(aggregate_write(
+        RECORD,
+        provider.uuid(),
+        record_version,
+        owner.clone(),
+        "record",
+        &record,
+        now,
+    )?);
+    // A deduction short of expulsion demands a top-up (SPEC §10); an expelled provider's
+    // deposit is forfeited instead.
+    if !plan.expel && !plan.deposit_deducted.is_zero() {
+        let held_after = held
+            .checked_sub(plan.deposit_deducted)
+            .map_err(Problem::internal)?;
+        crate::features::deposits::record_violation_deduction(
+            state,
+            batch,
+            case,
+            plan.deposit_deducted,
+            held_after,
+            now,
+        )
+        .await?;
+    }
+    let subject = case.subject();
+    let mut pending: Vec<serde_json::Value> = Vec::new();
+    let mut exit_effects = None;
+
+    // The provider: expelled, or banned for good.
+    if (plan.expel || plan.ban)
+        && let Some(p) = load_provider(state, provider).await?
+    {
+        let decided = with_ctx(state, now, rb, |ctx| {
+            let banned = matches!(p.state.status, ProviderStatus::Banned { .. });
+            if plan.ban && !banned {
+                p.state.ban(ctx).map(Some)
+            } else if plan.expel && p.state.is_active() {
+                p.state.expel(ctx).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .map_err(|e| Problem::refusal(&e))?;
+        if let Some((next, outcome)) = decided {
+            write_provider(batch, &next, p.version, now)?;
+            add_outcome(batch, outcome, now);
+        }
+    }
+
+    // Stores: closed on expulsion, else frozen or blocked for the row's days.
+    for stored in all_owned(state, STORE, &owner).await? {
+        let store: Store = read(&stored)?;
+        if store.closed.is_some() {
+            continue;
+        }
+        let decided = with_ctx(state, now, rb, |ctx| {
+            if plan.expel {
+                let reason = if plan.ban {
+                    ClosureReason::AccountBan
+                } else {
+                    ClosureReason::Expulsion
+                };
+                store.close(reason, ctx).map(Some)
+            } else {
+                match plan.store_action {
+                    Action::Freeze(_) | Action::BlockAndRestrict(_) => store
+                        .apply_action(plan.store_action, &subject, ctx)
+                        .map(Some),
+                    _ => Ok(None),
+                }
+            }
+        })
+        .map_err(|e| Problem::refusal(&e))?;
+        if let Some((next, outcome)) = decided {
+            batch
+                .aggregates
+                .push(store_write(&next, Some(stored.version), now)?);
+            add_outcome(batch, outcome, now);
+        }
+    }
+
+    // Products: all delisted on expulsion.
+    if plan.expel {
+        let key = format!("violation:{}", case.id);
+        let reason = format!("清退 expelled: {}", case.row.code);
+        for stored in all_owned(state, PRODUCT, &owner).await? {
+            delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
+        }
+        // Unfinished orders refunded per the rulebook (ALI partly delivered services: a
+        // refund task), the tenure ended, the exit announced (SPEC §13).
+        exit_effects =
+            Some(crate::features::exits::expulsion_effects(state, provider, rb, now, batch).await?);
+    }
+    if plan.hide_and_delist && !plan.expel {
+        match case.product {
+            Some(product) => {
+                let Some(stored) = state.store.aggregate(PRODUCT, product.uuid()).await? else {
+                    return Err(Problem::internal(format!(
+                        "case {} names no product",
+                        case.id
+                    )));
+                };
+                let record: ProductRecord = read(&stored)?;
+                if record.product.provider == provider {
+                    let key = format!("violation:{}", case.id);
+                    let reason = format!("屏蔽并下架 hidden and delisted: {}", case.row.code);
+                    delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
+                }
+            }
+            None => pending.push(json!({
+                "task": "hide_and_delist_product",
+                "note": "the case names no product: compliance delists the offending product",
+            })),
+        }
+    }
+    if !pending.is_empty() {
+        add_outcome(
+            batch,
+            yunshi_core::decision::Outcome::default().event(
+                "case.pending_tasks",
+                subject.clone(),
+                json!({ "tasks": pending }),
+            ),
+            now,
+        );
+    }
+    case.applied = Some(json!({ "plan": plan, "pending_tasks": pending, "exit": exit_effects }));
+    Ok(())
+}
+
+fn write_provider(
+    batch: &mut WriteBatch,
+    p: &Provider,
+    version: i64,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    batch.aggregates.push(aggregate_write(
+        PROVIDER,
+        p.id.uuid(),
+        Some(version),
+        p.id.to_string(),
+        p.status.label(),
+        p,
+        now,
+    )?);
+    Ok(())
+}
+
+/// What a measure stacked on `case` does now, in the batch that stacks it: the money measures
+/// through the deposit (an extra deposit required, a deduction), hiding every store (TC 屏蔽),
+/// delisting the case's product (TC 删除). The others — display demotion, category and
+/// publishing restriction, account ban — are recorded on the case and not yet enforced; a
+/// public notice needs nothing more, the decided case is on the public notice list already.
+pub(crate) async fn apply_stacked(
+    state: &AppState,
+    case: &Case,
+    measure: &StackedMeasure,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+) -> Result<(), Problem> {
+    let owner = case.provider.to_string();
+    let rb = crate::features::onboarding::rulebook_at(state, now)?;
+    match measure.measure {
+        ExtraMeasure::ExtraDeposit | ExtraMeasure::DepositDeduction => {
+            crate::features::deposits::stacked_in_batch(state, batch, case, measure, now).await
+        }
+        ExtraMeasure::Hide => {
+            let reason = format!("屏蔽 hidden: {} — {}", case.row.code, measure.reason);
+            for stored in all_owned(state, STORE, &owner).await? {
+                let store: Store = read(&stored)?;
+                if store.closed.is_some() || store.hidden.is_some() {
+                    continue;
+                }
+                let (next, outcome) = with_ctx(state, now, rb, |ctx| store.hide(&reason, ctx))
+                    .map_err(|e| Problem::refusal(&e))?;
+                batch
+                    .aggregates
+                    .push(store_write(&next, Some(stored.version), now)?);
+                add_outcome(batch, outcome, now);
+            }
+            Ok(())
+        }
+        ExtraMeasure::Delete => {
+            let Some(product) = case.product else {
+                return Ok(());
+            };
+            let Some(stored) = state.store.aggregate(PRODUCT, product.uuid()).await? else {
+                return Err(Problem::internal(format!(
+                    "case {} names no product",
+                    case.id
+                )));
+            };
+            let key = format!("violation:{}:delete", case.id);
+            let reason = format!("删除 deleted: {} — {}", case.row.code, measure.reason);
+            delist_in_batch(state, rb, &stored, &key, &reason, now, batch)
+        }
+        ExtraMeasure::LowerDisplayRank
+        | ExtraMeasure::PublicNotice
+        | ExtraMeasure::CategoryRestriction
+        | ExtraMeasure::PublishingRestriction
+        | ExtraMeasure::AccountBan => Ok(()),
+    }
+}

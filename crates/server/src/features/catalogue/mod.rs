@@ -1,0 +1,558 @@
+//! Products, listing review with automatic checks, and catalogue search (SPEC §5; issue 3
+//! item 4).
+//!
+//! - [`products`]: provider staff create and edit products, see the automatic checks, submit,
+//!   withdraw, delist and relist; list their own.
+//! - [`review`]: the listing reviewer's queue, approval (acknowledging each finding) and
+//!   rejection with the rulebook's reasons.
+//! - [`browse`]: the public catalogue — search over live products and one product's page.
+//!
+//! Storage: a product is the aggregate `product` ([`ProductRecord`]: the core's [`Product`]
+//! plus its sales, filled when read), owner = provider id, status = the product's
+//! [`ProductStatus`](yunshi_core::listing::ProductStatus) (`listed` is what search loads). The
+//! review queue is the index aggregate `listing_review` (one per product, status `submitted`
+//! while a version waits for a reviewer, else `closed`), written in the same batch as the
+//! product. The provider's deposit standing is read from the `provider` aggregate (written by
+//! onboarding): an active provider has paid its deposit in full; no aggregate = no deposit.
+//! Ratings are read from orders' `product_rating` aggregate (the core's `ProductRating`),
+//! sales from orders' `product_sales` aggregate (the core's `ProductSales`), and
+//! the `store` aggregate's measures (frozen, blocked, hidden, closed) hide a store's products
+//! from the catalogue and stop it publishing.
+
+pub mod browse;
+pub mod products;
+pub mod review;
+pub mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+use yunshi_core::decision::{Context, Outcome};
+use yunshi_core::ids::{ProductId, ProviderId, StoreId};
+use yunshi_core::listing::{
+    ListingError, OperatorDomains, Product, ProviderStanding, VersionStatus,
+};
+use yunshi_core::order::ProductRating;
+use yunshi_core::provider::Provider;
+use yunshi_core::rulebook::MarketplaceRulebook;
+use yunshi_core::storefront::{Store, Visibility};
+use yunshi_core::time::beijing_date;
+use yunshi_store::{StoreError, WriteBatch};
+
+use crate::AppState;
+use crate::kernel::auth::Principal;
+use crate::kernel::deadlines::Handler;
+use crate::kernel::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::problem::Problem;
+pub(crate) use crate::kernel::problem::path_id;
+
+/// Aggregate kind of products.
+pub const PRODUCT: &str = "product";
+/// Aggregate kind of the review-queue index (one per product).
+pub const LISTING_REVIEW: &str = "listing_review";
+/// Aggregate kind of providers (written by onboarding).
+pub const PROVIDER: &str = "provider";
+/// Aggregate kind of stores (written by onboarding).
+pub const STORE: &str = "store";
+/// How many times a decision is retried after losing a race.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The operator's own domains per rulebook family: links and e-mail addresses on them are
+/// not flagged as external by the automatic checks. **[design assumption]** The rulebooks
+/// carry no such list; this constant is the deployment's (a configuration setting later).
+pub const OPERATOR_DOMAINS: &[(&str, &[&str])] = &[
+    (
+        "ali",
+        &[
+            "aliyun.com",
+            "alibabacloud.com",
+            "aliyuncs.com",
+            "alicdn.com",
+        ],
+    ),
+    (
+        "tc",
+        &["cloud.tencent.com", "tencentcloud.com", "qcloud.com"],
+    ),
+    ("jd", &["jdcloud.com", "jdcloud-openapi.com"]),
+];
+
+/// The operator domains for the rulebook family in force.
+pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
+    let family = rulebook.rulebook.family.as_str();
+    OperatorDomains::new(
+        OPERATOR_DOMAINS
+            .iter()
+            .filter(|(f, _)| *f == family)
+            .flat_map(|(_, d)| d.iter().copied()),
+    )
+}
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        products::create_product,
+        products::list_products,
+        products::get_product,
+        products::edit_draft,
+        products::discard_draft,
+        products::checks,
+        products::submit,
+        products::withdraw,
+        products::delist,
+        products::relist,
+        review::queue,
+        review::approve,
+        review::reject,
+        browse::search_catalogue,
+        browse::catalogue_product,
+        crate::features::visibility::saas_delivery_standing,
+        crate::features::visibility::performance::start_monthly_checks,
+        crate::features::visibility::refund_rate::start_refund_rate_checks,
+        crate::features::visibility::refund_rate::refund_rate_standing,
+        crate::features::visibility::refund_rate::refund_rate_standings,
+        crate::features::visibility::deployment::start_deployment_checks,
+        crate::features::visibility::deployment::declare,
+        crate::features::visibility::deployment::declaration,
+        crate::features::visibility::deployment::deployment_share,
+        crate::features::visibility::deployment::deployment_findings,
+    ),
+    components(schemas(
+        views::NewProductRequest,
+        views::DraftRequest,
+        views::ProductView,
+        views::ProductPage,
+        views::ChecksView,
+        views::ApproveRequest,
+        views::AckRequest,
+        views::RejectRequest,
+        views::ReviewItem,
+        views::ReviewPage,
+        views::CatalogueItem,
+        views::CataloguePageView,
+        views::CatalogueProductView,
+        views::ReviewView,
+        crate::features::visibility::SaasDeliveryStandingView,
+        crate::features::visibility::performance::MonthlyChecks,
+        crate::features::visibility::refund_rate::RefundRateChecks,
+        crate::features::visibility::refund_rate::CurrentRate,
+        crate::features::visibility::refund_rate::RefundRateStandingView,
+        crate::features::visibility::refund_rate::RefundRateStandingPage,
+        crate::features::visibility::deployment::DeploymentChecks,
+        crate::features::visibility::deployment::DeclarationBody,
+        crate::features::visibility::deployment::DeclarationView,
+        crate::features::visibility::deployment::DeploymentShareView,
+        crate::features::visibility::deployment::DeploymentFinding,
+        crate::features::visibility::deployment::DeploymentFindingPage,
+    )),
+    tags(
+        (name = "products", description = "Provider products, automatic checks, submission, shelf"),
+        (name = "listing review", description = "The listing reviewer's queue and decisions"),
+        (name = "catalogue", description = "The public catalogue: search and product pages"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/products",
+            post(products::create_product).get(products::list_products),
+        )
+        .route("/api/v1/products/{id}", get(products::get_product))
+        .route(
+            "/api/v1/products/{id}/draft",
+            axum::routing::put(products::edit_draft).delete(products::discard_draft),
+        )
+        .route("/api/v1/products/{id}/checks", get(products::checks))
+        .route("/api/v1/products/{id}/submit", post(products::submit))
+        .route("/api/v1/products/{id}/withdraw", post(products::withdraw))
+        .route("/api/v1/products/{id}/delist", post(products::delist))
+        .route("/api/v1/products/{id}/relist", post(products::relist))
+        .route("/api/v1/review/listings", get(review::queue))
+        .route(
+            "/api/v1/review/listings/{id}/approve",
+            post(review::approve),
+        )
+        .route("/api/v1/review/listings/{id}/reject", post(review::reject))
+        .route("/api/v1/catalogue", get(browse::search_catalogue))
+        .route("/api/v1/catalogue/{id}", get(browse::catalogue_product))
+        .route(
+            "/api/v1/providers/{id}/saas-delivery-standing",
+            get(crate::features::visibility::saas_delivery_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/monthly-checks",
+            post(crate::features::visibility::performance::start_monthly_checks),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-checks",
+            post(crate::features::visibility::refund_rate::start_refund_rate_checks),
+        )
+        .route(
+            "/api/v1/providers/{id}/refund-rate-standing",
+            get(crate::features::visibility::refund_rate::refund_rate_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-standings",
+            get(crate::features::visibility::refund_rate::refund_rate_standings),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-checks",
+            post(crate::features::visibility::deployment::start_deployment_checks),
+        )
+        .route(
+            "/api/v1/products/{id}/deployment-declaration",
+            axum::routing::put(crate::features::visibility::deployment::declare)
+                .get(crate::features::visibility::deployment::declaration),
+        )
+        .route(
+            "/api/v1/providers/{id}/deployment-share",
+            get(crate::features::visibility::deployment::deployment_share),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-findings",
+            get(crate::features::visibility::deployment::deployment_findings),
+        )
+}
+
+/// The deadline kinds this module fires, and how.
+pub const DEADLINES: &[(&str, Handler)] = &[];
+
+/// A product as stored: the core's product, and beside it (filled when read) its sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    pub product: Product,
+    /// Sales: the product's orders that were paid and not refunded in full — a paid order
+    /// counts once (a pay-later order once paid, a renewal like any order, a free order
+    /// never), and stops counting when everything paid went back; a refund never counts
+    /// twice. See `yunshi_core::order::sale_change`.
+    ///
+    /// **Not stored here**: counting in the product aggregate would make every payment of a
+    /// popular product contend on one row. Orders keep the count in their own aggregate
+    /// [`PRODUCT_SALES`] (the core's `ProductSales`, keyed by product id), applied by a
+    /// deadline each paid or fully refunded order schedules in its own batch and the deadline
+    /// runner fires at once — so the count follows payments by one runner round. Readers
+    /// fill this field from it ([`load_sales`]); on a record just loaded it is 0.
+    #[serde(default, skip_serializing)]
+    pub sales: u64,
+}
+
+/// Aggregate kind of a product's sales count, written by orders (see [`ProductRecord::sales`]).
+pub const PRODUCT_SALES: &str = crate::features::orders::PRODUCT_SALES;
+
+/// The product's sales (0 before its first paid order).
+pub async fn load_sales(state: &AppState, id: ProductId) -> Result<u64, Problem> {
+    Ok(
+        crate::features::orders::load_product_sales(&state.store, id)
+            .await?
+            .count(),
+    )
+}
+
+/// Aggregate kind of a product's rating accumulator (the core's [`ProductRating`]), keyed by
+/// the product id and written by orders when a buyer rates.
+pub const PRODUCT_RATING: &str = "product_rating";
+
+/// The product's ratings (none if never rated).
+pub async fn load_rating(state: &AppState, id: ProductId) -> Result<ProductRating, Problem> {
+    Ok(
+        load::<ProductRating>(&state.store, PRODUCT_RATING, id.uuid())
+            .await?
+            .map(|l| l.state)
+            .unwrap_or_default(),
+    )
+}
+
+/// The review-queue index of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewIndex {
+    pub product: ProductId,
+    pub provider: ProviderId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<Timestamp>,
+}
+
+/// The product `id`, if stored.
+pub async fn load_product(
+    state: &AppState,
+    id: ProductId,
+) -> Result<Option<Loaded<ProductRecord>>, Problem> {
+    load(&state.store, PRODUCT, id.uuid()).await
+}
+
+/// The product as its provider sees it, with its ratings.
+pub(crate) async fn view(
+    state: &AppState,
+    record: &ProductRecord,
+) -> Result<views::ProductView, Problem> {
+    let rating = load_rating(state, record.product.id).await?;
+    let record = ProductRecord {
+        sales: load_sales(state, record.product.id).await?,
+        ..record.clone()
+    };
+    Ok(views::ProductView::of(&record, rating))
+}
+
+pub(crate) fn no_product(id: impl std::fmt::Display) -> Problem {
+    Problem::not_found(format!("no product {id}"))
+}
+
+pub(crate) fn refused(e: ListingError) -> Problem {
+    Problem::refusal(&e)
+}
+
+/// The marketplace rulebook that judges an act at `now`.
+pub(crate) fn rulebook_at(
+    state: &AppState,
+    now: Timestamp,
+) -> Result<&MarketplaceRulebook, Problem> {
+    state
+        .rulebooks
+        .marketplace_at(beijing_date(now))
+        .map_err(|e| Problem::unavailable(e.to_string()))?
+        .as_marketplace()
+        .ok_or_else(|| Problem::internal("the marketplace rulebook is not a marketplace rulebook"))
+}
+
+/// Whether the provider's deposit is fully paid (ALI-A 4.5.1): the provider aggregate is
+/// active — admission happens when the deposit is fully paid. No provider aggregate (or one
+/// not active) counts as no deposit.
+pub async fn provider_standing(
+    state: &AppState,
+    provider: ProviderId,
+) -> Result<ProviderStanding, Problem> {
+    let Some(row) = state.store.aggregate(PROVIDER, provider.uuid()).await? else {
+        return Ok(ProviderStanding {
+            deposit_fully_paid: false,
+        });
+    };
+    let active = row.status == "active"
+        || serde_json::from_value::<Provider>(row.state).is_ok_and(|p| p.is_active());
+    Ok(ProviderStanding {
+        deposit_fully_paid: active,
+    })
+}
+
+/// The store `id` as stored by onboarding, if there is one and it reads as a store.
+pub async fn load_store(
+    state: &AppState,
+    id: StoreId,
+) -> Result<Option<yunshi_store::StoredAggregate>, Problem> {
+    Ok(state.store.aggregate(STORE, id.uuid()).await?)
+}
+
+/// What the store's measures allow at `now` (SPEC §4): a store that does not read as one
+/// restricts nothing (onboarding owns its shape).
+pub fn store_visibility(row: &yunshi_store::StoredAggregate, now: Timestamp) -> Visibility {
+    match serde_json::from_value::<Store>(row.state.clone()) {
+        Ok(store) => store.visibility(now),
+        Err(e) => {
+            tracing::warn!(store = %row.id, error = %e, "stored store does not read back");
+            Visibility {
+                store_shown: true,
+                products_shown: true,
+                may_publish: true,
+            }
+        }
+    }
+}
+
+/// Refuses with 409 `store_restricted` when the store's measures forbid publishing (closed,
+/// closed for deposit, hidden, blocked).
+pub async fn require_may_publish(
+    state: &AppState,
+    store: StoreId,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    if let Some(row) = load_store(state, store).await?
+        && !store_visibility(&row, now).may_publish
+    {
+        return Err(Problem::coded(
+            crate::kernel::problem::ErrorCode::Conflict,
+            axum::http::StatusCode::CONFLICT,
+            "store_restricted",
+            format!(
+                "the store {store} is {} and may not publish products",
+                row.status
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Unique-key scope onboarding keeps: the provider a member account applied as.
+pub const PROVIDER_OF_MEMBER: &str = "provider.member";
+
+/// The provider the caller acts for: its staff's provider, or the one its member account
+/// applied as (the applicant acts for its provider, as in onboarding).
+pub async fn own_provider(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Option<ProviderId>, Problem> {
+    if let Some(p) = principal.actor.provider_id() {
+        return Ok(Some(p));
+    }
+    match principal.actor.member_id() {
+        Some(m) => Ok(state
+            .store
+            .unique_key(PROVIDER_OF_MEMBER, &m.to_string())
+            .await?
+            .map(ProviderId)),
+        None => Ok(None),
+    }
+}
+
+/// Whether a provider's products are within the caller's view: operator staff, and whoever
+/// acts for the provider.
+pub(crate) fn sees(principal: &Principal, own: Option<ProviderId>, provider: ProviderId) -> bool {
+    principal.actor.is_operator() || own == Some(provider)
+}
+
+/// Who is changing a product.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Acting {
+    /// Whoever acts for the provider (given: the provider the caller acts for): another
+    /// tenant's product is 404, operator staff are 403.
+    Provider(Option<ProviderId>),
+    /// A listing reviewer (capability checked by the caller).
+    Reviewer,
+}
+
+/// Tenancy for a provider's product: 404 unless the caller may see it, 403 unless it acts
+/// for the provider.
+pub(crate) fn check_provider_access(
+    principal: &Principal,
+    own: Option<ProviderId>,
+    provider: ProviderId,
+    id: ProductId,
+) -> Result<(), Problem> {
+    if !sees(principal, own, provider) {
+        return Err(no_product(id));
+    }
+    if own != Some(provider) {
+        return Err(Problem::forbidden(
+            "only the provider's own staff change its products",
+        ));
+    }
+    Ok(())
+}
+
+/// The aggregate write of a product record (owner: the provider; status: what buyers see).
+pub fn product_write(
+    record: &ProductRecord,
+    expected: Option<i64>,
+    at: Timestamp,
+) -> Result<yunshi_store::AggregateWrite, Problem> {
+    aggregate_write(
+        PRODUCT,
+        record.product.id.uuid(),
+        expected,
+        record.product.provider.to_string(),
+        record.product.status().as_str(),
+        record,
+        at,
+    )
+}
+
+/// Adds the review-queue index write to `batch` if the product's pending version entered or
+/// left review.
+pub(crate) async fn index_write(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    product: &Product,
+    at: Timestamp,
+) -> Result<(), Problem> {
+    let submitted_at = match &product.pending {
+        Some(v) => match &v.status {
+            VersionStatus::Submitted { submission } => Some(submission.at),
+            _ => None,
+        },
+        None => None,
+    };
+    let status = if submitted_at.is_some() {
+        "submitted"
+    } else {
+        "closed"
+    };
+    let existing = state
+        .store
+        .aggregate(LISTING_REVIEW, product.id.uuid())
+        .await?;
+    let expected = match &existing {
+        None if submitted_at.is_none() => return Ok(()),
+        None => None,
+        Some(row) if row.status == status && status == "closed" => return Ok(()),
+        Some(row) => Some(row.version),
+    };
+    let index = ReviewIndex {
+        product: product.id,
+        provider: product.provider,
+        submitted_at,
+    };
+    batch.aggregates.push(aggregate_write(
+        LISTING_REVIEW,
+        product.id.uuid(),
+        expected,
+        product.provider.to_string(),
+        status,
+        &index,
+        at,
+    )?);
+    Ok(())
+}
+
+/// Loads the product, checks who may change it, lets the core decide with the rulebook in
+/// force, and commits the product (and its review index) conditional on the loaded version;
+/// a lost race decides again.
+pub(crate) async fn update_product<F>(
+    state: &AppState,
+    principal: &Principal,
+    id: ProductId,
+    acting: Acting,
+    mut decide: F,
+) -> Result<ProductRecord, Problem>
+where
+    F: FnMut(&Product, &mut Context<'_>) -> Result<(Product, Outcome), ListingError>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = load_product(state, id)
+            .await?
+            .ok_or_else(|| no_product(id))?;
+        if let Acting::Provider(own) = acting {
+            check_provider_access(principal, own, loaded.state.product.provider, id)?;
+        }
+        let now = state.clock.now();
+        let rulebook = rulebook_at(state, now)?;
+        let (next, outcome) = {
+            let mut ids = NewIds;
+            let mut ctx = Context {
+                now,
+                rulebook,
+                calendar: &state.calendar,
+                ids: &mut ids,
+            };
+            decide(&loaded.state.product, &mut ctx).map_err(refused)?
+        };
+        let record = ProductRecord {
+            product: next,
+            ..loaded.state.clone()
+        };
+        let mut batch = WriteBatch {
+            aggregates: vec![product_write(&record, Some(loaded.version), now)?],
+            ..WriteBatch::default()
+        };
+        index_write(state, &mut batch, &record.product, now).await?;
+        add_outcome(&mut batch, outcome, now);
+        match state.store.commit(batch).await {
+            Ok(_) => return Ok(record),
+            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,704 @@
+//! Deposits after admission (SPEC §10; issue 4 item 4). The core decides
+//! ([`yunshi_core::deposit`]); this module reads the balances the decision needs, writes the
+//! account, its ledger transactions and deadlines, and closes or reopens the provider's
+//! stores — one batch, conditional on the account's version, retried on a lost race.
+//!
+//! - A violation's deposit deduction records itself here from the case's final decision
+//!   ([`record_violation_deduction`], same batch); compensation paid on the provider's
+//!   behalf is an operator command.
+//! - Deadlines: the reminder and end of each top-up term, and the refund's due time. A
+//!   missed top-up claimed from the next settlement is taken by the settlement run, as its
+//!   own statement line (`crate::features::settlement`).
+//!
+//! Aggregate: [`ACCOUNT`] (the core's `DepositAccount`), id = the provider's id, owner = the
+//! provider, status = [`DepositAccount::status_label`].
+
+pub mod views;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, OpenApi};
+use uuid::Uuid;
+use yunshi_core::account::Capability;
+use yunshi_core::decision::Context;
+use yunshi_core::deposit::{
+    CitedOrder, Deduction, DeductionCause, DepositAccount, DepositDecision, DepositError,
+    Obligations, Owed, REFUND_DUE, TOP_UP_DUE, TOP_UP_REMINDER, TopUpStatus,
+};
+use yunshi_core::governance::{Case, StackedMeasure};
+use yunshi_core::ids::ProviderId;
+use yunshi_core::ledger::{Account, AccountKind};
+use yunshi_core::money::Fen;
+use yunshi_core::provider::ProviderStatus;
+use yunshi_core::rulebook::{ExtraMeasure, MarketplaceRulebook};
+use yunshi_core::storefront::Store;
+use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+
+use self::views::*;
+use crate::AppState;
+use crate::features::cases::apply::{all_owned, load_record};
+use crate::features::onboarding::{STORE, acts_for, load_provider, rulebook_at, store_write};
+use crate::features::orders::PROVIDER_ORDER;
+use crate::kernel::auth::Principal;
+use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
+use crate::kernel::idempotency::IdempotencyKey;
+use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::problem::{ApiJson, Problem};
+
+/// Aggregate kind of a provider's deposit account (id = the provider's id).
+pub const ACCOUNT: &str = "deposit_account";
+
+/// Order statuses that are unfinished obligations (SPEC §13: purchases not expired,
+/// services not delivered).
+const UNFINISHED: [&str; 3] = ["held", "in_use_unpaid", "awaiting_payment"];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/providers/{id}/deposit", get(deposit))
+        .route("/api/v1/providers/{id}/deposit/top-ups", post(top_up))
+        .route(
+            "/api/v1/providers/{id}/deposit/refund-request",
+            post(request_refund),
+        )
+        .route(
+            "/api/v1/admin/providers/{id}/deposit/compensations",
+            post(compensate),
+        )
+        .route(
+            "/api/v1/admin/providers/{id}/deposit/refund",
+            post(pay_refund),
+        )
+        .route("/api/v1/admin/deposits", get(overview))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(deposit, top_up, request_refund, compensate, pay_refund, overview),
+    components(schemas(
+        TopUpRequest, CompensationRequest, RefundRequestBody, DepositAccountView, DepositRow,
+        DepositPage,
+    )),
+    tags((name = "deposits", description = "Deposits after admission: deductions, top-ups, surcharge, refund (保证金, SPEC §10)"))
+)]
+pub struct ApiDoc;
+
+/// The deadline kinds this module fires.
+pub const DEADLINES: &[(&str, Handler)] = &[
+    (TOP_UP_REMINDER, fire_reminder),
+    (TOP_UP_DUE, fire_top_up_due),
+    (REFUND_DUE, fire_refund_due),
+];
+
+fn refused(e: DepositError) -> Problem {
+    Problem::refusal(&e)
+}
+
+/// The ledger balances a deposit decision reads: held for the provider (positive when the
+/// operator holds it), and what the provider owes.
+#[derive(Debug, Clone, Copy)]
+struct Balances {
+    held: Fen,
+    owed: Owed,
+}
+
+async fn owed_to(state: &AppState, kind: AccountKind, pid: ProviderId) -> Result<Fen, Problem> {
+    let b = state
+        .store
+        .balance(&Account::new(kind, pid.to_string()))
+        .await?;
+    b.checked_neg().map_err(Problem::internal)
+}
+
+async fn balances(state: &AppState, pid: ProviderId) -> Result<Balances, Problem> {
+    let (debt, penalties) = (
+        Account::new(AccountKind::ProviderDebt, pid.to_string()),
+        Account::new(AccountKind::PenaltiesReceivable, pid.to_string()),
+    );
+    Ok(Balances {
+        held: owed_to(state, AccountKind::DepositsHeld, pid).await?,
+        owed: Owed {
+            debt: state.store.balance(&debt).await?,
+            penalties: state.store.balance(&penalties).await?,
+        },
+    })
+}
+
+pub(crate) async fn load_account(
+    state: &AppState,
+    pid: ProviderId,
+) -> Result<(DepositAccount, Option<i64>), Problem> {
+    Ok(
+        match load::<DepositAccount>(&state.store, ACCOUNT, pid.uuid()).await? {
+            Some(l) => (l.state, Some(l.version)),
+            None => (DepositAccount::new(pid), None),
+        },
+    )
+}
+
+fn with_ctx<T>(
+    state: &AppState,
+    now: Timestamp,
+    rulebook: &MarketplaceRulebook,
+    f: impl FnOnce(&mut Context<'_>) -> T,
+) -> T {
+    crate::features::cases::apply::with_ctx(state, now, rulebook, f)
+}
+
+/// Writes `decision` into `batch`: the account (conditional on `version`), its ledger
+/// transactions, events and deadlines, and the stores it closes or reopens.
+pub(crate) async fn write_decision(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    decision: DepositDecision,
+    version: Option<i64>,
+    rulebook: &MarketplaceRulebook,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let account = &decision.account;
+    let owner = account.provider.to_string();
+    batch.aggregates.push(aggregate_write(
+        ACCOUNT,
+        account.provider.uuid(),
+        version,
+        owner.clone(),
+        account.status_label(),
+        account,
+        now,
+    )?);
+    if decision.close_stores || decision.reopen_stores {
+        for stored in all_owned(state, STORE, &owner).await? {
+            let store: Store = serde_json::from_value(stored.state)
+                .map_err(|e| Problem::internal(format!("stored store does not read back: {e}")))?;
+            if store.closed.is_some() {
+                continue;
+            }
+            let decided = with_ctx(state, now, rulebook, |ctx| {
+                if decision.close_stores && store.deposit_closure.is_none() {
+                    store.close_for_deposit(ctx).map(Some)
+                } else if decision.reopen_stores && store.deposit_closure.is_some() {
+                    store.reopen_after_top_up(ctx).map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+            .map_err(|e| Problem::refusal(&e))?;
+            if let Some((next, outcome)) = decided {
+                batch
+                    .aggregates
+                    .push(store_write(&next, Some(stored.version), now)?);
+                add_outcome(batch, outcome, now);
+            }
+        }
+    }
+    add_outcome(batch, decision.outcome, now);
+    Ok(())
+}
+
+/// A case's final decision took `deducted` from the deposit (leaving `held_after`): recorded
+/// in the same batch, which opens the top-up it demands.
+pub(crate) async fn record_violation_deduction(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    case: &Case,
+    deducted: Fen,
+    held_after: Fen,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let rulebook = rulebook_at(state, now)?;
+    let (account, version) = load_account(state, case.provider).await?;
+    let deduction = Deduction {
+        id: Uuid::now_v7(),
+        at: now,
+        amount: deducted,
+        cause: DeductionCause::Violation {
+            case: case.id,
+            code: case.row.code.clone(),
+        },
+        reference: case.id.to_string(),
+    };
+    let decision = with_ctx(state, now, rulebook, |ctx| {
+        account.record_deduction(deduction, held_after, ctx)
+    })
+    .map_err(refused)?;
+    write_decision(state, batch, decision, version, rulebook, now).await
+}
+
+/// A measure stacked on `case` that moves deposit money: an extra deposit required, or a
+/// deduction; written in the stacking batch.
+pub(crate) async fn stacked_in_batch(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    case: &Case,
+    measure: &StackedMeasure,
+    now: Timestamp,
+) -> Result<(), Problem> {
+    let Some(amount) = measure.amount else {
+        return Ok(());
+    };
+    let rulebook = rulebook_at(state, now)?;
+    let (account, version) = load_account(state, case.provider).await?;
+    let held = balances(state, case.provider).await?.held;
+    let decision = with_ctx(state, now, rulebook, |ctx| match measure.measure {
+        ExtraMeasure::DepositDeduction => {
+            account.deduct_penalty(case.id, &case.row.code, amount, held, ctx)
+        }
+        _ => account.require_extra(case.id, amount, held, ctx),
+    })
+    .map_err(refused)?;
+    write_decision(state, batch, decision, version, rulebook, now).await
+}
+
+// ---- the view ----
+
+async fn view_of(
+    state: &AppState,
+    account: &DepositAccount,
+    now: Timestamp,
+) -> Result<DepositAccountView, Problem> {
+    let rulebook = rulebook_at(state, now)?;
+    let pid = account.provider;
+    let held = balances(state, pid).await?.held;
+    let debt = state
+        .store
+        .balance(&Account::new(AccountKind::ProviderDebt, pid.to_string()))
+        .await?;
+    let window = rulebook
+        .deposit
+        .surcharge
+        .as_ref()
+        .map_or(12, |s| s.window_months);
+    let figures = Figures {
+        held,
+        required: account.required_at(rulebook, now).map_err(refused)?,
+        base_required: rulebook.deposit.required_amount,
+        shortfall: account.shortfall(held, rulebook, now).map_err(refused)?,
+        provider_debt: debt,
+        deductions_in_window: account.deductions_within(window, now).map_err(refused)?,
+    };
+    Ok(DepositAccountView::of(account, figures, now))
+}
+
+/// The provider a caller may see: its own staff and operator staff; 404 for anyone else.
+async fn visible_provider(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(ProviderId, ProviderStatus), Problem> {
+    let missing = || Problem::not_found(format!("no provider {id:?}"));
+    let pid = id.parse::<ProviderId>().map_err(|_| missing())?;
+    let provider = load_provider(state, pid).await?.ok_or_else(missing)?;
+    if !principal.actor.is_operator() && !acts_for(&principal.actor, &provider.state) {
+        return Err(missing());
+    }
+    Ok((pid, provider.state.status))
+}
+
+/// A provider's deposit (SPEC §10): held and required (with any surcharge), what is missing
+/// and by when, deductions, a claim on the next settlement, store closure and refund. Its
+/// own staff and operator staff.
+#[utoipa::path(
+    get, path = "/api/v1/providers/{id}/deposit", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id")),
+    responses(
+        (status = 200, description = "The deposit", body = DepositAccountView),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn deposit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<ApiJson<DepositAccountView>, Problem> {
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let (account, _) = load_account(&state, pid).await?;
+    Ok(ApiJson(view_of(&state, &account, state.clock.now()).await?))
+}
+
+/// Loads the account and balances, lets `decide` decide, and commits the decision with the
+/// request's idempotency claim; a lost race decides again. Replays answer as the first did.
+async fn command<F>(
+    state: &AppState,
+    principal: &Principal,
+    key: Option<&IdempotencyKey>,
+    what: serde_json::Value,
+    pid: ProviderId,
+    decide: F,
+) -> Result<DepositAccountView, Problem>
+where
+    F: Fn(&DepositAccount, Balances, &mut Context<'_>) -> Result<DepositDecision, DepositError>,
+{
+    if let Some(key) = key
+        && let Some(answer) = key.replayed(state, principal, &what).await?
+    {
+        return Ok(answer);
+    }
+    crate::kernel::pipeline::run(&state.store, || async {
+        let now = state.clock.now();
+        let rulebook = rulebook_at(state, now)?;
+        let (account, version) = load_account(state, pid).await?;
+        let b = balances(state, pid).await?;
+        let decision =
+            with_ctx(state, now, rulebook, |ctx| decide(&account, b, ctx)).map_err(refused)?;
+        let next = decision.account.clone();
+        let mut batch = WriteBatch::default();
+        write_decision(state, &mut batch, decision, version, rulebook, now).await?;
+        let mut answer = view_of(state, &next, now).await?;
+        // The view reads the ledger before this batch lands: show the balances after it.
+        let moved = batch
+            .transactions
+            .iter()
+            .flat_map(|t| t.postings())
+            .filter(|p| p.account == Account::new(AccountKind::DepositsHeld, pid.to_string()))
+            .try_fold(Fen::ZERO, |acc, p| acc.checked_sub(p.amount))
+            .map_err(Problem::internal)?;
+        answer.held = answer.held.checked_add(moved).map_err(Problem::internal)?;
+        answer.shortfall = next
+            .shortfall(answer.held, rulebook, now)
+            .map_err(refused)?;
+        if let Some(key) = key {
+            batch.idempotency = Some(key.claim(principal, &what, &answer, now)?);
+        }
+        Ok((batch, answer))
+    })
+    .await
+}
+
+/// The provider pays into its deposit (sandbox gateway: Dr operator cash / Cr deposits
+/// held), at most what is missing. Whole again: open top-ups are met, a claim on the next
+/// settlement is dropped and stores closed for the shortfall reopen — in the same write.
+/// Requires `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/providers/{id}/deposit/top-ups", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id"),
+           ("Idempotency-Key" = String, Header, description = "One key per payment")),
+    request_body = TopUpRequest,
+    responses(
+        (status = 201, description = "Paid; the deposit after it", body = DepositAccountView),
+        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Operator staff cannot pay for a provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_amount`, `top_up_exceeds_shortfall`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn top_up(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<TopUpRequest>,
+) -> Result<(StatusCode, ApiJson<DepositAccountView>), Problem> {
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    if principal.actor.is_operator() {
+        return Err(Problem::forbidden(
+            "the provider pays its deposit; operator staff cannot",
+        ));
+    }
+    let what = json!({ "method": "POST", "path": format!("/api/v1/providers/{id}/deposit/top-ups"), "body": &req });
+    let view = command(&state, &principal, Some(&key), what, pid, |a, b, ctx| {
+        a.top_up(req.amount, b.held, ctx)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// Finance (`manage_deposits`) records compensation the operator paid a buyer on the
+/// provider's behalf (ALI-A 4.5.3, TC 3.1.5②): taken from the deposit, any excess booked as
+/// the provider's debt; a deduction, so a top-up falls due. Requires `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/admin/providers/{id}/deposit/compensations", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id"),
+           ("Idempotency-Key" = String, Header, description = "One key per compensation")),
+    request_body = CompensationRequest,
+    responses(
+        (status = 201, description = "Booked; the deposit after it", body = DepositAccountView),
+        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_amount`, `field_required`, `compensation_without_order` (the reference must be the id of a paid order of this provider), `compensation_above_obligation` (more than that order's buyer paid), `amount_above_limit`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn compensate(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    ApiJson(req): ApiJson<CompensationRequest>,
+) -> Result<(StatusCode, ApiJson<DepositAccountView>), Problem> {
+    principal.require(Capability::ManageDeposits)?;
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let cited = cited_order(&state, &req.reference).await?;
+    let what = json!({ "method": "POST", "path": format!("/api/v1/admin/providers/{id}/deposit/compensations"), "body": &req });
+    let view = command(&state, &principal, Some(&key), what, pid, |a, b, ctx| {
+        a.compensate(req.amount, &req.reason, &req.reference, cited, b.held, ctx)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// The paid order `reference` names, if it names one: whose it is and what its buyer paid.
+async fn cited_order(state: &AppState, reference: &str) -> Result<Option<CitedOrder>, Problem> {
+    let Ok(id) = Uuid::parse_str(reference.trim()) else {
+        return Ok(None);
+    };
+    let Some(loaded) = crate::features::orders::load_order(&state.store, id).await? else {
+        return Ok(None);
+    };
+    let order = &loaded.state.order;
+    Ok(order.payment.as_ref().map(|payment| CitedOrder {
+        order: order.id,
+        provider: order.terms.provider,
+        paid: payment.amount,
+    }))
+}
+
+/// What still binds the provider: unfinished orders, open complaints and open cases.
+async fn obligations(state: &AppState, pid: ProviderId) -> Result<Obligations, Problem> {
+    let unfinished = all_owned(state, PROVIDER_ORDER, &pid.to_string())
+        .await?
+        .iter()
+        .filter(|o| UNFINISHED.contains(&o.status.as_str()))
+        .count();
+    let holds = crate::features::complaints::provider_holds(state, pid).await?;
+    Ok(Obligations {
+        unfinished_orders: unfinished,
+        open_complaints: holds.open_complaints.len(),
+        open_cases: holds.open_cases.len(),
+    })
+}
+
+/// The provider asks for its deposit back (SPEC §10): only after the cooperation ended
+/// (exit or term expiry, not expulsion with forfeiture), once every order is finished and
+/// every complaint and case closed, against the returned receipt where the rulebook asks
+/// for it, and (ALI) only without a breach in the term. The operator then owes it within the
+/// rulebook's working days (ALI 20, TC 15); an unpaid refund past that is marked overdue.
+#[utoipa::path(
+    post, path = "/api/v1/providers/{id}/deposit/refund-request", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id")),
+    request_body = RefundRequestBody,
+    responses(
+        (status = 200, description = "Requested; the refund's due time", body = DepositAccountView),
+        (status = 403, description = "Only the provider asks", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cooperation_not_ended`, `obligations_remain`, `breach_during_term`, `refund_already_requested`, `nothing_held`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`receipt_required`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RefundRequestBody>,
+) -> Result<ApiJson<DepositAccountView>, Problem> {
+    let (pid, status) = visible_provider(&state, &principal, &id).await?;
+    if principal.actor.is_operator() {
+        return Err(Problem::forbidden("the provider asks for its deposit back"));
+    }
+    let ended = matches!(
+        status,
+        ProviderStatus::Exited { .. } | ProviderStatus::Expelled { .. }
+    );
+    let duties = obligations(&state, pid).await?;
+    let (record, _) = load_record(&state, pid).await?;
+    let breach = !record.points.is_empty() || !record.deductions.is_empty();
+    let what = json!({});
+    let view = command(&state, &principal, None, what, pid, |a, b, ctx| {
+        a.request_refund(ended, &duties, req.receipt_returned, breach, b.held, ctx)
+    })
+    .await?;
+    Ok(ApiJson(view))
+}
+
+/// Finance (`manage_deposits`) pays the requested refund: everything held goes back to the
+/// provider without interest (Dr deposits held / Cr operator cash). Requires
+/// `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/api/v1/admin/providers/{id}/deposit/refund", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Provider id"),
+           ("Idempotency-Key" = String, Header, description = "One key per refund")),
+    responses(
+        (status = 201, description = "Refunded", body = DepositAccountView),
+        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_refund_due`, `nothing_held`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn pay_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+) -> Result<(StatusCode, ApiJson<DepositAccountView>), Problem> {
+    principal.require(Capability::ManageDeposits)?;
+    let (pid, _) = visible_provider(&state, &principal, &id).await?;
+    let what =
+        json!({ "method": "POST", "path": format!("/api/v1/admin/providers/{id}/deposit/refund") });
+    let view = command(&state, &principal, Some(&key), what, pid, |a, b, ctx| {
+        a.pay_refund(b.held, b.owed, ctx)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OverviewQuery {
+    /// `top_up_due`, `claimed_from_settlement`, `closed_for_shortfall`, `refund_requested`,
+    /// `refunded` or `whole`; default `top_up_due`.
+    pub status: Option<String>,
+    /// The last `provider_id` of the previous page.
+    #[param(value_type = Option<String>)]
+    pub after: Option<Uuid>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+}
+
+/// The operators' deposits overview (`manage_deposits`): providers by deposit status, with
+/// the due times staff act on.
+#[utoipa::path(
+    get, path = "/api/v1/admin/deposits", tag = "deposits", security(("bearer" = [])),
+    params(OverviewQuery),
+    responses(
+        (status = 200, description = "A page of deposit accounts", body = DepositPage),
+        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn overview(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<OverviewQuery>,
+) -> Result<ApiJson<DepositPage>, Problem> {
+    principal.require(Capability::ManageDeposits)?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let page = state
+        .store
+        .aggregates(&AggregateQuery {
+            kind: ACCOUNT.into(),
+            owner: None,
+            status: Some(q.status.unwrap_or_else(|| "top_up_due".into())),
+            after: q.after,
+            limit,
+        })
+        .await?;
+    let next = (page.len() >= limit as usize)
+        .then(|| page.last().map(|a| a.id))
+        .flatten();
+    let mut items = Vec::with_capacity(page.len());
+    for a in page {
+        let account: DepositAccount = serde_json::from_value(a.state).map_err(|e| {
+            Problem::internal(format!("stored deposit account does not read back: {e}"))
+        })?;
+        items.push(DepositRow {
+            provider_id: account.provider.uuid(),
+            status: account.status_label().to_string(),
+            top_up_due_at: account
+                .top_ups
+                .iter()
+                .filter(|t| t.status == TopUpStatus::Open)
+                .map(|t| t.due_at)
+                .min(),
+            settlement_claim_at: account.settlement_claim.as_ref().map(|c| c.at),
+            refund_due_at: account.refund.as_ref().and_then(|r| r.due_at),
+        });
+    }
+    Ok(ApiJson(DepositPage { items, next }))
+}
+
+// ---- deadlines ----
+
+#[derive(Debug, Deserialize)]
+struct DeadlinePayload {
+    provider: ProviderId,
+    #[serde(default)]
+    deduction: Option<Uuid>,
+}
+
+/// A deadline's step: `None` fires it without effect.
+type Step = fn(
+    &DepositAccount,
+    Option<Uuid>,
+    Balances,
+    &mut Context<'_>,
+) -> Result<Option<DepositDecision>, DepositError>;
+
+fn fire_reminder(state: AppState, d: Deadline) -> HandlerFuture {
+    Box::pin(fire(state, d, |a, deduction, b, ctx| {
+        let Some(deduction) = deduction else {
+            return Ok(None);
+        };
+        a.remind(deduction, b.held, ctx)
+    }))
+}
+
+fn fire_top_up_due(state: AppState, d: Deadline) -> HandlerFuture {
+    Box::pin(fire(state, d, |a, deduction, b, ctx| match deduction {
+        Some(deduction) => a.top_up_missed(deduction, b.held, ctx),
+        None => Ok(None),
+    }))
+}
+
+fn fire_refund_due(state: AppState, d: Deadline) -> HandlerFuture {
+    Box::pin(fire(state, d, |a, _, _, ctx| Ok(a.refund_overdue(ctx))))
+}
+
+async fn fire(state: AppState, d: Deadline, step: Step) -> Result<(), Problem> {
+    let Ok(p) = serde_json::from_value::<DeadlinePayload>(d.payload.clone()) else {
+        tracing::error!(deadline = %d.id, kind = %d.kind, "malformed deposit deadline; fired without effect");
+        return fire_only(&state, &d).await;
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let now = firing_time(&state, &d);
+        let rulebook = rulebook_at(&state, now)?;
+        let (account, version) = load_account(&state, p.provider).await?;
+        let b = balances(&state, p.provider).await?;
+        let decided = with_ctx(&state, now, rulebook, |ctx| {
+            step(&account, p.deduction, b, ctx)
+        })
+        .map_err(refused)?;
+        let mut batch = WriteBatch::default();
+        if let Some(decision) = decided {
+            write_decision(&state, &mut batch, decision, version, rulebook, now).await?;
+        }
+        batch.fire.push(FiredDeadline { id: d.id, at: now });
+        match state.store.commit(batch).await {
+            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(
+        "the deposit account kept changing while its deadline fired",
+    ))
+}
+
+async fn fire_only(state: &AppState, d: &Deadline) -> Result<(), Problem> {
+    let batch = WriteBatch {
+        fire: vec![FiredDeadline {
+            id: d.id,
+            at: firing_time(state, d),
+        }],
+        ..WriteBatch::default()
+    };
+    match state.store.commit(batch).await {
+        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unfinished_order_statuses_are_order_statuses() {
+        for s in super::UNFINISHED {
+            let parsed: Result<yunshi_core::order::OrderStatus, _> =
+                serde_json::from_value(serde_json::json!(s));
+            assert!(parsed.is_ok(), "{s}");
+        }
+    }
+}
