@@ -596,7 +596,7 @@ fn changed_note(after: Option<(i64, &str)>) -> &'static str {
 /// rulebook in force today, if any.
 async fn over_threshold(state: &AppState, now: Timestamp) -> Result<Option<String>, Problem> {
     let today = yunshi_core::time::beijing_date(now);
-    let rulebook = crate::features::onboarding::rulebook_at(state, now)?;
+    let rulebook = crate::kernel::context::rulebook_at(state, now)?;
     let Some(cfg) = &rulebook.points else {
         return Ok(None);
     };

@@ -7,7 +7,6 @@
 
 use jiff::Timestamp;
 use serde_json::json;
-use yunshi_core::decision::Context;
 use yunshi_core::governance::{Case, StackedMeasure, ViolationRecord, plan_penalty};
 use yunshi_core::ids::ProviderId;
 use yunshi_core::ledger::{Account, AccountKind};
@@ -22,49 +21,11 @@ use super::RECORD;
 use crate::AppState;
 use crate::features::catalogue::{PRODUCT, ProductRecord, product_write};
 use crate::features::onboarding::{PROVIDER, STORE, load_provider, store_write};
-use crate::kernel::pipeline::{NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::context::act_rulebook;
+use crate::kernel::context::with_ctx;
+use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
-
-/// The rulebook version in force on the day of the act, as the case names it.
-pub(crate) fn act_rulebook<'a>(
-    state: &'a AppState,
-    case: &Case,
-) -> Result<&'a MarketplaceRulebook, Problem> {
-    state
-        .rulebooks
-        .library()
-        .get(&case.rulebook)
-        .and_then(|r| r.as_marketplace())
-        .ok_or_else(|| {
-            Problem::internal(format!("case {} names rulebook {}", case.id, case.rulebook))
-        })
-}
-
-/// Runs `f` with a context under `rulebook`.
-pub(crate) fn with_ctx<T>(
-    state: &AppState,
-    now: Timestamp,
-    rulebook: &MarketplaceRulebook,
-    f: impl FnOnce(&mut Context<'_>) -> T,
-) -> T {
-    let mut ids = NewIds;
-    let mut ctx = Context {
-        now,
-        rulebook,
-        calendar: &state.calendar,
-        ids: &mut ids,
-    };
-    f(&mut ctx)
-}
-
-/// Every aggregate of `kind` owned by `owner`.
-pub(crate) async fn all_owned(
-    state: &AppState,
-    kind: &str,
-    owner: &str,
-) -> Result<Vec<StoredAggregate>, Problem> {
-    crate::kernel::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
-}
+use crate::kernel::repo::all_owned;
 
 /// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
 /// in `batch`.
@@ -316,7 +277,7 @@ pub(crate) async fn apply_stacked(
     batch: &mut WriteBatch,
 ) -> Result<(), Problem> {
     let owner = case.provider.to_string();
-    let rb = crate::features::onboarding::rulebook_at(state, now)?;
+    let rb = crate::kernel::context::rulebook_at(state, now)?;
     match measure.measure {
         ExtraMeasure::ExtraDeposit | ExtraMeasure::DepositDeduction => {
             crate::features::deposits::stacked_in_batch(state, batch, case, measure, now).await

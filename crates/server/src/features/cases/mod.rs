@@ -32,19 +32,19 @@ use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
 
-use self::apply::{
-    all_owned, apply_final, apply_stacked, deposit_held, load_record, penalties_owed,
-};
+use self::apply::{apply_final, apply_stacked, deposit_held, load_record, penalties_owed};
 use self::views::*;
 use crate::AppState;
 use crate::features::onboarding::views::StoreView;
-use crate::features::onboarding::{STORE, acts_for, load_provider, own_provider_id, rulebook_at};
+use crate::features::onboarding::{STORE, acts_for, load_provider, own_provider_id};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
-use crate::kernel::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of violation cases.
 pub const CASE: &str = "violation_case";
@@ -161,17 +161,9 @@ async fn decide_case(
     now: Timestamp,
     f: impl FnOnce(&Case, &mut Context<'_>) -> Result<(Case, Outcome), CaseError>,
 ) -> Result<(WriteBatch, Case), Problem> {
-    let (mut next, outcome) = {
-        let rulebook = rulebook_at(state, now)?;
-        let mut ids = NewIds;
-        let mut ctx = Context {
-            now,
-            rulebook,
-            calendar: &state.calendar,
-            ids: &mut ids,
-        };
-        f(&loaded.state, &mut ctx).map_err(refused)?
-    };
+    let (mut next, outcome) =
+        crate::kernel::context::decide(state, now, |ctx| f(&loaded.state, ctx))?
+            .map_err(refused)?;
     let mut batch = WriteBatch::default();
     add_outcome(&mut batch, outcome, now);
     if next.status == CaseStatus::Decided && loaded.state.status != CaseStatus::Decided {
@@ -246,11 +238,7 @@ pub async fn open_case(
             ));
         }
     }
-    let act_rb = state
-        .rulebooks
-        .marketplace_at(req.act_on)
-        .ok()
-        .and_then(|r| r.as_marketplace())
+    let act_rb = crate::kernel::context::rulebook_on(&state, req.act_on)
         .ok_or_else(|| refused(CaseError::NoRulebookOn(req.act_on)))?;
     let now = state.clock.now();
     let id = Uuid::now_v7();
@@ -264,17 +252,9 @@ pub async fn open_case(
         product: req.product_id.map(yunshi_core::ids::ProductId),
         by: principal.user_id(),
     };
-    let (case, outcome) = {
-        let rulebook = rulebook_at(&state, now)?;
-        let mut ids = NewIds;
-        let mut ctx = Context {
-            now,
-            rulebook,
-            calendar: &state.calendar,
-            ids: &mut ids,
-        };
-        Case::open(id, cmd, act_rb, &mut ctx).map_err(refused)?
-    };
+    let (case, outcome) =
+        crate::kernel::context::decide(&state, now, |ctx| Case::open(id, cmd, act_rb, ctx))?
+            .map_err(refused)?;
     let mut batch = WriteBatch::default();
     add_outcome(&mut batch, outcome, now);
     batch.aggregates.push(case_write(&case, None, now)?);
@@ -777,21 +757,11 @@ pub(crate) fn open_in_batch(
     now: Timestamp,
     batch: &mut WriteBatch,
 ) -> Result<Case, Problem> {
-    let act_rb = state
-        .rulebooks
-        .marketplace_at(cmd.act_on)
-        .ok()
-        .and_then(|r| r.as_marketplace())
+    let act_rb = crate::kernel::context::rulebook_on(state, cmd.act_on)
         .ok_or_else(|| refused(CaseError::NoRulebookOn(cmd.act_on)))?;
-    let rulebook = rulebook_at(state, now)?;
-    let mut ids = NewIds;
-    let mut ctx = Context {
-        now,
-        rulebook,
-        calendar: &state.calendar,
-        ids: &mut ids,
-    };
-    let (case, outcome) = Case::open(id, cmd, act_rb, &mut ctx).map_err(refused)?;
+    let (case, outcome) =
+        crate::kernel::context::decide(state, now, |ctx| Case::open(id, cmd, act_rb, ctx))?
+            .map_err(refused)?;
     add_outcome(batch, outcome, now);
     batch.aggregates.push(case_write(&case, None, now)?);
     tracing::info!(case = %case.id, provider = %case.provider, code = %case.row.code, "violation case opened from a complaint");

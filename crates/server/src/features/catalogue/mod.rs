@@ -38,13 +38,13 @@ use yunshi_core::order::ProductRating;
 use yunshi_core::provider::Provider;
 use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::{Store, Visibility};
-use yunshi_core::time::beijing_date;
 use yunshi_store::{StoreError, WriteBatch};
 
 use crate::AppState;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::Handler;
-use crate::kernel::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
 
@@ -305,19 +305,6 @@ pub(crate) fn refused(e: ListingError) -> Problem {
     Problem::refusal(&e)
 }
 
-/// The marketplace rulebook that judges an act at `now`.
-pub(crate) fn rulebook_at(
-    state: &AppState,
-    now: Timestamp,
-) -> Result<&MarketplaceRulebook, Problem> {
-    state
-        .rulebooks
-        .marketplace_at(beijing_date(now))
-        .map_err(|e| Problem::unavailable(e.to_string()))?
-        .as_marketplace()
-        .ok_or_else(|| Problem::internal("the marketplace rulebook is not a marketplace rulebook"))
-}
-
 /// Whether the provider's deposit is fully paid (ALI-A 4.5.1): the provider aggregate is
 /// active — admission happens when the deposit is fully paid. No provider aggregate (or one
 /// not active) counts as no deposit.
@@ -529,16 +516,10 @@ where
         }
         let now = state.clock.now();
         let rulebook = rulebook_at(state, now)?;
-        let (next, outcome) = {
-            let mut ids = NewIds;
-            let mut ctx = Context {
-                now,
-                rulebook,
-                calendar: &state.calendar,
-                ids: &mut ids,
-            };
-            decide(&loaded.state.product, &mut ctx).map_err(refused)?
-        };
+        let (next, outcome) = crate::kernel::context::with_ctx(state, now, rulebook, |ctx| {
+            decide(&loaded.state.product, ctx)
+        })
+        .map_err(refused)?;
         let record = ProductRecord {
             product: next,
             ..loaded.state.clone()

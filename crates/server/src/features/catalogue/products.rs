@@ -4,7 +4,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use yunshi_core::decision::Context;
 use yunshi_core::ids::{ProductId, ProviderId, StoreId};
 use yunshi_core::listing::{ListingDraft, NewProduct, Product, run_checks};
 use yunshi_store::{AggregateQuery, WriteBatch};
@@ -15,11 +14,12 @@ use super::views::{
 use super::{
     Acting, PRODUCT, ProductRecord, STORE, check_provider_access, load_product, no_product,
     operator_domains, own_provider, path_id, product_write, provider_standing, refused,
-    require_may_publish, rulebook_at, sees, update_product, view,
+    require_may_publish, sees, update_product, view,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
-use crate::kernel::pipeline::{NewIds, add_outcome};
+use crate::kernel::context::rulebook_at;
+use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -99,16 +99,9 @@ pub async fn create_product(
         },
         content: req.content,
     };
-    let (product, outcome) = {
-        let mut ids = NewIds;
-        let mut ctx = Context {
-            now,
-            rulebook,
-            calendar: &state.calendar,
-            ids: &mut ids,
-        };
-        Product::create(&mut ctx, new).map_err(refused)?
-    };
+    let (product, outcome) =
+        crate::kernel::context::with_ctx(&state, now, rulebook, |ctx| Product::create(ctx, new))
+            .map_err(refused)?;
     let record = ProductRecord { product, sales: 0 };
     let mut batch = WriteBatch {
         aggregates: vec![product_write(&record, None, now)?],

@@ -138,7 +138,7 @@ fn decide<T>(
     now: Timestamp,
     f: impl FnOnce(&mut Context<'_>) -> Result<T, ComplaintError>,
 ) -> Result<T, Problem> {
-    crate::features::onboarding::decide(state, now, f)?.map_err(refused)
+    crate::kernel::context::decide(state, now, f)?.map_err(refused)
 }
 
 /// On which side the caller stands on a complaint.
@@ -598,7 +598,7 @@ async fn refund_in_batch(
         award: award.into(),
         note: note.to_string(),
     };
-    let (refunded, outcome) = crate::features::onboarding::decide(state, now, |ctx| {
+    let (refunded, outcome) = crate::kernel::context::decide(state, now, |ctx| {
         order::refund_directly(&loaded.state.order, cmd, ctx)
     })?
     .map_err(|e| Problem::refusal(&e))?;
@@ -648,9 +648,7 @@ pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsVi
     }
     open_complaints.sort_by_key(|h| h.complaint_id);
     let mut open_cases = Vec::new();
-    for a in crate::features::cases::apply::all_owned(state, crate::features::cases::CASE, &owner)
-        .await?
-    {
+    for a in crate::kernel::repo::all_owned(state, crate::features::cases::CASE, &owner).await? {
         let c: Case = serde_json::from_value(a.state)
             .map_err(|e| Problem::internal(format!("stored case does not read back: {e}")))?;
         if c.status.is_open() {

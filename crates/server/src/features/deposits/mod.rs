@@ -41,14 +41,16 @@ use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBat
 
 use self::views::*;
 use crate::AppState;
-use crate::features::cases::apply::{all_owned, load_record};
-use crate::features::onboarding::{STORE, acts_for, load_provider, rulebook_at, store_write};
+use crate::features::cases::apply::load_record;
+use crate::features::onboarding::{STORE, acts_for, load_provider, store_write};
 use crate::features::orders::PROVIDER_ORDER;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of a provider's deposit account (id = the provider's id).
 pub const ACCOUNT: &str = "deposit_account";
@@ -146,7 +148,7 @@ fn with_ctx<T>(
     rulebook: &MarketplaceRulebook,
     f: impl FnOnce(&mut Context<'_>) -> T,
 ) -> T {
-    crate::features::cases::apply::with_ctx(state, now, rulebook, f)
+    crate::kernel::context::with_ctx(state, now, rulebook, f)
 }
 
 /// Writes `decision` into `batch`: the account (conditional on `version`), its ledger

@@ -47,18 +47,18 @@ use yunshi_store::{
 
 use self::views::*;
 use crate::AppState;
-use crate::features::cases::apply::{all_owned, with_ctx};
 use crate::features::catalogue::PRODUCT;
-use crate::features::onboarding::{
-    PROVIDER, STORE, acts_for, load_provider, rulebook_at, store_write,
-};
+use crate::features::onboarding::{PROVIDER, STORE, acts_for, load_provider, store_write};
 use crate::features::orders::{OrderRecord, PROVIDER_ORDER, load_order, write_order};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
+use crate::kernel::context::with_ctx;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of a provider's tenure (the core's [`Tenure`]).
 pub const TENURE: &str = "provider_tenure";

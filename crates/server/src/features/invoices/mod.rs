@@ -133,7 +133,7 @@ fn decide<T>(
     now: Timestamp,
     f: impl FnOnce(&mut Context<'_>) -> Result<T, InvoiceError>,
 ) -> Result<T, Problem> {
-    crate::features::onboarding::decide(state, now, f)?.map_err(refused)
+    crate::kernel::context::decide(state, now, f)?.map_err(refused)
 }
 
 /// On which side the caller stands on a request.
@@ -227,7 +227,7 @@ async fn transition(
         let (loaded, side) = invoice_for(state, principal, raw).await?;
         let now = state.clock.now();
         let decided =
-            crate::features::onboarding::decide(state, now, |ctx| f(&loaded.state, side, ctx))??
+            crate::kernel::context::decide(state, now, |ctx| f(&loaded.state, side, ctx))??
                 .map_err(refused)?;
         let mut batch = WriteBatch::default();
         let next = write_decided(&loaded, decided, now, &mut batch)?;

@@ -28,11 +28,13 @@ use super::views::{
     ProviderView, StartApplication, StoreView,
 };
 use super::{
-    ApplicationRecord, Change, MAX_ATTEMPTS, PROVIDER_OF_MEMBER, STORE, acts_for, decide,
-    load_application, load_provider, own_provider_id, path_id, rulebook_at, sees,
+    ApplicationRecord, Change, MAX_ATTEMPTS, PROVIDER_OF_MEMBER, STORE, acts_for, load_application,
+    load_provider, own_provider_id, path_id, sees,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::decide;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};

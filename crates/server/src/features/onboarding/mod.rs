@@ -26,17 +26,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use uuid::Uuid;
 use yunshi_core::account::Actor;
-use yunshi_core::decision::{Context, Outcome};
+use yunshi_core::decision::Outcome;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::provider::{Application, Provider, REDECLARATION_DEADLINE};
-use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::{BLOCK_ENDS, FREEZE_ENDS, Store};
-use yunshi_core::time::beijing_date;
 use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
 
 use crate::AppState;
+use crate::kernel::context::decide;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
-use crate::kernel::pipeline::{Loaded, NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
 
@@ -277,36 +276,6 @@ pub fn sees(actor: &Actor, provider: &Provider) -> bool {
 }
 
 // ---- deciding ----
-
-/// The marketplace rulebook in force at `now`.
-pub(crate) fn rulebook_at(
-    state: &AppState,
-    now: Timestamp,
-) -> Result<&MarketplaceRulebook, Problem> {
-    state
-        .rulebooks
-        .marketplace_at(beijing_date(now))
-        .map_err(|e| Problem::internal(format!("no rulebook in force: {e}")))?
-        .as_marketplace()
-        .ok_or_else(|| Problem::internal("the marketplace rulebook is not a marketplace rulebook"))
-}
-
-/// Runs `f` with a decision context at `now`.
-pub(crate) fn decide<T>(
-    state: &AppState,
-    now: Timestamp,
-    f: impl FnOnce(&mut Context<'_>) -> T,
-) -> Result<T, Problem> {
-    let rulebook = rulebook_at(state, now)?;
-    let mut ids = NewIds;
-    let mut ctx = Context {
-        now,
-        rulebook,
-        calendar: &state.calendar,
-        ids: &mut ids,
-    };
-    Ok(f(&mut ctx))
-}
 
 /// What a decision changes: new versions of loaded aggregates (`Some(version)`) or new ones
 /// (`None`), and the core's outcome.

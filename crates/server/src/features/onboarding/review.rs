@@ -15,9 +15,10 @@ use super::views::{
     ApplicationPage, ApplicationView, ApproveRequest, MoreMaterialRequest, ReasonRequest,
     VerificationRequest,
 };
-use super::{APPLICATION, ApplicationRecord, Change, decide};
+use super::{APPLICATION, ApplicationRecord, Change};
 use crate::AppState;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::decide;
 use crate::kernel::problem::{ApiJson, Problem};
 
 const DEFAULT_PAGE: u32 = 50;

@@ -15,11 +15,12 @@ use yunshi_store::{AggregateQuery, StoreError};
 
 use super::views::{ReasonRequest, StorePage, StoreView, TransferRequestBody};
 use super::{
-    Change, MAX_ATTEMPTS, STORE, acts_for, decide, load_provider, load_store, own_provider_id,
-    path_id, sees,
+    Change, MAX_ATTEMPTS, STORE, acts_for, load_provider, load_store, own_provider_id, path_id,
+    sees,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::decide;
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::{ApiJson, Problem};
 

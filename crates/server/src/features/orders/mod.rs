@@ -52,8 +52,6 @@ use yunshi_core::order::{
     PaymentStart, PlaceOrder, PriceSnapshot, ProductRating, ProductReviews, ProductSales,
     SaleCount,
 };
-use yunshi_core::rulebook::Rulebook;
-use yunshi_core::time::beijing_date;
 use yunshi_store::{
     AggregateQuery, Deadline, FiredDeadline, Store, StoreError, UniqueKey, WriteBatch,
 };
@@ -64,7 +62,7 @@ use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::gateway::{Charge, ChargeOutcome, VoidOutcome};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
-use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write};
+use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 
 /// Aggregate kind of orders.
@@ -246,21 +244,7 @@ fn decide<T>(
     now: Timestamp,
     f: impl FnOnce(&mut Context<'_>) -> Result<T, OrderError>,
 ) -> Result<T, Problem> {
-    let rulebook = state
-        .rulebooks
-        .marketplace_at(beijing_date(now))
-        .map_err(Problem::internal)?;
-    let Rulebook::Marketplace(rulebook) = rulebook else {
-        return Err(Problem::internal("the marketplace rulebook is not one"));
-    };
-    let mut ids = NewIds;
-    let mut ctx = Context {
-        now,
-        rulebook,
-        calendar: &state.calendar,
-        ids: &mut ids,
-    };
-    f(&mut ctx).map_err(|e| Problem::refusal(&e))
+    crate::kernel::context::decide(state, now, f)?.map_err(|e| Problem::refusal(&e))
 }
 
 fn order_write(
@@ -546,7 +530,7 @@ async fn snapshot(state: &AppState, id: Uuid, quantity: u32) -> Result<PriceSnap
     let (agreement, _) =
         crate::features::settlement::load_fee_agreement(state, product.provider).await?;
     let now = state.clock.now();
-    let rulebook = crate::features::onboarding::rulebook_at(state, now)?;
+    let rulebook = crate::kernel::context::rulebook_at(state, now)?;
     Ok(PriceSnapshot {
         product: product.id,
         provider: product.provider,

@@ -27,8 +27,9 @@ use yunshi_core::settlement::{
 use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, StoreError, WriteBatch};
 
 use crate::AppState;
-use crate::features::onboarding::{acts_for, load_provider, rulebook_at};
+use crate::features::onboarding::{acts_for, load_provider};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};

@@ -27,9 +27,9 @@ use yunshi_store::StoreError;
 use super::run::open_payouts;
 use super::{PAYEE, PAYOUT, payout_write, visible_provider};
 use crate::AppState;
-use crate::features::cases::apply::with_ctx;
-use crate::features::onboarding::rulebook_at;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
+use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 

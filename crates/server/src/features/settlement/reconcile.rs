@@ -26,8 +26,8 @@ use yunshi_store::ItemQuery;
 use super::run::{balances, period_of};
 use super::{PAYOUT, STATEMENT, read_all, statement_lines};
 use crate::AppState;
-use crate::features::onboarding::rulebook_at;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::{all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 

@@ -28,8 +28,9 @@ use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey
 use super::payouts::send_instructed;
 use super::{PAYEE, PAYOUT, RUN_DEADLINE, STATEMENT, payout_write, statement_write};
 use crate::AppState;
-use crate::features::cases::apply::with_ctx;
-use crate::features::onboarding::{PROVIDER, rulebook_at};
+use crate::features::onboarding::PROVIDER;
+use crate::kernel::context::rulebook_at;
+use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, all_aggregates};
 use crate::kernel::problem::Problem;
 

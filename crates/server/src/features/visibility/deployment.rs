@@ -44,13 +44,16 @@ use yunshi_core::visibility::deployment::{
 };
 use yunshi_store::{Deadline, NewDeadline, StoreError, WriteBatch};
 
-use super::{all_of_kind, all_owned, fire_only, fired_at, payload};
+use super::{fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::catalogue::{load_product, rulebook_at};
+use crate::features::catalogue::load_product;
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_of_kind;
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of a product's deployment declaration (id = the product's id).
 pub const DECLARATION: &str = "deployment_declaration";

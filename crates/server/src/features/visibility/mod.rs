@@ -45,17 +45,17 @@ use yunshi_core::rulebook::{MarketplaceRulebook, SaasDeliveryFailure};
 use yunshi_core::visibility::{
     HoldChange, HoldPlan, HoldTarget, SaasDecision, SaasFailureStanding, StepPayload,
 };
-use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, StoredAggregate, WriteBatch};
+use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
 use crate::AppState;
-use crate::features::catalogue::{
-    PRODUCT, ProductRecord, load_product, product_write, rulebook_at,
-};
+use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, product_write};
 use crate::features::deliveries::{DELIVERY, Delivery, DeliveryStatus};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of a provider's SaaS delivery-failure standing (id = the provider's id).
 pub const STANDING: &str = "saas_failure_standing";
@@ -285,24 +285,6 @@ async fn schedule_once(state: &AppState, deadline: NewDeadline) -> Result<Timest
         Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(due),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Every aggregate of `kind` owned by `owner`.
-async fn all_owned(
-    state: &AppState,
-    kind: &str,
-    owner: &str,
-) -> Result<Vec<StoredAggregate>, Problem> {
-    crate::kernel::pipeline::all_aggregates(&state.store, kind, Some(owner), None).await
-}
-
-/// Every aggregate of `kind`, optionally with `status`.
-async fn all_of_kind(
-    state: &AppState,
-    kind: &str,
-    status: Option<String>,
-) -> Result<Vec<StoredAggregate>, Problem> {
-    crate::kernel::pipeline::all_aggregates(&state.store, kind, None, status.as_deref()).await
 }
 
 /// Applies `plans` to the provider's products: one conditional write per product changed,

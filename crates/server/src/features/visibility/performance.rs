@@ -32,8 +32,9 @@ use yunshi_store::{AggregateQuery, Deadline, NewDeadline, StoreError, WriteBatch
 
 use super::{apply_holds, fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, load_rating, rulebook_at};
+use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, load_rating};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};

@@ -39,14 +39,16 @@ use yunshi_core::visibility::refund_rate::{
 };
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
-use super::{all_of_kind, all_owned, fire_only, fired_at, payload};
+use super::{fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::catalogue::rulebook_at;
 use crate::features::orders::{OrderRecord, PROVIDER_ORDER, load_order};
 use crate::kernel::auth::Principal;
+use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::all_of_kind;
+use crate::kernel::repo::all_owned;
 
 /// Aggregate kind of a provider's refund-rate standing (id = the provider's id).
 pub const STANDING: &str = "refund_rate_standing";
