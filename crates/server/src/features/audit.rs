@@ -609,7 +609,7 @@ async fn over_threshold(state: &AppState, now: Timestamp) -> Result<Option<Strin
         }
         let provider = load::<Provider>(
             &state.store,
-            crate::features::onboarding::PROVIDER,
+            crate::kernel::repo::providers::PROVIDER,
             record.provider.uuid(),
         )
         .await?;

@@ -827,7 +827,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// The provider the caller acts for (its staff, or the member that applied for it), or 403.
 async fn provider_of(state: &AppState, principal: &Principal) -> Result<ProviderId, Problem> {
-    crate::features::onboarding::own_provider_id(state, &principal.actor)
+    crate::kernel::repo::providers::own_provider_id(state, &principal.actor)
         .await?
         .ok_or_else(|| Problem::forbidden("webhook endpoints belong to providers"))
 }
@@ -1007,12 +1007,12 @@ pub async fn list_deliveries(
     principal: Principal,
     Query(query): Query<DeliveryListQuery>,
 ) -> Result<ApiJson<DeliveryPage>, Problem> {
-    let owner = match crate::features::onboarding::own_provider_id(&state, &principal.actor).await?
-    {
-        Some(p) => Some(p.to_string()),
-        None if principal.actor.is_operator() => None,
-        None => return Err(Problem::forbidden("deliveries belong to providers")),
-    };
+    let owner =
+        match crate::kernel::repo::providers::own_provider_id(&state, &principal.actor).await? {
+            Some(p) => Some(p.to_string()),
+            None if principal.actor.is_operator() => None,
+            None => return Err(Problem::forbidden("deliveries belong to providers")),
+        };
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Problem::invalid_request("limit must be 1–200"));
@@ -1052,7 +1052,7 @@ async fn visible(
         .await?
         .ok_or_else(missing)?;
     let provider = ProviderId(loaded.state.provider_id);
-    let own = crate::features::onboarding::own_provider_id(state, &principal.actor).await?;
+    let own = crate::kernel::repo::providers::own_provider_id(state, &principal.actor).await?;
     if !(principal.actor.may_see(Owner::Provider(provider)) || own == Some(provider)) {
         return Err(missing());
     }
@@ -1104,7 +1104,7 @@ pub async fn retry_delivery(
     let first = visible(&state, &principal, &id).await?;
     let delivery_id = first.state.id;
     let provider = ProviderId(first.state.provider_id);
-    let own = crate::features::onboarding::own_provider_id(&state, &principal.actor).await?;
+    let own = crate::kernel::repo::providers::own_provider_id(&state, &principal.actor).await?;
     if !(own == Some(provider) || principal.actor.is_operator()) {
         return Err(Problem::forbidden("only the provider's staff can retry"));
     }

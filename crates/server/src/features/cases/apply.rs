@@ -20,12 +20,15 @@ use yunshi_store::{StoredAggregate, WriteBatch};
 use super::RECORD;
 use crate::AppState;
 use crate::features::catalogue::{PRODUCT, ProductRecord, product_write};
-use crate::features::onboarding::{PROVIDER, STORE, load_provider, store_write};
 use crate::kernel::context::act_rulebook;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::providers::PROVIDER;
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::store_write;
 
 /// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
 /// in `batch`.

@@ -36,7 +36,6 @@ use self::apply::{apply_final, apply_stacked, deposit_held, load_record, penalti
 use self::views::*;
 use crate::AppState;
 use crate::features::onboarding::views::StoreView;
-use crate::features::onboarding::{STORE, acts_for, load_provider, own_provider_id};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -45,6 +44,10 @@ use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::own_provider_id;
 
 /// Aggregate kind of violation cases.
 pub const CASE: &str = "violation_case";

@@ -19,11 +19,12 @@ use super::views::{
     CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView, ReviewView,
 };
 use super::{
-    PRODUCT, PRODUCT_RATING, PRODUCT_SALES, ProductRecord, STORE, load_product, load_rating,
-    load_sales, load_store, no_product, path_id, store_visibility,
+    PRODUCT, PRODUCT_RATING, PRODUCT_SALES, ProductRecord, load_product, load_rating, load_sales,
+    load_store, no_product, path_id, store_visibility,
 };
 use crate::AppState;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::providers::STORE;
 
 /// Rows read per store round trip while loading the live catalogue.
 const LOAD_BATCH: u32 = 500;

@@ -47,15 +47,12 @@ use crate::kernel::deadlines::Handler;
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
+use crate::kernel::repo::providers::{PROVIDER, STORE, sees_provider};
 
 /// Aggregate kind of products.
 pub const PRODUCT: &str = "product";
 /// Aggregate kind of the review-queue index (one per product).
 pub const LISTING_REVIEW: &str = "listing_review";
-/// Aggregate kind of providers (written by onboarding).
-pub const PROVIDER: &str = "provider";
-/// Aggregate kind of stores (written by onboarding).
-pub const STORE: &str = "store";
 /// How many times a decision is retried after losing a race.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -371,34 +368,6 @@ pub async fn require_may_publish(
     Ok(())
 }
 
-/// Unique-key scope onboarding keeps: the provider a member account applied as.
-pub const PROVIDER_OF_MEMBER: &str = "provider.member";
-
-/// The provider the caller acts for: its staff's provider, or the one its member account
-/// applied as (the applicant acts for its provider, as in onboarding).
-pub async fn own_provider(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Option<ProviderId>, Problem> {
-    if let Some(p) = principal.actor.provider_id() {
-        return Ok(Some(p));
-    }
-    match principal.actor.member_id() {
-        Some(m) => Ok(state
-            .store
-            .unique_key(PROVIDER_OF_MEMBER, &m.to_string())
-            .await?
-            .map(ProviderId)),
-        None => Ok(None),
-    }
-}
-
-/// Whether a provider's products are within the caller's view: operator staff, and whoever
-/// acts for the provider.
-pub(crate) fn sees(principal: &Principal, own: Option<ProviderId>, provider: ProviderId) -> bool {
-    principal.actor.is_operator() || own == Some(provider)
-}
-
 /// Who is changing a product.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Acting {
@@ -417,7 +386,7 @@ pub(crate) fn check_provider_access(
     provider: ProviderId,
     id: ProductId,
 ) -> Result<(), Problem> {
-    if !sees(principal, own, provider) {
+    if !sees_provider(principal, own, provider) {
         return Err(no_product(id));
     }
     if own != Some(provider) {

@@ -12,15 +12,18 @@ use super::views::{
     ChecksView, DraftRequest, NewProductRequest, PageQuery, ProductPage, ProductView,
 };
 use super::{
-    Acting, PRODUCT, ProductRecord, STORE, check_provider_access, load_product, no_product,
-    operator_domains, own_provider, path_id, product_write, provider_standing, refused,
-    require_may_publish, sees, update_product, view,
+    Acting, PRODUCT, ProductRecord, check_provider_access, load_product, no_product,
+    operator_domains, path_id, product_write, provider_standing, refused, require_may_publish,
+    update_product, view,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::own_provider;
+use crate::kernel::repo::providers::sees_provider;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -205,7 +208,7 @@ pub async fn get_product(
         .await?
         .ok_or_else(|| no_product(id))?;
     let own = own_provider(&state, &principal).await?;
-    if !sees(&principal, own, loaded.state.product.provider) {
+    if !sees_provider(&principal, own, loaded.state.product.provider) {
         return Err(no_product(id));
     }
     Ok(ApiJson(view(&state, &loaded.state).await?))
@@ -278,7 +281,7 @@ pub async fn checks(
         .ok_or_else(|| no_product(id))?;
     let product = &loaded.state.product;
     let own = own_provider(&state, &principal).await?;
-    if !sees(&principal, own, product.provider) {
+    if !sees_provider(&principal, own, product.provider) {
         return Err(no_product(id));
     }
     let version = product

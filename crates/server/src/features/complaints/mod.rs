@@ -43,7 +43,6 @@ use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
 use self::views::*;
 use crate::AppState;
 use crate::features::cases::views::CaseView;
-use crate::features::onboarding::{acts_for, load_provider};
 use crate::features::orders::OrderRecord;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -52,6 +51,8 @@ use crate::kernel::parties::PartyList;
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
 
 /// Aggregate kind of complaints.
 pub const COMPLAINT: &str = "complaint";

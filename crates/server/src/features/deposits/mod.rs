@@ -42,7 +42,6 @@ use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBat
 use self::views::*;
 use crate::AppState;
 use crate::features::cases::apply::load_record;
-use crate::features::onboarding::{STORE, acts_for, load_provider, store_write};
 use crate::features::orders::PROVIDER_ORDER;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
@@ -51,6 +50,10 @@ use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::store_write;
 
 /// Aggregate kind of a provider's deposit account (id = the provider's id).
 pub const ACCOUNT: &str = "deposit_account";

@@ -48,7 +48,6 @@ use yunshi_store::{
 use self::views::*;
 use crate::AppState;
 use crate::features::catalogue::PRODUCT;
-use crate::features::onboarding::{PROVIDER, STORE, acts_for, load_provider, store_write};
 use crate::features::orders::{OrderRecord, PROVIDER_ORDER, load_order, write_order};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
@@ -59,6 +58,11 @@ use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::providers::PROVIDER;
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::store_write;
 
 /// Aggregate kind of a provider's tenure (the core's [`Tenure`]).
 pub const TENURE: &str = "provider_tenure";

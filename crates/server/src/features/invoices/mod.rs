@@ -43,13 +43,14 @@ use yunshi_store::{Deadline, FiredDeadline, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
-use crate::features::onboarding::{acts_for, load_provider};
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::parties::PartyList;
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem, path_id};
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
 
 /// Aggregate kind of invoice requests.
 pub const INVOICE: &str = "invoice_request";

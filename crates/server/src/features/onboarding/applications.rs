@@ -27,10 +27,7 @@ use super::views::{
     AcceptAgreement, ApplicationView, DepositPayment, DepositPaymentView, PaymentReceipt,
     ProviderView, StartApplication, StoreView,
 };
-use super::{
-    ApplicationRecord, Change, MAX_ATTEMPTS, PROVIDER_OF_MEMBER, STORE, acts_for, load_application,
-    load_provider, own_provider_id, path_id, sees,
-};
+use super::{ApplicationRecord, Change, MAX_ATTEMPTS, load_application, path_id};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
@@ -38,6 +35,12 @@ use crate::kernel::context::rulebook_at;
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::providers::PROVIDER_OF_MEMBER;
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::repo::providers::sees;
 
 /// The largest material accepted (the server's overall body limit applies first).
 pub const MAX_MATERIAL_BYTES: usize = 10 * 1024 * 1024;
@@ -210,14 +213,15 @@ pub async fn start_application(
     let record = loop {
         attempt += 1;
         let now = state.clock.now();
-        let existing = match super::provider_of_member(&state, member_id).await? {
-            Some(p) => Some(
-                load_provider(&state, p)
-                    .await?
-                    .ok_or_else(|| Problem::internal(format!("provider {p} is missing")))?,
-            ),
-            None => None,
-        };
+        let existing =
+            match crate::kernel::repo::providers::provider_of_member(&state, member_id).await? {
+                Some(p) => Some(
+                    load_provider(&state, p)
+                        .await?
+                        .ok_or_else(|| Problem::internal(format!("provider {p} is missing")))?,
+                ),
+                None => None,
+            };
         let latest = match existing.as_ref().map(|p| &p.state.status) {
             Some(ProviderStatus::Applying {
                 application: Some(a),
@@ -814,7 +818,7 @@ pub async fn own_provider(
             let mut apps = state
                 .store
                 .aggregates(&AggregateQuery {
-                    kind: super::APPLICATION.into(),
+                    kind: crate::kernel::repo::providers::APPLICATION.into(),
                     owner: Some(id.to_string()),
                     status: None,
                     after: None,

@@ -25,7 +25,6 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use uuid::Uuid;
-use yunshi_core::account::Actor;
 use yunshi_core::decision::Outcome;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::provider::{Application, Provider, REDECLARATION_DEADLINE};
@@ -38,15 +37,10 @@ use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
+use crate::kernel::repo::providers::{
+    APPLICATION, PROVIDER, load_provider, load_store, store_write,
+};
 
-/// Aggregate kind of providers.
-pub const PROVIDER: &str = "provider";
-/// Aggregate kind of onboarding applications.
-pub const APPLICATION: &str = "provider_application";
-/// Aggregate kind of stores.
-pub const STORE: &str = "store";
-/// Unique-key scope: one provider per member account.
-pub const PROVIDER_OF_MEMBER: &str = "provider.member";
 /// How many times a decision is retried after losing a race.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -221,58 +215,11 @@ pub struct ApplicationRecord {
 
 // ---- loading ----
 
-pub async fn load_provider(
-    state: &AppState,
-    id: ProviderId,
-) -> Result<Option<Loaded<Provider>>, Problem> {
-    load(&state.store, PROVIDER, id.uuid()).await
-}
-
 pub async fn load_application(
     state: &AppState,
     id: Uuid,
 ) -> Result<Option<Loaded<ApplicationRecord>>, Problem> {
     load(&state.store, APPLICATION, id).await
-}
-
-pub async fn load_store(state: &AppState, id: Uuid) -> Result<Option<Loaded<Store>>, Problem> {
-    load(&state.store, STORE, id).await
-}
-
-/// The provider a member applied as, if any.
-pub async fn provider_of_member(
-    state: &AppState,
-    member: yunshi_core::ids::MemberId,
-) -> Result<Option<ProviderId>, Problem> {
-    Ok(state
-        .store
-        .unique_key(PROVIDER_OF_MEMBER, &member.to_string())
-        .await?
-        .map(ProviderId))
-}
-
-/// The provider the actor acts for: its staff's provider, or the one its member applied as.
-pub async fn own_provider_id(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<Option<ProviderId>, Problem> {
-    if let Some(p) = actor.provider_id() {
-        return Ok(Some(p));
-    }
-    match actor.member_id() {
-        Some(m) => provider_of_member(state, m).await,
-        None => Ok(None),
-    }
-}
-
-/// Whether the actor acts for `provider`: its staff, or the member account that applied.
-pub fn acts_for(actor: &Actor, provider: &Provider) -> bool {
-    actor.acts_for_provider(provider.id) || actor.acts_for_member(provider.member)
-}
-
-/// Whether the provider's objects are within the actor's view.
-pub fn sees(actor: &Actor, provider: &Provider) -> bool {
-    actor.is_operator() || acts_for(actor, provider)
 }
 
 // ---- deciding ----
@@ -321,22 +268,6 @@ impl Change {
         add_outcome(&mut batch, self.outcome, now);
         Ok(batch)
     }
-}
-
-pub(crate) fn store_write(
-    s: &Store,
-    version: Option<i64>,
-    now: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        STORE,
-        s.id.uuid(),
-        version,
-        s.provider.to_string(),
-        s.status_label(now),
-        s,
-        now,
-    )
 }
 
 // ---- deadlines ----

@@ -18,11 +18,13 @@ use yunshi_store::{StoreError, StoredFile};
 
 use super::applications::{MAX_MATERIAL_BYTES, MaterialQuery, material_type};
 use super::sha256::sha256_hex;
-use super::{Change, MAX_ATTEMPTS, load_provider, own_provider_id};
+use super::{Change, MAX_ATTEMPTS};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::own_provider_id;
 
 /// A changed or expiring material.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,11 +15,12 @@ use super::views::{
     ApplicationPage, ApplicationView, ApproveRequest, MoreMaterialRequest, ReasonRequest,
     VerificationRequest,
 };
-use super::{APPLICATION, ApplicationRecord, Change};
+use super::{ApplicationRecord, Change};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::providers::APPLICATION;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

@@ -14,15 +14,18 @@ use yunshi_core::storefront::Store;
 use yunshi_store::{AggregateQuery, StoreError};
 
 use super::views::{ReasonRequest, StorePage, StoreView, TransferRequestBody};
-use super::{
-    Change, MAX_ATTEMPTS, STORE, acts_for, load_provider, load_store, own_provider_id, path_id,
-    sees,
-};
+use super::{Change, MAX_ATTEMPTS, path_id};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::providers::STORE;
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::providers::load_store;
+use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::repo::providers::sees;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

@@ -350,7 +350,7 @@ async fn load_for(
     let own_provider = if sees_directly && who != Some(Who::Provider) {
         None
     } else {
-        crate::features::onboarding::own_provider_id(state, &principal.actor).await?
+        crate::kernel::repo::providers::own_provider_id(state, &principal.actor).await?
     };
     if !sees_directly && own_provider != Some(provider) {
         return Err(Problem::not_found(format!("no order {id}")));
@@ -617,7 +617,8 @@ pub async fn list_orders(
     Query(q): Query<ListQuery>,
 ) -> Result<ApiJson<OrderPage>, Problem> {
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let provider = crate::features::onboarding::own_provider_id(&state, &principal.actor).await?;
+    let provider =
+        crate::kernel::repo::providers::own_provider_id(&state, &principal.actor).await?;
     let member = principal.actor.member_id();
     let (kind, owner) = match (q.acting_as, member, provider) {
         (Some(ListAs::Buyer), Some(m), _) | (None, Some(m), None) => (ORDER, Some(m.to_string())),

@@ -27,12 +27,13 @@ use yunshi_core::settlement::{
 use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, StoreError, WriteBatch};
 
 use crate::AppState;
-use crate::features::onboarding::{acts_for, load_provider};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
+use crate::kernel::repo::providers::acts_for;
+use crate::kernel::repo::providers::load_provider;
 
 pub use run::{RunSummary, RunTiming, ensure_scheduled, run_period};
 
@@ -282,7 +283,7 @@ pub(crate) async fn visible_statement(
         .ok_or_else(missing)?
         .state;
     // Its staff and the member account that applied for it, as for the statement list.
-    let own = crate::features::onboarding::own_provider_id(state, &principal.actor).await?
+    let own = crate::kernel::repo::providers::own_provider_id(state, &principal.actor).await?
         == Some(s.provider);
     if !own && principal.require(Capability::ManageSettlement).is_err() {
         return Err(missing());

@@ -28,11 +28,11 @@ use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey
 use super::payouts::send_instructed;
 use super::{PAYEE, PAYOUT, RUN_DEADLINE, STATEMENT, payout_write, statement_write};
 use crate::AppState;
-use crate::features::onboarding::PROVIDER;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, all_aggregates};
 use crate::kernel::problem::Problem;
+use crate::kernel::repo::providers::PROVIDER;
 
 /// Providers per batch: large enough that group commit pays off, small enough that a
 /// crash loses little.

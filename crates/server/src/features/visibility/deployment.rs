@@ -278,8 +278,8 @@ async fn product_for(
     let id = raw.parse::<ProductId>().map_err(|_| missing())?;
     let product = load_product(state, id).await?.ok_or_else(missing)?;
     let provider = product.state.product.provider;
-    let own = crate::features::catalogue::own_provider(state, principal).await?;
-    if !crate::features::catalogue::sees(principal, own, provider) {
+    let own = crate::kernel::repo::providers::own_provider(state, principal).await?;
+    if !crate::kernel::repo::providers::sees_provider(principal, own, provider) {
         return Err(missing());
     }
     Ok((id, provider, own == Some(provider)))
@@ -429,8 +429,8 @@ pub async fn deployment_share(
 ) -> Result<ApiJson<DeploymentShareView>, Problem> {
     let missing = || Problem::not_found(format!("no provider {id:?}"));
     let provider = id.parse::<ProviderId>().map_err(|_| missing())?;
-    let own = crate::features::catalogue::own_provider(&state, &principal).await?;
-    if !crate::features::catalogue::sees(&principal, own, provider) {
+    let own = crate::kernel::repo::providers::own_provider(&state, &principal).await?;
+    if !crate::kernel::repo::providers::sees_provider(&principal, own, provider) {
         return Err(missing());
     }
     let now = state.clock.now();

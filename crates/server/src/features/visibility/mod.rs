@@ -410,8 +410,8 @@ pub async fn saas_delivery_standing(
 ) -> Result<ApiJson<SaasDeliveryStandingView>, Problem> {
     let missing = || Problem::not_found(format!("no provider {id:?}"));
     let provider = id.parse::<ProviderId>().map_err(|_| missing())?;
-    let own = crate::features::catalogue::own_provider(&state, &principal).await?;
-    if !crate::features::catalogue::sees(&principal, own, provider) {
+    let own = crate::kernel::repo::providers::own_provider(&state, &principal).await?;
+    if !crate::kernel::repo::providers::sees_provider(&principal, own, provider) {
         return Err(missing());
     }
     let standing = load::<SaasFailureStanding>(&state.store, STANDING, provider.uuid())

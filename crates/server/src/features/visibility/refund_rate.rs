@@ -161,7 +161,7 @@ async fn on_check(state: AppState, deadline: Deadline) -> Result<(), Problem> {
     };
     let rule = rule_at(&state, fired.at);
     if let Some(rule) = &rule {
-        for row in all_of_kind(&state, crate::features::catalogue::PROVIDER, None).await? {
+        for row in all_of_kind(&state, crate::kernel::repo::providers::PROVIDER, None).await? {
             let provider = ProviderId(row.id);
             settle(&state, fired.at, None, provider, |standing, rate| {
                 standing.check(rate, rule, fired.at)
@@ -358,8 +358,8 @@ pub async fn refund_rate_standing(
 ) -> Result<ApiJson<RefundRateStandingView>, Problem> {
     let missing = || Problem::not_found(format!("no provider {id:?}"));
     let provider = id.parse::<ProviderId>().map_err(|_| missing())?;
-    let own = crate::features::catalogue::own_provider(&state, &principal).await?;
-    if !crate::features::catalogue::sees(&principal, own, provider) {
+    let own = crate::kernel::repo::providers::own_provider(&state, &principal).await?;
+    if !crate::kernel::repo::providers::sees_provider(&principal, own, provider) {
         return Err(missing());
     }
     let standing = load::<RefundRateStanding>(&state.store, STANDING, provider.uuid())
