@@ -125,7 +125,7 @@ impl Changed {
         }
         for (kind, id) in changes.aggregates {
             let set = match kind.as_str() {
-                k if k == crate::features::orders::ORDER => &mut self.orders,
+                k if k == crate::kernel::repo::orders::ORDER => &mut self.orders,
                 k if k == crate::features::settlement::STATEMENT => &mut self.statements,
                 k if k == crate::features::settlement::PAYOUT => &mut self.payouts,
                 _ => continue,
@@ -245,7 +245,7 @@ pub async fn run_after(
                 let page = state
                     .store
                     .aggregates(&AggregateQuery {
-                        kind: crate::features::orders::ORDER.to_owned(),
+                        kind: crate::kernel::repo::orders::ORDER.to_owned(),
                         owner: None,
                         status: None,
                         after: last,
@@ -265,7 +265,7 @@ pub async fn run_after(
             for chunk in ids.chunks(ORDER_PAGE) {
                 let page = state
                     .store
-                    .aggregates_by_ids(crate::features::orders::ORDER, chunk.to_vec())
+                    .aggregates_by_ids(crate::kernel::repo::orders::ORDER, chunk.to_vec())
                     .await?;
                 let found: BTreeSet<Uuid> = page.iter().map(|a| a.id).collect();
                 tally.check_page(state, page).await?;
@@ -527,7 +527,7 @@ impl OrderTally {
                     .collect();
                 let orders: BTreeSet<String> = state
                     .store
-                    .aggregates_by_ids(crate::features::orders::ORDER, ids)
+                    .aggregates_by_ids(crate::kernel::repo::orders::ORDER, ids)
                     .await?
                     .iter()
                     .map(|a| a.id.to_string())

@@ -567,7 +567,7 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
     // A `create` also marks its order delivered or "delivery failed", in the same batch.
     let order_of = |d: &Delivery| (d.event == DeliveryKind::Create).then_some(d.order_id);
     let mut order = match order_of(&loaded.state) {
-        Some(id) => crate::features::orders::load_order(&state.store, id).await?,
+        Some(id) => crate::kernel::repo::orders::load_order(&state.store, id).await?,
         None => None,
     };
     // TC 4.2: a failed `create`, and its repair, feed the SaaS delivery-failure rule when
@@ -584,7 +584,7 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
                     _ => return fire_only(&state, fired).await,
                 }
                 order = match order_of(&current.state) {
-                    Some(id) => crate::features::orders::load_order(&state.store, id).await?,
+                    Some(id) => crate::kernel::repo::orders::load_order(&state.store, id).await?,
                     None => None,
                 };
             }
@@ -606,7 +606,7 @@ fn record(
     loaded: &Loaded<Delivery>,
     attempt: Attempt,
     fired: FiredDeadline,
-    order: Option<&Loaded<crate::features::orders::OrderRecord>>,
+    order: Option<&Loaded<crate::kernel::repo::orders::OrderRecord>>,
     visibility_rule: bool,
 ) -> Result<WriteBatch, Problem> {
     let at = fired.at;
@@ -644,7 +644,7 @@ fn record(
         if d.event == DeliveryKind::Create
             && let Some(order) = order
         {
-            crate::features::orders::mark_delivery(&mut batch, order, true, at)?;
+            crate::kernel::repo::orders::mark_delivery(&mut batch, order, true, at)?;
         }
     } else if done < d.max_attempts {
         let wait = BACKOFF
@@ -680,7 +680,7 @@ fn record(
         if d.event == DeliveryKind::Create
             && let Some(order) = order
         {
-            crate::features::orders::mark_delivery(&mut batch, order, false, at)?;
+            crate::kernel::repo::orders::mark_delivery(&mut batch, order, false, at)?;
         }
     }
     batch

@@ -11,10 +11,10 @@ use yunshi_core::ids::ProviderId;
 use yunshi_store::AggregateQuery;
 
 use crate::AppState;
-use crate::features::orders::OrderRecord;
 use crate::kernel::auth::Principal;
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::Problem;
+use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::own_provider_id;
 
 /// The order `id` for a command only its buyer gives (`only`: the refusal's detail): 404 when
@@ -27,7 +27,7 @@ pub async fn buyers_order(
     only: &str,
 ) -> Result<Loaded<OrderRecord>, Problem> {
     let missing = || Problem::not_found(format!("no order {id}"));
-    let loaded = crate::features::orders::load_order(&state.store, id)
+    let loaded = crate::kernel::repo::orders::load_order(&state.store, id)
         .await?
         .ok_or_else(missing)?;
     let order = &loaded.state.order;

@@ -1079,7 +1079,7 @@ async fn a_freeze_ends_when_its_stored_deadline_fires() {
         State(state): State<AppState>,
         Path(id): Path<uuid::Uuid>,
     ) -> axum::Json<Value> {
-        let loaded = yunshi_server::features::onboarding::load_store(&state, id)
+        let loaded = yunshi_server::kernel::repo::providers::load_store(&state, id)
             .await
             .unwrap()
             .unwrap();

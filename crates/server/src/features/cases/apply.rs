@@ -19,12 +19,14 @@ use yunshi_store::{StoredAggregate, WriteBatch};
 
 use super::RECORD;
 use crate::AppState;
-use crate::features::catalogue::{PRODUCT, ProductRecord, product_write};
 use crate::kernel::context::act_rulebook;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::products::PRODUCT;
+use crate::kernel::repo::products::ProductRecord;
+use crate::kernel::repo::products::product_write;
 use crate::kernel::repo::providers::PROVIDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;

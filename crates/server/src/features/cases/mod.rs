@@ -229,7 +229,7 @@ pub async fn open_case(
     if let Some(product) = req.product_id {
         let owned = state
             .store
-            .aggregate(crate::features::catalogue::PRODUCT, product)
+            .aggregate(crate::kernel::repo::products::PRODUCT, product)
             .await?
             .is_some_and(|a| a.owner == provider.to_string());
         if !owned {

@@ -12,18 +12,21 @@ use yunshi_core::listing::{CatalogueQuery, SearchError, SortBy, search};
 use yunshi_core::money::Fen;
 use yunshi_core::order::{ProductRating, ProductReviews, ProductSales};
 
-use crate::features::orders::PRODUCT_REVIEWS;
+use crate::kernel::repo::products::PRODUCT_REVIEWS;
 use yunshi_store::AggregateQuery;
 
 use super::views::{
     CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView, ReviewView,
 };
-use super::{
-    PRODUCT, PRODUCT_RATING, PRODUCT_SALES, ProductRecord, load_product, load_rating, load_sales,
-    load_store, no_product, path_id, store_visibility,
-};
+use super::{load_store, no_product, path_id, store_visibility};
 use crate::AppState;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::products::PRODUCT;
+use crate::kernel::repo::products::PRODUCT_RATING;
+use crate::kernel::repo::products::PRODUCT_SALES;
+use crate::kernel::repo::products::ProductRecord;
+use crate::kernel::repo::products::load_product;
+use crate::kernel::repo::products::load_sales;
 use crate::kernel::repo::providers::STORE;
 
 /// Rows read per store round trip while loading the live catalogue.
@@ -291,7 +294,7 @@ pub async fn catalogue_product(
     {
         return Err(no_product(id));
     }
-    let rating = load_rating(&state, id).await?;
+    let rating = crate::kernel::repo::products::load_product_rating(&state.store, id).await?;
     let reviews =
         crate::kernel::pipeline::load::<ProductReviews>(&state.store, PRODUCT_REVIEWS, id.uuid())
             .await?

@@ -34,7 +34,6 @@ use yunshi_core::ids::{ProductId, ProviderId, StoreId};
 use yunshi_core::listing::{
     ListingError, OperatorDomains, Product, ProviderStanding, VersionStatus,
 };
-use yunshi_core::order::ProductRating;
 use yunshi_core::provider::Provider;
 use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::{Store, Visibility};
@@ -44,13 +43,12 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::Handler;
-use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{add_outcome, aggregate_write};
 use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
+use crate::kernel::repo::products::{ProductRecord, load_product, load_sales, product_write};
 use crate::kernel::repo::providers::{PROVIDER, STORE, sees_provider};
 
-/// Aggregate kind of products.
-pub const PRODUCT: &str = "product";
 /// Aggregate kind of the review-queue index (one per product).
 pub const LISTING_REVIEW: &str = "listing_review";
 /// How many times a decision is retried after losing a race.
@@ -219,51 +217,6 @@ pub fn routes() -> Router<AppState> {
 /// The deadline kinds this module fires, and how.
 pub const DEADLINES: &[(&str, Handler)] = &[];
 
-/// A product as stored: the core's product, and beside it (filled when read) its sales.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductRecord {
-    pub product: Product,
-    /// Sales: the product's orders that were paid and not refunded in full — a paid order
-    /// counts once (a pay-later order once paid, a renewal like any order, a free order
-    /// never), and stops counting when everything paid went back; a refund never counts
-    /// twice. See `yunshi_core::order::sale_change`.
-    ///
-    /// **Not stored here**: counting in the product aggregate would make every payment of a
-    /// popular product contend on one row. Orders keep the count in their own aggregate
-    /// [`PRODUCT_SALES`] (the core's `ProductSales`, keyed by product id), applied by a
-    /// deadline each paid or fully refunded order schedules in its own batch and the deadline
-    /// runner fires at once — so the count follows payments by one runner round. Readers
-    /// fill this field from it ([`load_sales`]); on a record just loaded it is 0.
-    #[serde(default, skip_serializing)]
-    pub sales: u64,
-}
-
-/// Aggregate kind of a product's sales count, written by orders (see [`ProductRecord::sales`]).
-pub const PRODUCT_SALES: &str = crate::features::orders::PRODUCT_SALES;
-
-/// The product's sales (0 before its first paid order).
-pub async fn load_sales(state: &AppState, id: ProductId) -> Result<u64, Problem> {
-    Ok(
-        crate::features::orders::load_product_sales(&state.store, id)
-            .await?
-            .count(),
-    )
-}
-
-/// Aggregate kind of a product's rating accumulator (the core's [`ProductRating`]), keyed by
-/// the product id and written by orders when a buyer rates.
-pub const PRODUCT_RATING: &str = "product_rating";
-
-/// The product's ratings (none if never rated).
-pub async fn load_rating(state: &AppState, id: ProductId) -> Result<ProductRating, Problem> {
-    Ok(
-        load::<ProductRating>(&state.store, PRODUCT_RATING, id.uuid())
-            .await?
-            .map(|l| l.state)
-            .unwrap_or_default(),
-    )
-}
-
 /// The review-queue index of a product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewIndex {
@@ -273,20 +226,13 @@ pub struct ReviewIndex {
     pub submitted_at: Option<Timestamp>,
 }
 
-/// The product `id`, if stored.
-pub async fn load_product(
-    state: &AppState,
-    id: ProductId,
-) -> Result<Option<Loaded<ProductRecord>>, Problem> {
-    load(&state.store, PRODUCT, id.uuid()).await
-}
-
 /// The product as its provider sees it, with its ratings.
 pub(crate) async fn view(
     state: &AppState,
     record: &ProductRecord,
 ) -> Result<views::ProductView, Problem> {
-    let rating = load_rating(state, record.product.id).await?;
+    let rating =
+        crate::kernel::repo::products::load_product_rating(&state.store, record.product.id).await?;
     let record = ProductRecord {
         sales: load_sales(state, record.product.id).await?,
         ..record.clone()
@@ -395,23 +341,6 @@ pub(crate) fn check_provider_access(
         ));
     }
     Ok(())
-}
-
-/// The aggregate write of a product record (owner: the provider; status: what buyers see).
-pub fn product_write(
-    record: &ProductRecord,
-    expected: Option<i64>,
-    at: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        PRODUCT,
-        record.product.id.uuid(),
-        expected,
-        record.product.provider.to_string(),
-        record.product.status().as_str(),
-        record,
-        at,
-    )
 }
 
 /// Adds the review-queue index write to `batch` if the product's pending version entered or

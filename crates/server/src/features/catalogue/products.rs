@@ -12,15 +12,18 @@ use super::views::{
     ChecksView, DraftRequest, NewProductRequest, PageQuery, ProductPage, ProductView,
 };
 use super::{
-    Acting, PRODUCT, ProductRecord, check_provider_access, load_product, no_product,
-    operator_domains, path_id, product_write, provider_standing, refused, require_may_publish,
-    update_product, view,
+    Acting, check_provider_access, no_product, operator_domains, path_id, provider_standing,
+    refused, require_may_publish, update_product, view,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::products::PRODUCT;
+use crate::kernel::repo::products::ProductRecord;
+use crate::kernel::repo::products::load_product;
+use crate::kernel::repo::products::product_write;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::own_provider;
 use crate::kernel::repo::providers::sees_provider;

@@ -9,12 +9,11 @@ use yunshi_core::listing::{Approve, FindingAck, Reject, VersionStatus};
 use yunshi_store::AggregateQuery;
 
 use super::views::{ApproveRequest, PageQuery, ProductView, RejectRequest, ReviewItem, ReviewPage};
-use super::{
-    Acting, LISTING_REVIEW, load_product, path_id, provider_standing, update_product, view,
-};
+use super::{Acting, LISTING_REVIEW, path_id, provider_standing, update_product, view};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::products::load_product;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

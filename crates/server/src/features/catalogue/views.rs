@@ -13,7 +13,7 @@ use yunshi_core::money::Fen;
 use yunshi_core::order::ProductRating;
 use yunshi_core::rulebook::{ListingField, ProhibitedContent, Score};
 
-use super::ProductRecord;
+use crate::kernel::repo::products::ProductRecord;
 
 /// A new product with its first draft (provider staff).
 #[derive(Debug, Clone, Deserialize, ToSchema)]

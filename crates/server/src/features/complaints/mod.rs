@@ -43,7 +43,6 @@ use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
 use self::views::*;
 use crate::AppState;
 use crate::features::cases::views::CaseView;
-use crate::features::orders::OrderRecord;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
@@ -51,6 +50,7 @@ use crate::kernel::parties::PartyList;
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 
@@ -591,7 +591,7 @@ async fn refund_in_batch(
     now: Timestamp,
     batch: &mut WriteBatch,
 ) -> Result<(), Problem> {
-    let loaded = crate::features::orders::load_order(&state.store, c.order.uuid())
+    let loaded = crate::kernel::repo::orders::load_order(&state.store, c.order.uuid())
         .await?
         .ok_or_else(|| Problem::internal(format!("complaint {} names no order", c.id)))?;
     let cmd = DirectRefund {

@@ -42,7 +42,6 @@ use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBat
 use self::views::*;
 use crate::AppState;
 use crate::features::cases::apply::load_record;
-use crate::features::orders::PROVIDER_ORDER;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
@@ -50,6 +49,7 @@ use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::orders::PROVIDER_ORDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
@@ -451,7 +451,7 @@ async fn cited_order(state: &AppState, reference: &str) -> Result<Option<CitedOr
     let Ok(id) = Uuid::parse_str(reference.trim()) else {
         return Ok(None);
     };
-    let Some(loaded) = crate::features::orders::load_order(&state.store, id).await? else {
+    let Some(loaded) = crate::kernel::repo::orders::load_order(&state.store, id).await? else {
         return Ok(None);
     };
     let order = &loaded.state.order;

@@ -47,8 +47,7 @@ use yunshi_store::{
 
 use self::views::*;
 use crate::AppState;
-use crate::features::catalogue::PRODUCT;
-use crate::features::orders::{OrderRecord, PROVIDER_ORDER, load_order, write_order};
+use crate::features::orders::write_order;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
@@ -58,6 +57,10 @@ use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::orders::OrderRecord;
+use crate::kernel::repo::orders::PROVIDER_ORDER;
+use crate::kernel::repo::orders::load_order;
+use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::providers::PROVIDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;

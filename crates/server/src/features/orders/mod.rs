@@ -48,9 +48,8 @@ use yunshi_core::decision::{Context, Outcome};
 use yunshi_core::ids::{ProductId, ProviderId};
 use yunshi_core::listing::Product;
 use yunshi_core::order::{
-    self, ConfirmedPayment, GUARANTEE_WINDOW_END, IntentStatus, Order, OrderError, OrderStatus,
-    PaymentStart, PlaceOrder, PriceSnapshot, ProductRating, ProductReviews, ProductSales,
-    SaleCount,
+    self, ConfirmedPayment, GUARANTEE_WINDOW_END, IntentStatus, Order, OrderError, PaymentStart,
+    PlaceOrder, PriceSnapshot, ProductRating, ProductReviews, ProductSales, SaleCount,
 };
 use yunshi_store::{
     AggregateQuery, Deadline, FiredDeadline, Store, StoreError, UniqueKey, WriteBatch,
@@ -64,21 +63,11 @@ use crate::kernel::gateway::{Charge, ChargeOutcome, VoidOutcome};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::orders::{ORDER, OrderRecord, PROVIDER_ORDER, write_record};
+use crate::kernel::repo::products::{
+    PRODUCT, PRODUCT_RATING, PRODUCT_REVIEWS, PRODUCT_SALES, load_product_rating,
+};
 
-/// Aggregate kind of orders.
-pub const ORDER: &str = "order";
-/// Aggregate kind of products (written by the catalogue module; read here).
-pub const PRODUCT: &str = "product";
-/// Aggregate kind of a product's rating accumulator, keyed by the product id.
-pub const PRODUCT_RATING: &str = "product_rating";
-/// Aggregate kind of an order's provider index ([`ProviderOrderIndex`]), keyed by order id.
-pub const PROVIDER_ORDER: &str = "provider_order";
-/// Aggregate kind of a product's sales count (the core's [`ProductSales`]), keyed by the
-/// product id, written by the [`order::SALE_COUNT`] deadlines.
-pub const PRODUCT_SALES: &str = "product_sales";
-/// Aggregate kind of a product's latest reviews (the core's [`ProductReviews`]), keyed by
-/// the product id, written with the rating.
-pub const PRODUCT_REVIEWS: &str = "product_reviews";
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";
 
@@ -185,44 +174,12 @@ pub const BATCH_DEADLINES: &[(&str, crate::kernel::deadlines::BatchHandler)] = &
     (GUARANTEE_WINDOW_END, fire_window_ends),
 ];
 
-/// An order as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderRecord {
-    pub order: Order,
-    /// The warranty (质保期) the provider registered, started by final acceptance.
-    #[serde(default)]
-    pub warranty_days: u32,
-    /// The version of the order's provider index (`provider_order`), which is written
-    /// whenever the order's status changes; set by [`write_order`] (absent for an order
-    /// stored before the index existed: its next write creates it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index_version: Option<i64>,
-}
-
-/// The provider index of an order: the aggregate `provider_order` with the order's id,
-/// owner = the provider, status = the order's status, so that a provider's orders are one
-/// keyset-paginated `AggregateQuery` (orders themselves are owned by their buyer).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProviderOrderIndex {
-    pub order_id: yunshi_core::ids::OrderId,
-    pub provider: yunshi_core::ids::ProviderId,
-    pub product: ProductId,
-}
-
 /// Who may give a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Buyer,
     Provider,
     Operator(Capability),
-}
-
-/// The status column of an order.
-fn status_str(status: OrderStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The view of `record` at `now`.
@@ -247,22 +204,6 @@ fn decide<T>(
     crate::kernel::context::decide(state, now, f)?.map_err(|e| Problem::refusal(&e))
 }
 
-fn order_write(
-    record: &OrderRecord,
-    expected: Option<i64>,
-    at: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        ORDER,
-        record.order.id.uuid(),
-        expected,
-        record.order.buyer.to_string(),
-        status_str(record.order.status),
-        record,
-        at,
-    )
-}
-
 /// Adds the writes of `next`, decided from `before` (`None`: a new order) that was stored at
 /// version `expected`, to `batch`: the order; its provider index when the status changed
 /// (or the index is missing); and the sale-count deadline the change implies (paid, or
@@ -282,49 +223,6 @@ pub(crate) async fn write_order(
         crate::features::invoices::on_order_refunded(state, batch, &record.order, at).await?;
     }
     Ok(record)
-}
-
-/// [`write_order`] without the invoice follow-up: for writes that add no refund.
-fn write_record(
-    batch: &mut WriteBatch,
-    before: Option<&OrderRecord>,
-    mut next: OrderRecord,
-    expected: Option<i64>,
-    at: Timestamp,
-) -> Result<OrderRecord, Problem> {
-    let index_expected = before.and_then(|b| b.index_version);
-    next.index_version = index_expected;
-    let status_changed = before.is_none_or(|b| b.order.status != next.order.status);
-    if status_changed || index_expected.is_none() {
-        let index = ProviderOrderIndex {
-            order_id: next.order.id,
-            provider: next.order.terms.provider,
-            product: next.order.terms.product,
-        };
-        batch.aggregates.push(aggregate_write(
-            PROVIDER_ORDER,
-            next.order.id.uuid(),
-            index_expected,
-            next.order.terms.provider.to_string(),
-            status_str(next.order.status),
-            &index,
-            at,
-        )?);
-        next.index_version = Some(index_expected.map_or(1, |v| v + 1));
-    }
-    batch.aggregates.push(order_write(&next, expected, at)?);
-    batch.settlement_items.extend(
-        yunshi_core::settlement::items_of_change(before.map(|b| &b.order), &next.order)
-            .map_err(Problem::internal)?,
-    );
-    if let Some(change) = order::sale_change(before.map(|b| &b.order), &next.order) {
-        let outcome = Outcome {
-            schedule: vec![order::sale_deadline(&next.order, change, at)],
-            ..Outcome::default()
-        };
-        add_outcome(batch, outcome, at);
-    }
-    Ok(next)
 }
 
 fn path_id(raw: &str) -> Result<Uuid, Problem> {
@@ -1474,19 +1372,6 @@ pub async fn product_rating(
     }))
 }
 
-/// The rating accumulator of `product` (zero if never rated), for the catalogue.
-pub async fn load_product_rating(
-    store: &Store,
-    product: ProductId,
-) -> Result<ProductRating, Problem> {
-    Ok(
-        crate::kernel::pipeline::load::<ProductRating>(store, PRODUCT_RATING, product.0)
-            .await?
-            .map(|l| l.state)
-            .unwrap_or_default(),
-    )
-}
-
 /// `order.guarantee_window_end`: releases the escrow (or defers it while a refund is open),
 /// in the same batch that fires the deadline.
 fn fire_window_end(state: AppState, deadline: Deadline) -> HandlerFuture {
@@ -1699,50 +1584,4 @@ async fn count_sales(state: &AppState, deadlines: &[Deadline]) -> Result<(), Pro
     Err(Problem::conflict(
         "the sales counts kept changing; retried when the lease runs out",
     ))
-}
-
-/// The sales count of `product` (zero before its first paid order), for the catalogue.
-pub async fn load_product_sales(
-    store: &Store,
-    product: ProductId,
-) -> Result<ProductSales, Problem> {
-    Ok(
-        crate::kernel::pipeline::load::<ProductSales>(store, PRODUCT_SALES, product.0)
-            .await?
-            .map(|l| l.state)
-            .unwrap_or_default(),
-    )
-}
-
-/// The order `id` as stored, if any (for the delivery webhooks).
-pub(crate) async fn load_order(
-    store: &Store,
-    id: Uuid,
-) -> Result<Option<crate::kernel::pipeline::Loaded<OrderRecord>>, Problem> {
-    crate::kernel::pipeline::load::<OrderRecord>(store, ORDER, id).await
-}
-
-/// Adds to `batch` the order's new SaaS delivery state after its `create` delivery was
-/// acknowledged (`delivered`) or dead-lettered, conditional on the loaded version; nothing
-/// if it is already in that state. Money is untouched.
-pub(crate) fn mark_delivery(
-    batch: &mut WriteBatch,
-    loaded: &crate::kernel::pipeline::Loaded<OrderRecord>,
-    delivered: bool,
-    at: Timestamp,
-) -> Result<(), Problem> {
-    let changed = if delivered {
-        order::delivery_succeeded(&loaded.state.order, at)
-    } else {
-        order::delivery_failed(&loaded.state.order, at)
-    };
-    let Some(order) = changed else {
-        return Ok(());
-    };
-    let record = OrderRecord {
-        order,
-        ..loaded.state.clone()
-    };
-    write_record(batch, Some(&loaded.state), record, Some(loaded.version), at)?;
-    Ok(())
 }

@@ -333,7 +333,7 @@ pub async fn order_chain(
     struct Record {
         order: Order,
     }
-    let order = load::<Record>(&state.store, crate::features::orders::ORDER, uuid)
+    let order = load::<Record>(&state.store, crate::kernel::repo::orders::ORDER, uuid)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no order {id:?}")))?
         .state

@@ -46,7 +46,6 @@ use yunshi_store::{Deadline, NewDeadline, StoreError, WriteBatch};
 
 use super::{fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::catalogue::load_product;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
@@ -54,6 +53,7 @@ use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::products::load_product;
 
 /// Aggregate kind of a product's deployment declaration (id = the product's id).
 pub const DECLARATION: &str = "deployment_declaration";

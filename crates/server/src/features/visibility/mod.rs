@@ -48,7 +48,6 @@ use yunshi_core::visibility::{
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
 use crate::AppState;
-use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, product_write};
 use crate::features::deliveries::{DELIVERY, Delivery, DeliveryStatus};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
@@ -56,6 +55,10 @@ use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::products::PRODUCT;
+use crate::kernel::repo::products::ProductRecord;
+use crate::kernel::repo::products::load_product;
+use crate::kernel::repo::products::product_write;
 
 /// Aggregate kind of a provider's SaaS delivery-failure standing (id = the provider's id).
 pub const STANDING: &str = "saas_failure_standing";

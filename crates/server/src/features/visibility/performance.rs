@@ -32,12 +32,14 @@ use yunshi_store::{AggregateQuery, Deadline, NewDeadline, StoreError, WriteBatch
 
 use super::{apply_holds, fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, load_rating};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::products::PRODUCT;
+use crate::kernel::repo::products::ProductRecord;
+use crate::kernel::repo::products::load_product;
 
 /// Aggregate kind of a product's paid-order counts at the monthly checks (id = product id).
 pub const HISTORY: &str = "product_sales_history";
@@ -179,10 +181,10 @@ async fn check_product(
             None => (SalesHistory::default(), None),
         };
         // Orders ever paid: a new paid order is a sale (成交) even if refunded later.
-        let paid = crate::features::orders::load_product_sales(&state.store, id)
+        let paid = crate::kernel::repo::products::load_product_sales(&state.store, id)
             .await?
             .paid;
-        let rating = load_rating(state, id).await?;
+        let rating = crate::kernel::repo::products::load_product_rating(&state.store, id).await?;
         let decision = monthly_check(&past, &product, paid, &rating, &rulebook.visibility, month);
         let Some(next) = decision.history else {
             return Ok(());

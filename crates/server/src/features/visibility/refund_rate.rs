@@ -41,7 +41,6 @@ use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch}
 
 use super::{fire_only, fired_at, payload};
 use crate::AppState;
-use crate::features::orders::{OrderRecord, PROVIDER_ORDER, load_order};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
@@ -49,6 +48,9 @@ use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::orders::OrderRecord;
+use crate::kernel::repo::orders::PROVIDER_ORDER;
+use crate::kernel::repo::orders::load_order;
 
 /// Aggregate kind of a provider's refund-rate standing (id = the provider's id).
 pub const STANDING: &str = "refund_rate_standing";

@@ -1,6 +1,8 @@
 //! The aggregates as the server stores them: one place per aggregate kind for its kind name,
 //! its stored record, how it is loaded and how it is written.
 
+pub mod orders;
+pub mod products;
 pub mod providers;
 
 use yunshi_store::StoredAggregate;
