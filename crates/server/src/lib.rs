@@ -85,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(onboarding::routes())
         .merge(catalogue::routes())
+        .merge(visibility::routes())
         .merge(orders::routes())
         .merge(deliveries::routes())
         .merge(cases::routes())

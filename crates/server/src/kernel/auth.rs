@@ -26,7 +26,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::account::{Actor, Capability, OperatorRole, ProviderRole, UserKind};
@@ -35,6 +35,7 @@ use yunshi_store::{AggregateQuery, ApiToken, NewEvent, Store, StoreError, WriteB
 
 use crate::AppState;
 use crate::kernel::problem::Problem;
+use std::collections::BTreeSet;
 
 /// Operator administrator: may do anything.
 pub const ROLE_OPERATOR_ADMIN: &str = "operator_admin";
@@ -108,7 +109,7 @@ pub struct Principal {
     pub role: String,
     pub credential: Credential,
     /// The user, kind and roles the request acts as.
-    #[schema(value_type = crate::features::accounts::views::ActorView)]
+    #[schema(value_type = ActorView)]
     pub actor: Actor,
     /// The BLAKE3 hash of the bearer token (for logout); never shown.
     #[serde(skip)]
@@ -197,7 +198,7 @@ async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Probl
     let (actor, credential) = match token.principal.strip_prefix(USER_PRINCIPAL_PREFIX) {
         Some(id) => {
             let id = Uuid::parse_str(id).map_err(|_| refused())?;
-            let user = crate::features::accounts::load_user(&state.store, UserId(id))
+            let user = crate::kernel::repo::accounts::load_user(&state.store, UserId(id))
                 .await?
                 .ok_or_else(refused)?;
             let actor = Actor::for_user(&user.state.user)
@@ -315,7 +316,7 @@ pub async fn admin_user_exists(store: &Store) -> Result<bool, StoreError> {
     loop {
         let page = store
             .aggregates(&AggregateQuery {
-                kind: crate::features::accounts::USER.into(),
+                kind: crate::kernel::repo::accounts::USER.into(),
                 owner: Some(String::new()),
                 status: Some(yunshi_core::account::UserStatus::Active.as_str().into()),
                 after,
@@ -323,7 +324,7 @@ pub async fn admin_user_exists(store: &Store) -> Result<bool, StoreError> {
             })
             .await?;
         for stored in &page {
-            if let Ok(record) = serde_json::from_value::<crate::features::accounts::UserRecord>(
+            if let Ok(record) = serde_json::from_value::<crate::kernel::repo::accounts::UserRecord>(
                 stored.state.clone(),
             ) && record.user.is_operator_admin()
                 && record.user.is_active()
@@ -504,6 +505,116 @@ pub async fn redeem_setup_secret(state: &AppState, secret: &str) -> Result<Issue
         principal: SETUP_ADMIN_PRINCIPAL.to_owned(),
         role: ROLE_OPERATOR_ADMIN.to_owned(),
     })
+}
+
+/// Who a user is.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserKindView {
+    Member {
+        #[schema(value_type = String)]
+        member_id: Uuid,
+    },
+    ProviderStaff {
+        #[schema(value_type = String)]
+        provider_id: Uuid,
+        role: ProviderRoleDto,
+    },
+    OperatorStaff {
+        roles: BTreeSet<OperatorRoleDto>,
+    },
+}
+
+impl From<&UserKind> for UserKindView {
+    fn from(k: &UserKind) -> Self {
+        match k {
+            UserKind::Member { member_id } => UserKindView::Member {
+                member_id: member_id.uuid(),
+            },
+            UserKind::ProviderStaff { provider_id, role } => UserKindView::ProviderStaff {
+                provider_id: provider_id.uuid(),
+                role: (*role).into(),
+            },
+            UserKind::OperatorStaff { roles } => UserKindView::OperatorStaff {
+                roles: roles.iter().map(|&r| r.into()).collect(),
+            },
+        }
+    }
+}
+
+/// Who is acting (the shape of `yunshi_core::account::Actor`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActorView {
+    /// The user; null for the bootstrap administrator.
+    #[schema(value_type = Option<String>)]
+    pub user_id: Option<Uuid>,
+    pub kind: UserKindView,
+}
+
+/// An operator staff role; `admin` implies all the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorRoleDto {
+    /// Onboarding, listing and member-verification review.
+    Reviewer,
+    /// Violations and penalties.
+    Compliance,
+    /// Complaints and refund arbitration.
+    CustomerService,
+    /// Settlement, deposits, invoices.
+    Finance,
+    /// Rulebooks and users; every other role too.
+    Admin,
+}
+
+impl From<OperatorRoleDto> for OperatorRole {
+    fn from(r: OperatorRoleDto) -> Self {
+        match r {
+            OperatorRoleDto::Reviewer => OperatorRole::Reviewer,
+            OperatorRoleDto::Compliance => OperatorRole::Compliance,
+            OperatorRoleDto::CustomerService => OperatorRole::CustomerService,
+            OperatorRoleDto::Finance => OperatorRole::Finance,
+            OperatorRoleDto::Admin => OperatorRole::Admin,
+        }
+    }
+}
+
+impl From<OperatorRole> for OperatorRoleDto {
+    fn from(r: OperatorRole) -> Self {
+        match r {
+            OperatorRole::Reviewer => OperatorRoleDto::Reviewer,
+            OperatorRole::Compliance => OperatorRoleDto::Compliance,
+            OperatorRole::CustomerService => OperatorRoleDto::CustomerService,
+            OperatorRole::Finance => OperatorRoleDto::Finance,
+            OperatorRole::Admin => OperatorRoleDto::Admin,
+        }
+    }
+}
+
+/// A provider staff user's standing: `owner` manages the provider's account and staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderRoleDto {
+    Owner,
+    Staff,
+}
+
+impl From<ProviderRoleDto> for ProviderRole {
+    fn from(r: ProviderRoleDto) -> Self {
+        match r {
+            ProviderRoleDto::Owner => ProviderRole::Owner,
+            ProviderRoleDto::Staff => ProviderRole::Staff,
+        }
+    }
+}
+
+impl From<ProviderRole> for ProviderRoleDto {
+    fn from(r: ProviderRole) -> Self {
+        match r {
+            ProviderRole::Owner => ProviderRoleDto::Owner,
+            ProviderRole::Staff => ProviderRoleDto::Staff,
+        }
+    }
 }
 
 #[cfg(test)]

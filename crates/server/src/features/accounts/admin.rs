@@ -15,13 +15,14 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 
 use super::members::new_member_batch;
 use super::views::{CreatedUser, MemberView, NewToken, NewUser, NewUserKind, UserView};
-use super::{
-    EMAIL_SCOPE, UserRecord, add_events, load_user, password, path_id, refused, user_write,
-    write_failed,
-};
+use super::{add_events, password, path_id, refused, write_failed};
 use crate::AppState;
 use crate::kernel::auth::{Principal, ROLE_API, user_principal};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::accounts::EMAIL_SCOPE;
+use crate::kernel::repo::accounts::UserRecord;
+use crate::kernel::repo::accounts::load_user;
+use crate::kernel::repo::accounts::user_write;
 
 /// Creates a user: operator staff with roles, provider staff of a provider, or a member
 /// (a new member account with this user as its login). The password is optional.

@@ -23,12 +23,15 @@ use super::tokens::{ID_LEN, token_id};
 use super::views::{
     CredentialList, CredentialView, IssuedPasswordReset, PasswordChange, PasswordReset, UserView,
 };
-use super::{MAX_ATTEMPTS, UserRecord, add_events, load_user, path_id, refused, user_write};
+use super::{MAX_ATTEMPTS, add_events, path_id, refused};
 use crate::AppState;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, user_principal,
 };
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::accounts::UserRecord;
+use crate::kernel::repo::accounts::load_user;
+use crate::kernel::repo::accounts::user_write;
 use crate::kernel::throttle::ClientAddr;
 
 /// The token role of a password-reset token (good only for `POST /api/v1/password-resets`).

@@ -17,13 +17,15 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 use super::views::{
     MemberView, RegisterMember, VerificationDecisionRequest, VerificationSubmission,
 };
-use super::{
-    EMAIL_SCOPE, MAX_ATTEMPTS, UserRecord, add_events, load_member, member_write, password,
-    path_id, refused, user_write, write_failed,
-};
+use super::{MAX_ATTEMPTS, add_events, password, path_id, refused, write_failed};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::accounts::EMAIL_SCOPE;
+use crate::kernel::repo::accounts::UserRecord;
+use crate::kernel::repo::accounts::load_member;
+use crate::kernel::repo::accounts::member_write;
+use crate::kernel::repo::accounts::user_write;
 use crate::kernel::sealing::Keyring;
 
 /// Whether `actor` sees the member's identity numbers unmasked: the member itself and

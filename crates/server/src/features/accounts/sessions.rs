@@ -7,13 +7,16 @@ use jiff::SignedDuration;
 use yunshi_core::account::{Email, UserKind};
 use yunshi_store::ApiToken;
 
+use super::password;
 use super::views::{LoginRequest, MeView, MemberView, SessionView, UserView};
-use super::{EMAIL_SCOPE, load_member, load_user, password};
 use crate::AppState;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_SESSION, hash_secret, new_secret, user_principal,
 };
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::accounts::EMAIL_SCOPE;
+use crate::kernel::repo::accounts::load_member;
+use crate::kernel::repo::accounts::load_user;
 use crate::kernel::throttle::ClientAddr;
 
 /// How long a login session lasts (absolute, not sliding).

@@ -1,15 +1,14 @@
 //! What the account endpoints accept and answer. Requests reject unknown members; responses
 //! are built from the core's types and never carry a password hash or a stored token hash.
 
-use std::collections::BTreeSet;
-
+pub use crate::kernel::auth::{ActorView, OperatorRoleDto, ProviderRoleDto, UserKindView};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::account::{
-    IdDocument, Member, MemberKind, OperatorRole, ProviderRole, User, UserKind,
-    VerificationDecision, VerificationDetails, VerificationStatus,
+    IdDocument, Member, MemberKind, User, VerificationDecision, VerificationDetails,
+    VerificationStatus,
 };
 
 // ---- enums shared by requests and responses ----
@@ -36,72 +35,6 @@ impl From<MemberKind> for MemberKindDto {
         match k {
             MemberKind::Personal => MemberKindDto::Personal,
             MemberKind::Enterprise => MemberKindDto::Enterprise,
-        }
-    }
-}
-
-/// An operator staff role; `admin` implies all the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OperatorRoleDto {
-    /// Onboarding, listing and member-verification review.
-    Reviewer,
-    /// Violations and penalties.
-    Compliance,
-    /// Complaints and refund arbitration.
-    CustomerService,
-    /// Settlement, deposits, invoices.
-    Finance,
-    /// Rulebooks and users; every other role too.
-    Admin,
-}
-
-impl From<OperatorRoleDto> for OperatorRole {
-    fn from(r: OperatorRoleDto) -> Self {
-        match r {
-            OperatorRoleDto::Reviewer => OperatorRole::Reviewer,
-            OperatorRoleDto::Compliance => OperatorRole::Compliance,
-            OperatorRoleDto::CustomerService => OperatorRole::CustomerService,
-            OperatorRoleDto::Finance => OperatorRole::Finance,
-            OperatorRoleDto::Admin => OperatorRole::Admin,
-        }
-    }
-}
-
-impl From<OperatorRole> for OperatorRoleDto {
-    fn from(r: OperatorRole) -> Self {
-        match r {
-            OperatorRole::Reviewer => OperatorRoleDto::Reviewer,
-            OperatorRole::Compliance => OperatorRoleDto::Compliance,
-            OperatorRole::CustomerService => OperatorRoleDto::CustomerService,
-            OperatorRole::Finance => OperatorRoleDto::Finance,
-            OperatorRole::Admin => OperatorRoleDto::Admin,
-        }
-    }
-}
-
-/// A provider staff user's standing: `owner` manages the provider's account and staff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderRoleDto {
-    Owner,
-    Staff,
-}
-
-impl From<ProviderRoleDto> for ProviderRole {
-    fn from(r: ProviderRoleDto) -> Self {
-        match r {
-            ProviderRoleDto::Owner => ProviderRole::Owner,
-            ProviderRoleDto::Staff => ProviderRole::Staff,
-        }
-    }
-}
-
-impl From<ProviderRole> for ProviderRoleDto {
-    fn from(r: ProviderRole) -> Self {
-        match r {
-            ProviderRole::Owner => ProviderRoleDto::Owner,
-            ProviderRole::Staff => ProviderRoleDto::Staff,
         }
     }
 }
@@ -287,50 +220,6 @@ impl From<VerificationDecisionRequest> for VerificationDecision {
 }
 
 // ---- responses ----
-
-/// Who a user is.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum UserKindView {
-    Member {
-        #[schema(value_type = String)]
-        member_id: Uuid,
-    },
-    ProviderStaff {
-        #[schema(value_type = String)]
-        provider_id: Uuid,
-        role: ProviderRoleDto,
-    },
-    OperatorStaff {
-        roles: BTreeSet<OperatorRoleDto>,
-    },
-}
-
-impl From<&UserKind> for UserKindView {
-    fn from(k: &UserKind) -> Self {
-        match k {
-            UserKind::Member { member_id } => UserKindView::Member {
-                member_id: member_id.uuid(),
-            },
-            UserKind::ProviderStaff { provider_id, role } => UserKindView::ProviderStaff {
-                provider_id: provider_id.uuid(),
-                role: (*role).into(),
-            },
-            UserKind::OperatorStaff { roles } => UserKindView::OperatorStaff {
-                roles: roles.iter().map(|&r| r.into()).collect(),
-            },
-        }
-    }
-}
-
-/// Who is acting (the shape of `yunshi_core::account::Actor`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ActorView {
-    /// The user; null for the bootstrap administrator.
-    #[schema(value_type = Option<String>)]
-    pub user_id: Option<Uuid>,
-    pub kind: UserKindView,
-}
 
 /// A login.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -104,16 +104,6 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         review::reject,
         browse::search_catalogue,
         browse::catalogue_product,
-        crate::features::visibility::saas_delivery_standing,
-        crate::features::visibility::performance::start_monthly_checks,
-        crate::features::visibility::refund_rate::start_refund_rate_checks,
-        crate::features::visibility::refund_rate::refund_rate_standing,
-        crate::features::visibility::refund_rate::refund_rate_standings,
-        crate::features::visibility::deployment::start_deployment_checks,
-        crate::features::visibility::deployment::declare,
-        crate::features::visibility::deployment::declaration,
-        crate::features::visibility::deployment::deployment_share,
-        crate::features::visibility::deployment::deployment_findings,
     ),
     components(schemas(
         views::NewProductRequest,
@@ -130,18 +120,6 @@ pub fn operator_domains(rulebook: &MarketplaceRulebook) -> OperatorDomains {
         views::CataloguePageView,
         views::CatalogueProductView,
         views::ReviewView,
-        crate::features::visibility::SaasDeliveryStandingView,
-        crate::features::visibility::performance::MonthlyChecks,
-        crate::features::visibility::refund_rate::RefundRateChecks,
-        crate::features::visibility::refund_rate::CurrentRate,
-        crate::features::visibility::refund_rate::RefundRateStandingView,
-        crate::features::visibility::refund_rate::RefundRateStandingPage,
-        crate::features::visibility::deployment::DeploymentChecks,
-        crate::features::visibility::deployment::DeclarationBody,
-        crate::features::visibility::deployment::DeclarationView,
-        crate::features::visibility::deployment::DeploymentShareView,
-        crate::features::visibility::deployment::DeploymentFinding,
-        crate::features::visibility::deployment::DeploymentFindingPage,
     )),
     tags(
         (name = "products", description = "Provider products, automatic checks, submission, shelf"),
@@ -175,43 +153,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/listings/{id}/reject", post(review::reject))
         .route("/api/v1/catalogue", get(browse::search_catalogue))
         .route("/api/v1/catalogue/{id}", get(browse::catalogue_product))
-        .route(
-            "/api/v1/providers/{id}/saas-delivery-standing",
-            get(crate::features::visibility::saas_delivery_standing),
-        )
-        .route(
-            "/api/v1/admin/visibility/monthly-checks",
-            post(crate::features::visibility::performance::start_monthly_checks),
-        )
-        .route(
-            "/api/v1/admin/visibility/refund-rate-checks",
-            post(crate::features::visibility::refund_rate::start_refund_rate_checks),
-        )
-        .route(
-            "/api/v1/providers/{id}/refund-rate-standing",
-            get(crate::features::visibility::refund_rate::refund_rate_standing),
-        )
-        .route(
-            "/api/v1/admin/visibility/refund-rate-standings",
-            get(crate::features::visibility::refund_rate::refund_rate_standings),
-        )
-        .route(
-            "/api/v1/admin/visibility/deployment-checks",
-            post(crate::features::visibility::deployment::start_deployment_checks),
-        )
-        .route(
-            "/api/v1/products/{id}/deployment-declaration",
-            axum::routing::put(crate::features::visibility::deployment::declare)
-                .get(crate::features::visibility::deployment::declaration),
-        )
-        .route(
-            "/api/v1/providers/{id}/deployment-share",
-            get(crate::features::visibility::deployment::deployment_share),
-        )
-        .route(
-            "/api/v1/admin/visibility/deployment-findings",
-            get(crate::features::visibility::deployment::deployment_findings),
-        )
 }
 
 /// The deadline kinds this module fires, and how.

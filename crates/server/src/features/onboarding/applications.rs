@@ -191,7 +191,7 @@ pub async fn start_application(
             "only a member account applies to become a provider",
         ));
     };
-    let member = crate::features::accounts::load_member(&state, member_id)
+    let member = crate::kernel::repo::accounts::load_member(&state, member_id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no member {member_id}")))?;
     let store_name = match req.store_name.as_deref() {

@@ -261,7 +261,7 @@ async fn legal_name(
     state: &AppState,
     member: yunshi_core::ids::MemberId,
 ) -> Result<String, Problem> {
-    let m = crate::features::accounts::load_member(state, member)
+    let m = crate::kernel::repo::accounts::load_member(state, member)
         .await?
         .ok_or_else(|| Problem::internal("the provider's member is missing"))?
         .state;

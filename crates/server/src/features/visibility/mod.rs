@@ -59,6 +59,7 @@ use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
 use crate::kernel::repo::products::load_product;
 use crate::kernel::repo::products::product_write;
+use axum::routing::{get, post};
 
 /// Aggregate kind of a provider's SaaS delivery-failure standing (id = the provider's id).
 pub const STANDING: &str = "saas_failure_standing";
@@ -66,6 +67,79 @@ pub const STANDING: &str = "saas_failure_standing";
 pub const FAILED: &str = "visibility.saas_failed";
 /// Deadline kind: a failed `create` delivery was delivered after all; undo what is pending.
 pub const REPAIRED: &str = "visibility.saas_repaired";
+
+/// This feature's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        saas_delivery_standing,
+        performance::start_monthly_checks,
+        refund_rate::start_refund_rate_checks,
+        refund_rate::refund_rate_standing,
+        refund_rate::refund_rate_standings,
+        deployment::start_deployment_checks,
+        deployment::declare,
+        deployment::declaration,
+        deployment::deployment_share,
+        deployment::deployment_findings,
+    ),
+    components(schemas(
+        SaasDeliveryStandingView,
+        performance::MonthlyChecks,
+        refund_rate::RefundRateChecks,
+        refund_rate::CurrentRate,
+        refund_rate::RefundRateStandingView,
+        refund_rate::RefundRateStandingPage,
+        deployment::DeploymentChecks,
+        deployment::DeclarationBody,
+        deployment::DeclarationView,
+        deployment::DeploymentShareView,
+        deployment::DeploymentFinding,
+        deployment::DeploymentFindingPage,
+    ))
+)]
+pub struct ApiDoc;
+
+/// The visibility routes.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            "/api/v1/providers/{id}/saas-delivery-standing",
+            get(saas_delivery_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/monthly-checks",
+            post(performance::start_monthly_checks),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-checks",
+            post(refund_rate::start_refund_rate_checks),
+        )
+        .route(
+            "/api/v1/providers/{id}/refund-rate-standing",
+            get(refund_rate::refund_rate_standing),
+        )
+        .route(
+            "/api/v1/admin/visibility/refund-rate-standings",
+            get(refund_rate::refund_rate_standings),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-checks",
+            post(deployment::start_deployment_checks),
+        )
+        .route(
+            "/api/v1/products/{id}/deployment-declaration",
+            axum::routing::put(deployment::declare).get(deployment::declaration),
+        )
+        .route(
+            "/api/v1/providers/{id}/deployment-share",
+            get(deployment::deployment_share),
+        )
+        .route(
+            "/api/v1/admin/visibility/deployment-findings",
+            get(deployment::deployment_findings),
+        )
+}
 
 /// The deadline kinds this module fires, and how.
 pub const DEADLINES: &[(&str, Handler)] = &[

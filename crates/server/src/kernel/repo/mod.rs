@@ -1,6 +1,7 @@
 //! The aggregates as the server stores them: one place per aggregate kind for its kind name,
 //! its stored record, how it is loaded and how it is written.
 
+pub mod accounts;
 pub mod orders;
 pub mod products;
 pub mod providers;
