@@ -156,13 +156,13 @@ mod tests {
             jiff::Timestamp::UNIX_EPOCH,
         )
         .unwrap();
-        let record = super::UserRecord {
+        let record = crate::kernel::repo::accounts::UserRecord {
             user,
             password_hash: Some("$argon2id$x".into()),
         };
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["kind"]["type"], "operator_staff");
-        let back: super::UserRecord = serde_json::from_value(json).unwrap();
+        let back: crate::kernel::repo::accounts::UserRecord = serde_json::from_value(json).unwrap();
         assert_eq!(back.user, record.user);
         assert_eq!(back.password_hash, record.password_hash);
     }
