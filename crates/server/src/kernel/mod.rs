@@ -23,3 +23,4 @@ pub mod rulebooks;
 pub mod sealing;
 pub mod state;
 pub mod throttle;
+pub mod views;

@@ -35,7 +35,6 @@ use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBat
 use self::apply::{apply_final, apply_stacked, deposit_held, load_record, penalties_owed};
 use self::views::*;
 use crate::AppState;
-use crate::features::onboarding::views::StoreView;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -48,6 +47,8 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::views::StoreView;
+use crate::kernel::views::{CaseView, DeadlineView};
 
 /// Aggregate kind of violation cases.
 pub const CASE: &str = "violation_case";

@@ -5,11 +5,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use yunshi_core::governance::{Case, CaseSource};
+use yunshi_core::governance::CaseSource;
 use yunshi_core::money::Fen;
 use yunshi_core::rulebook::ExtraMeasure;
 
-use crate::features::onboarding::views::StoreView;
+use crate::kernel::views::CaseView;
+use crate::kernel::views::StoreView;
 
 /// Compliance opens a case (SPEC §9).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -86,45 +87,6 @@ pub struct StackRequest {
     #[schema(value_type = Option<crate::kernel::amount::Money>)]
     pub amount: Option<Fen>,
     pub reason: String,
-}
-
-/// The deadline the provider faces now.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct DeadlineView {
-    /// `reply` or `objection`.
-    pub window: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub due_at: Timestamp,
-}
-
-/// A case with its status and the open deadline, if any.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[schema(example = json!({
-    "case": {"id": "01930000-0000-7000-8000-0000000000c1", "provider": "01930000-0000-7000-8000-000000000001",
-             "rulebook": "ali-2020", "row": {"code": "ALI-B1", "points": 12}, "act_on": "2026-07-01",
-             "status": "awaiting_reply", "reply_due": "2026-07-09T16:00:00Z"},
-    "status": "awaiting_reply",
-    "deadline": {"window": "reply", "due_at": "2026-07-09T16:00:00Z"}
-}))]
-pub struct CaseView {
-    #[schema(value_type = Object)]
-    pub case: Case,
-    pub status: String,
-    #[serde(default)]
-    pub deadline: Option<DeadlineView>,
-}
-
-impl CaseView {
-    pub fn of(case: &Case) -> Self {
-        Self {
-            case: case.clone(),
-            status: case.status.label().to_string(),
-            deadline: case.open_deadline().map(|(w, d)| DeadlineView {
-                window: w.to_string(),
-                due_at: d,
-            }),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

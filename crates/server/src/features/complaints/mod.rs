@@ -42,7 +42,6 @@ use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
-use crate::features::cases::views::CaseView;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
@@ -53,6 +52,7 @@ use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
+use crate::kernel::views::CaseView;
 
 /// Aggregate kind of complaints.
 pub const COMPLAINT: &str = "complaint";
@@ -586,7 +586,7 @@ async fn refund_in_batch(
     state: &AppState,
     c: &Complaint,
     ground: yunshi_core::rulebook::RefundReason,
-    award: crate::features::orders::views::AwardBody,
+    award: crate::kernel::views::AwardBody,
     note: &str,
     now: Timestamp,
     batch: &mut WriteBatch,

@@ -8,8 +8,9 @@ use uuid::Uuid;
 use yunshi_core::complaint::{Complaint, ComplaintReason};
 use yunshi_core::rulebook::RefundReason;
 
-use crate::features::cases::views::{CaseView, DeadlineView};
-use crate::features::orders::views::AwardBody;
+use crate::kernel::views::AwardBody;
+use crate::kernel::views::CaseView;
+use crate::kernel::views::DeadlineView;
 
 /// The buyer complains about one of its paid orders.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use yunshi_core::invoice::{
 };
 use yunshi_core::money::Fen;
 
-use crate::features::cases::views::DeadlineView;
+use crate::kernel::views::DeadlineView;
 
 /// The buyer asks for an invoice for its paid order.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

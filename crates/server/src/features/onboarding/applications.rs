@@ -25,7 +25,7 @@ use super::agreement;
 use super::sha256::sha256_hex;
 use super::views::{
     AcceptAgreement, ApplicationView, DepositPayment, DepositPaymentView, PaymentReceipt,
-    ProviderView, StartApplication, StoreView,
+    ProviderView, StartApplication,
 };
 use super::{ApplicationRecord, Change, MAX_ATTEMPTS, load_application, path_id};
 use crate::AppState;
@@ -41,6 +41,7 @@ use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::repo::providers::sees;
+use crate::kernel::views::StoreView;
 
 /// The largest material accepted (the server's overall body limit applies first).
 pub const MAX_MATERIAL_BYTES: usize = 10 * 1024 * 1024;

@@ -78,7 +78,7 @@ pub const MAX_ATTEMPTS: u32 = 8;
         views::ApplicationView,
         views::ApplicationPage,
         views::ProviderView,
-        views::StoreView,
+        crate::kernel::views::StoreView,
         views::StorePage,
         views::AcceptAgreement,
         views::DepositPayment,

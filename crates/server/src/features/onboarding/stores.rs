@@ -13,7 +13,7 @@ use yunshi_core::provider::Provider;
 use yunshi_core::storefront::Store;
 use yunshi_store::{AggregateQuery, StoreError};
 
-use super::views::{ReasonRequest, StorePage, StoreView, TransferRequestBody};
+use super::views::{ReasonRequest, StorePage, TransferRequestBody};
 use super::{Change, MAX_ATTEMPTS, path_id};
 use crate::AppState;
 use crate::kernel::auth::Principal;
@@ -26,6 +26,7 @@ use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::load_store;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::repo::providers::sees;
+use crate::kernel::views::StoreView;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

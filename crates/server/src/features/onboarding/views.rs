@@ -1,16 +1,15 @@
 //! What the onboarding and store endpoints accept and answer. Requests reject unknown
 //! members; responses carry the core's state as stored.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::Fen;
 use yunshi_core::provider::{Application, Provider};
 use yunshi_core::rulebook::{MarketplaceRulebook, Material};
-use yunshi_core::storefront::{Store, StoreState, Visibility};
 
 use super::ApplicationRecord;
+use crate::kernel::views::StoreView;
 
 // ---- requests ----
 
@@ -152,41 +151,6 @@ pub struct ApplicationPage {
     /// Pass as `after` for the next page; absent on the last.
     #[schema(value_type = Option<String>)]
     pub next_after: Option<Uuid>,
-}
-
-/// A store with its standing and what the market shows at the time of the answer.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "store": {"id": "0193c0de-7a5e-7000-8000-000000000020",
-        "provider": "0193c0de-7a5e-7000-8000-000000000001", "name": "云帆科技官方店",
-        "category": null, "opened_at": "2026-04-02T02:00:00Z", "freeze": null, "block": null,
-        "deposit_closure": null, "hidden": null, "closed": null, "pending_transfer": null,
-        "transfers": []},
-    "state": {"state": "open"},
-    "visibility": {"store_shown": true, "products_shown": true, "may_publish": true},
-    "at": "2026-04-02T02:00:00Z"
-}))]
-pub struct StoreView {
-    #[schema(value_type = Object)]
-    pub store: Store,
-    /// open, frozen, blocked, closed_for_deposit, hidden or closed.
-    #[schema(value_type = Object)]
-    pub state: StoreState,
-    #[schema(value_type = Object)]
-    pub visibility: Visibility,
-    #[schema(value_type = String, format = DateTime)]
-    pub at: Timestamp,
-}
-
-impl StoreView {
-    pub fn of(store: &Store, at: Timestamp) -> Self {
-        Self {
-            store: store.clone(),
-            state: store.state(at),
-            visibility: store.visibility(at),
-            at,
-        }
-    }
 }
 
 /// One page of stores.

@@ -67,6 +67,7 @@ use crate::kernel::repo::orders::{ORDER, OrderRecord, PROVIDER_ORDER, write_reco
 use crate::kernel::repo::products::{
     PRODUCT, PRODUCT_RATING, PRODUCT_REVIEWS, PRODUCT_SALES, load_product_rating,
 };
+use crate::kernel::views::AwardBody;
 
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";

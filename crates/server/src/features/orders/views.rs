@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::order::{
-    ArbitrationDecision, DirectRefund, Order, PaymentTerms, RateOrder, RefundAward, RequestRefund,
+    ArbitrationDecision, DirectRefund, Order, PaymentTerms, RateOrder, RequestRefund,
 };
 use yunshi_core::rulebook::{RefundReason, Score};
 
 use crate::kernel::gateway::SandboxBehaviour;
+use crate::kernel::views::AwardBody;
 
 /// Places an order for a product on sale, at its live version's terms.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -146,29 +147,6 @@ impl From<RefundRequestBody> for RequestRefund {
 pub struct NoteBody {
     #[serde(default)]
     pub note: String,
-}
-
-/// What the operator awards: `{"kind": "full"}`, `{"kind": "amount", "amount": "300.00"}`
-/// or `{"kind": "pro_rata_unused_days"}`.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
-pub enum AwardBody {
-    Full,
-    Amount {
-        #[schema(value_type = crate::kernel::amount::Money, example = "300.00")]
-        amount: yunshi_core::money::Fen,
-    },
-    ProRataUnusedDays,
-}
-
-impl From<AwardBody> for RefundAward {
-    fn from(a: AwardBody) -> Self {
-        match a {
-            AwardBody::Full => RefundAward::Full,
-            AwardBody::Amount { amount } => RefundAward::Amount { amount },
-            AwardBody::ProRataUnusedDays => RefundAward::ProRataUnusedDays,
-        }
-    }
 }
 
 /// Operator customer service decides an escalated refund.
