@@ -129,7 +129,7 @@ pub fn app(routes: Router<AppState>, state: AppState, limits: Limits) -> Router 
         // The outer cap lets material uploads through; each route's DefaultBodyLimit (the
         // general one above, or the upload routes' own) decides what its handler reads.
         .layer(RequestBodyLimitLayer::new(
-            limits.body_limit.max(onboarding::UPLOAD_CAP),
+            limits.body_limit.max(crate::kernel::files::UPLOAD_CAP),
         ))
         .layer(axum::middleware::from_fn(problem::normalize))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -17,10 +17,12 @@ use uuid::Uuid;
 use yunshi_store::StoredFile;
 
 use crate::AppState;
-use crate::features::onboarding::applications::{MAX_MATERIAL_BYTES, material_type};
-use crate::features::onboarding::sha256::sha256_hex;
 use crate::kernel::auth::Principal;
+use crate::kernel::files::MAX_MATERIAL_BYTES;
+use crate::kernel::files::material_type;
+use crate::kernel::files::{file_response, owner_of, stored};
 use crate::kernel::problem::{ErrorCode, Problem};
+use crate::kernel::sha256::sha256_hex;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,16 +31,11 @@ pub fn routes() -> Router<AppState> {
             post(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_MATERIAL_BYTES + 1)),
         )
         .route("/api/v1/evidence/{id}", get(download))
-        .route(
-            "/api/v1/complaints/{id}/evidence/{file}",
-            get(complaint_evidence),
-        )
-        .route("/api/v1/cases/{id}/evidence/{file}", get(case_evidence))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(upload, download, complaint_evidence, case_evidence),
+    paths(upload, download),
     components(schemas(EvidenceFile)),
     tags((name = "evidence", description = "Evidence files for complaints and cases (证据)"))
 )]
@@ -56,56 +53,6 @@ pub struct EvidenceFile {
     pub content_type: String,
     pub sha256: String,
     pub size_bytes: u64,
-}
-
-/// The owner tag of a user's uploads.
-fn owner_of(principal: &Principal) -> Option<String> {
-    principal.user_id().map(|u| format!("user:{u}"))
-}
-
-fn not_found(id: Uuid) -> Problem {
-    Problem::coded(
-        ErrorCode::InvalidRequest,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "evidence_not_found",
-        format!("no uploaded file {id} of yours"),
-    )
-}
-
-/// Every id names a file the caller uploaded (operator staff may cite any stored file).
-pub(crate) async fn check(
-    state: &AppState,
-    principal: &Principal,
-    ids: &[Uuid],
-) -> Result<(), Problem> {
-    let owner = owner_of(principal);
-    for id in ids {
-        let file = crate::kernel::sealing::file(state, *id)
-            .await?
-            .ok_or_else(|| not_found(*id))?;
-        let own = owner.as_deref() == Some(file.owner.as_str());
-        if !own && !principal.actor.is_operator() {
-            return Err(not_found(*id));
-        }
-    }
-    Ok(())
-}
-
-/// A stored file as an HTTP answer: its bytes, type and SHA-256, never cached.
-pub(crate) fn file_response(file: StoredFile) -> Response {
-    let mut res = (StatusCode::OK, file.content).into_response();
-    let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&file.sha256) {
-        headers.insert("x-content-sha256", v);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    res
 }
 
 /// Uploads an evidence file: the raw body with its `Content-Type` (PDF, PNG or JPEG, checked
@@ -165,14 +112,6 @@ pub async fn upload(
     Ok(res)
 }
 
-pub(crate) async fn stored(state: &AppState, raw: &str) -> Result<StoredFile, Problem> {
-    let missing = || Problem::not_found(format!("no evidence file {raw:?}"));
-    let id = Uuid::parse_str(raw).map_err(|_| missing())?;
-    crate::kernel::sealing::file(state, id)
-        .await?
-        .ok_or_else(missing)
-}
-
 /// An evidence file, for its uploader and operator staff.
 #[utoipa::path(
     get, path = "/api/v1/evidence/{id}", tag = "evidence", security(("bearer" = [])),
@@ -193,75 +132,4 @@ pub async fn download(
         return Err(Problem::not_found(format!("no evidence file {id:?}")));
     }
     Ok(file_response(file))
-}
-
-/// Serves `file` when `cited` lists it, else 404.
-pub(crate) fn cited_file(
-    file: StoredFile,
-    mut cited: impl Iterator<Item = Uuid>,
-) -> Result<Response, Problem> {
-    if cited.any(|c| c == file.id) {
-        Ok(file_response(file))
-    } else {
-        Err(Problem::not_found(format!(
-            "no evidence file {} on this record",
-            file.id
-        )))
-    }
-}
-
-/// An evidence file cited on a complaint's timeline, for every party of the complaint (its
-/// buyer, the provider, operator staff).
-#[utoipa::path(
-    get, path = "/api/v1/complaints/{id}/evidence/{file}", tag = "evidence", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Complaint id"), ("file" = String, Path, description = "Evidence file id")),
-    responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such complaint the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn complaint_evidence(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((id, file)): Path<(String, String)>,
-) -> Result<Response, Problem> {
-    let complaint = crate::features::complaints::complaint_for(&state, &principal, &id)
-        .await?
-        .0
-        .state;
-    let file = stored(&state, &file).await?;
-    cited_file(
-        file,
-        complaint
-            .timeline
-            .iter()
-            .flat_map(|e| e.evidence.iter().copied()),
-    )
-}
-
-/// An evidence file cited in a case's reply or objection, for the provider it concerns and
-/// operator staff.
-#[utoipa::path(
-    get, path = "/api/v1/cases/{id}/evidence/{file}", tag = "evidence", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Case id"), ("file" = String, Path, description = "Evidence file id")),
-    responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such case the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn case_evidence(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((id, file)): Path<(String, String)>,
-) -> Result<Response, Problem> {
-    let case = crate::features::cases::case_for(&state, &principal, &id, None)
-        .await?
-        .state;
-    let file = stored(&state, &file).await?;
-    let reply = case.reply.iter().flat_map(|r| r.evidence.iter().copied());
-    let objection = case
-        .objection
-        .iter()
-        .flat_map(|o| o.evidence.iter().copied());
-    cited_file(file, reply.chain(objection))
 }

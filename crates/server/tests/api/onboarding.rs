@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use yunshi_core::Fen;
 use yunshi_core::ledger::{Account, AccountKind};
-use yunshi_server::features::onboarding::sha256::sha256_hex;
+use yunshi_server::kernel::sha256::sha256_hex;
 use yunshi_store::Store;
 
 use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, json_of};

@@ -59,6 +59,7 @@ const MAX_ATTEMPTS: u32 = 8;
 #[derive(OpenApi)]
 #[openapi(
     paths(
+        case_evidence,
         open_case, list_cases, get_case, reply, object, accept, finding, decide_objection,
         stack_measure, notices, standing,
     ),
@@ -73,6 +74,7 @@ pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/cases/{id}/evidence/{file}", get(case_evidence))
         .route("/api/v1/admin/cases", post(open_case))
         .route("/api/v1/cases", get(list_cases))
         .route("/api/v1/cases/{id}", get(get_case))
@@ -372,7 +374,7 @@ pub async fn reply(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReplyRequest>,
 ) -> Result<ApiJson<CaseView>, Problem> {
-    crate::features::evidence::check(&state, &principal, &req.evidence).await?;
+    crate::kernel::files::check(&state, &principal, &req.evidence).await?;
     let view = transition(&state, &principal, &id, Side::Provider, |c, ctx| {
         c.reply(&req.text, req.evidence.clone(), ctx)
     })
@@ -399,7 +401,7 @@ pub async fn object(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ObjectionRequest>,
 ) -> Result<ApiJson<CaseView>, Problem> {
-    crate::features::evidence::check(&state, &principal, &req.evidence).await?;
+    crate::kernel::files::check(&state, &principal, &req.evidence).await?;
     let view = transition(&state, &principal, &id, Side::Provider, |c, ctx| {
         c.object(&req.grounds, req.evidence.clone(), ctx)
     })
@@ -770,4 +772,29 @@ pub(crate) fn open_in_batch(
     batch.aggregates.push(case_write(&case, None, now)?);
     tracing::info!(case = %case.id, provider = %case.provider, code = %case.row.code, "violation case opened from a complaint");
     Ok(case)
+}
+
+/// An evidence file cited in a case's reply or objection, for the provider it concerns and
+/// operator staff.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/evidence/{file}", tag = "evidence", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Case id"), ("file" = String, Path, description = "Evidence file id")),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, description = "No such case the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn case_evidence(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+) -> Result<axum::response::Response, Problem> {
+    let case = case_for(&state, &principal, &id, None).await?.state;
+    let file = crate::kernel::files::stored(&state, &file).await?;
+    let reply = case.reply.iter().flat_map(|r| r.evidence.iter().copied());
+    let objection = case
+        .objection
+        .iter()
+        .flat_map(|o| o.evidence.iter().copied());
+    crate::kernel::files::cited_file(file, reply.chain(objection))
 }

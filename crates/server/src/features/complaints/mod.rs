@@ -64,6 +64,7 @@ const P404: &str = "No such complaint, or not the caller's";
 #[derive(OpenApi)]
 #[openapi(
     paths(
+        complaint_evidence,
         open_complaint, list_complaints, get_complaint, add_message, withdraw, decide_complaint,
         record_contact, report_unreachable, holds,
     ),
@@ -78,6 +79,10 @@ pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/api/v1/complaints/{id}/evidence/{file}",
+            get(complaint_evidence),
+        )
         .route(
             "/api/v1/complaints",
             post(open_complaint).get(list_complaints),
@@ -253,7 +258,7 @@ pub async fn open_complaint(
     let loaded =
         crate::kernel::parties::buyers_order(&state, &principal, req.order_id, only).await?;
     let order = &loaded.state.order;
-    crate::features::evidence::check(&state, &principal, &req.evidence).await?;
+    crate::kernel::files::check(&state, &principal, &req.evidence).await?;
     let now = state.clock.now();
     let id = Uuid::now_v7();
     let cmd = OpenComplaint {
@@ -376,7 +381,7 @@ pub async fn add_message(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> Result<ApiJson<ComplaintView>, Problem> {
-    crate::features::evidence::check(&state, &principal, &req.evidence).await?;
+    crate::kernel::files::check(&state, &principal, &req.evidence).await?;
     let by = principal.user_id();
     let view = transition(
         &state,
@@ -453,7 +458,7 @@ pub async fn report_unreachable(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UnreachableReport>,
 ) -> Result<ApiJson<ComplaintView>, Problem> {
-    crate::features::evidence::check(&state, &principal, &req.evidence).await?;
+    crate::kernel::files::check(&state, &principal, &req.evidence).await?;
     let view = transition(
         &state,
         &principal,
@@ -748,4 +753,30 @@ async fn fire(state: AppState, d: Deadline, f: Step) -> Result<(), Problem> {
         }
     }
     Err(Problem::conflict("the complaint kept changing; try again"))
+}
+
+/// An evidence file cited on a complaint's timeline, for every party of the complaint (its
+/// buyer, the provider, operator staff).
+#[utoipa::path(
+    get, path = "/api/v1/complaints/{id}/evidence/{file}", tag = "evidence", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Complaint id"), ("file" = String, Path, description = "Evidence file id")),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, description = "No such complaint the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn complaint_evidence(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+) -> Result<axum::response::Response, Problem> {
+    let complaint = complaint_for(&state, &principal, &id).await?.0.state;
+    let file = crate::kernel::files::stored(&state, &file).await?;
+    crate::kernel::files::cited_file(
+        file,
+        complaint
+            .timeline
+            .iter()
+            .flat_map(|e| e.evidence.iter().copied()),
+    )
 }

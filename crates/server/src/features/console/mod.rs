@@ -73,7 +73,7 @@ pub fn router(api: Router, app: AppState) -> Router {
             "/console/act",
             // Material uploads come through here: the API's upload limit, not the general one.
             post(gateway::act).layer(axum::extract::DefaultBodyLimit::max(
-                crate::features::onboarding::UPLOAD_CAP,
+                crate::kernel::files::UPLOAD_CAP,
             )),
         )
         .route("/console/file", get(gateway::file))

@@ -601,7 +601,7 @@ pub async fn buyer_part(
 ) -> Result<ApiJson<InvoiceView>, Problem> {
     let task = task_no(&task)?;
     if let BuyerPartBody::RedLetterForm { evidence } = req {
-        crate::features::evidence::check(&state, &principal, &[evidence]).await?;
+        crate::kernel::files::check(&state, &principal, &[evidence]).await?;
     }
     let view = transition(&state, &principal, &id, |r, side, ctx| {
         side.buyer()?;
@@ -658,8 +658,8 @@ pub async fn invoice_evidence(
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let (loaded, _) = invoice_for(&state, &principal, &id).await?;
-    let file = crate::features::evidence::stored(&state, &file).await?;
-    crate::features::evidence::cited_file(
+    let file = crate::kernel::files::stored(&state, &file).await?;
+    crate::kernel::files::cited_file(
         file,
         loaded.state.tasks.iter().filter_map(|t| t.red_letter_form),
     )

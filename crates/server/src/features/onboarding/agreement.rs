@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use yunshi_core::time::beijing_date;
 
-use super::sha256::sha256_hex;
 use crate::AppState;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::sha256::sha256_hex;
 
 /// One version of the agreement text.
 pub struct AgreementText {

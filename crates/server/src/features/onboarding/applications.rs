@@ -22,7 +22,6 @@ use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, Committed, StoreError, StoredFile, UniqueKey};
 
 use super::agreement;
-use super::sha256::sha256_hex;
 use super::views::{
     AcceptAgreement, ApplicationView, DepositPayment, DepositPaymentView, PaymentReceipt,
     ProviderView, StartApplication,
@@ -32,6 +31,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::context::rulebook_at;
+use crate::kernel::files::{MAX_MATERIAL_BYTES, material_type};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
@@ -41,16 +41,8 @@ use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::repo::providers::sees;
+use crate::kernel::sha256::sha256_hex;
 use crate::kernel::views::StoreView;
-
-/// The largest material accepted (the server's overall body limit applies first).
-pub const MAX_MATERIAL_BYTES: usize = 10 * 1024 * 1024;
-/// Material file types accepted, with the bytes each file of the type starts with.
-pub const MATERIAL_TYPES: &[(&str, &[u8])] = &[
-    ("application/pdf", b"%PDF-"),
-    ("image/png", b"\x89PNG\r\n\x1a\n"),
-    ("image/jpeg", b"\xff\xd8\xff"),
-];
 
 fn refused(e: yunshi_core::provider::ProviderError) -> Problem {
     Problem::refusal(&e)
@@ -308,40 +300,6 @@ pub struct MaterialQuery {
     pub kind: Material,
 }
 
-fn unsupported(detail: String) -> Problem {
-    Problem::coded(
-        ErrorCode::UnsupportedMediaType,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_material_type",
-        detail,
-    )
-}
-
-/// The allowed content type of an upload, checked against the file's first bytes.
-pub(crate) fn material_type(headers: &HeaderMap, body: &[u8]) -> Result<&'static str, Problem> {
-    let given = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    let allowed: Vec<&str> = MATERIAL_TYPES.iter().map(|(t, _)| *t).collect();
-    let Some((ct, magic)) = MATERIAL_TYPES.iter().find(|(t, _)| *t == given) else {
-        return Err(unsupported(format!(
-            "material files must be one of {allowed:?}, not {given:?}"
-        )));
-    };
-    if !body.is_empty() && !body.starts_with(magic) {
-        return Err(unsupported(format!("the file is not a valid {ct}")));
-    }
-    Ok(ct)
-}
-
 /// Uploads one material file: the raw bytes as the body, its type as `Content-Type`
 /// (`application/pdf`, `image/png` or `image/jpeg`), its kind as `?kind=`. At most 10 MiB.
 /// The file is stored durably with its SHA-256; a new upload of a kind replaces the old one
@@ -478,7 +436,7 @@ pub async fn get_file(
         payload: serde_json::json!({"file_id": file_id, "by": principal.principal}),
     });
     state.store.commit(batch).await?;
-    Ok(crate::features::evidence::file_response(file))
+    Ok(crate::kernel::files::file_response(file))
 }
 
 macro_rules! applicant_step {

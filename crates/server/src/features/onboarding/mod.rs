@@ -15,7 +15,6 @@ pub mod agreement;
 pub mod applications;
 pub mod redeclare;
 pub mod review;
-pub mod sha256;
 pub mod stores;
 pub mod views;
 
@@ -99,14 +98,10 @@ pub const MAX_ATTEMPTS: u32 = 8;
 )]
 pub struct ApiDoc;
 
-/// The largest request body the server accepts at all: a full material upload plus room for
-/// headers of the multipart-free raw body.
-pub const UPLOAD_CAP: usize = applications::MAX_MATERIAL_BYTES + 64 * 1024;
-
 /// Material uploads may be larger than the API's general body limit: up to
 /// `MAX_MATERIAL_BYTES`, and one byte more so the handler can name what is wrong.
 fn upload_limit() -> axum::extract::DefaultBodyLimit {
-    axum::extract::DefaultBodyLimit::max(applications::MAX_MATERIAL_BYTES + 1)
+    axum::extract::DefaultBodyLimit::max(crate::kernel::files::MAX_MATERIAL_BYTES + 1)
 }
 
 pub fn routes() -> Router<AppState> {

@@ -16,15 +16,16 @@ use yunshi_core::provider::{MaterialChange, MaterialRef, Provider};
 use yunshi_core::rulebook::Material;
 use yunshi_store::{StoreError, StoredFile};
 
-use super::applications::{MAX_MATERIAL_BYTES, MaterialQuery, material_type};
-use super::sha256::sha256_hex;
+use super::applications::MaterialQuery;
 use super::{Change, MAX_ATTEMPTS};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
+use crate::kernel::files::{MAX_MATERIAL_BYTES, material_type};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::sha256::sha256_hex;
 
 /// A changed or expiring material.
 #[derive(Debug, Deserialize, ToSchema)]
