@@ -126,8 +126,8 @@ impl Changed {
         for (kind, id) in changes.aggregates {
             let set = match kind.as_str() {
                 k if k == crate::kernel::repo::orders::ORDER => &mut self.orders,
-                k if k == crate::features::settlement::STATEMENT => &mut self.statements,
-                k if k == crate::features::settlement::PAYOUT => &mut self.payouts,
+                k if k == crate::kernel::repo::STATEMENT => &mut self.statements,
+                k if k == crate::kernel::repo::PAYOUT => &mut self.payouts,
                 _ => continue,
             };
             set.insert(id);
@@ -338,8 +338,8 @@ pub async fn run_after(
         None => None,
         Some(_) => {
             for (kind, ids) in [
-                (crate::features::settlement::STATEMENT, &changed.statements),
-                (crate::features::settlement::PAYOUT, &changed.payouts),
+                (crate::kernel::repo::STATEMENT, &changed.statements),
+                (crate::kernel::repo::PAYOUT, &changed.payouts),
             ] {
                 let ids = ids.iter().copied().collect();
                 for a in state.store.aggregates_by_ids(kind, ids).await? {
@@ -600,7 +600,7 @@ async fn over_threshold(state: &AppState, now: Timestamp) -> Result<Option<Strin
     let Some(cfg) = &rulebook.points else {
         return Ok(None);
     };
-    for a in all_aggregates(&state.store, crate::features::cases::RECORD, None, None).await? {
+    for a in all_aggregates(&state.store, crate::kernel::repo::RECORD, None, None).await? {
         let record: ViolationRecord = serde_json::from_value(a.state)
             .map_err(|e| Problem::internal(format!("stored record does not read back: {e}")))?;
         let (_, points) = record.points_on(cfg, today).map_err(Problem::internal)?;

@@ -17,12 +17,12 @@ use yunshi_core::rulebook::{Action, ExtraMeasure, MarketplaceRulebook};
 use yunshi_core::storefront::{ClosureReason, Store};
 use yunshi_store::{StoredAggregate, WriteBatch};
 
-use super::RECORD;
 use crate::AppState;
 use crate::kernel::context::act_rulebook;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
+use crate::kernel::repo::RECORD;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;

@@ -42,6 +42,7 @@ use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::CASE;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
@@ -50,10 +51,6 @@ use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::views::StoreView;
 use crate::kernel::views::{CaseView, DeadlineView};
 
-/// Aggregate kind of violation cases.
-pub const CASE: &str = "violation_case";
-/// Aggregate kind of a provider's violation record (points, deductions).
-pub const RECORD: &str = "violation_record";
 const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(OpenApi)]

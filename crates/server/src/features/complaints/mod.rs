@@ -52,12 +52,8 @@ use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::{BUYER_COMPLAINT, COMPLAINT};
 use crate::kernel::views::CaseView;
-
-/// Aggregate kind of complaints.
-pub const COMPLAINT: &str = "complaint";
-/// Aggregate kind of the buyer index of complaints.
-pub const BUYER_COMPLAINT: &str = "buyer_complaint";
 
 const P404: &str = "No such complaint, or not the caller's";
 
@@ -654,7 +650,7 @@ pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsVi
     }
     open_complaints.sort_by_key(|h| h.complaint_id);
     let mut open_cases = Vec::new();
-    for a in crate::kernel::repo::all_owned(state, crate::features::cases::CASE, &owner).await? {
+    for a in crate::kernel::repo::all_owned(state, crate::kernel::repo::CASE, &owner).await? {
         let c: Case = serde_json::from_value(a.state)
             .map_err(|e| Problem::internal(format!("stored case does not read back: {e}")))?;
         if c.status.is_open() {

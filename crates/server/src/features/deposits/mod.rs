@@ -10,7 +10,7 @@
 //!   missed top-up claimed from the next settlement is taken by the settlement run, as its
 //!   own statement line (`crate::features::settlement`).
 //!
-//! Aggregate: [`ACCOUNT`] (the core's `DepositAccount`), id = the provider's id, owner = the
+//! Aggregate: [`DEPOSIT_ACCOUNT`] (the core's `DepositAccount`), id = the provider's id, owner = the
 //! provider, status = [`DepositAccount::status_label`].
 
 pub mod views;
@@ -48,15 +48,13 @@ use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::repo::DEPOSIT_ACCOUNT;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::orders::PROVIDER_ORDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
-
-/// Aggregate kind of a provider's deposit account (id = the provider's id).
-pub const ACCOUNT: &str = "deposit_account";
 
 /// Order statuses that are unfinished obligations (SPEC §13: purchases not expired,
 /// services not delivered).
@@ -138,7 +136,7 @@ pub(crate) async fn load_account(
     pid: ProviderId,
 ) -> Result<(DepositAccount, Option<i64>), Problem> {
     Ok(
-        match load::<DepositAccount>(&state.store, ACCOUNT, pid.uuid()).await? {
+        match load::<DepositAccount>(&state.store, DEPOSIT_ACCOUNT, pid.uuid()).await? {
             Some(l) => (l.state, Some(l.version)),
             None => (DepositAccount::new(pid), None),
         },
@@ -167,7 +165,7 @@ pub(crate) async fn write_decision(
     let account = &decision.account;
     let owner = account.provider.to_string();
     batch.aggregates.push(aggregate_write(
-        ACCOUNT,
+        DEPOSIT_ACCOUNT,
         account.provider.uuid(),
         version,
         owner.clone(),
@@ -584,7 +582,7 @@ pub async fn overview(
     let page = state
         .store
         .aggregates(&AggregateQuery {
-            kind: ACCOUNT.into(),
+            kind: DEPOSIT_ACCOUNT.into(),
             owner: None,
             status: Some(q.status.unwrap_or_else(|| "top_up_due".into())),
             after: q.after,

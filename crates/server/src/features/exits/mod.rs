@@ -66,13 +66,7 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
-
-/// Aggregate kind of a provider's tenure (the core's [`Tenure`]).
-pub const TENURE: &str = "provider_tenure";
-/// Aggregate kind of public exit notices.
-pub const EXIT_NOTICE: &str = "exit_notice";
-/// Aggregate kind of refund tasks of partly delivered orders.
-pub const EXIT_TASK: &str = "exit_refund_task";
+use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
 
 #[derive(OpenApi)]
 #[openapi(

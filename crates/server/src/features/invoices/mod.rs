@@ -51,11 +51,8 @@ use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem, path_id};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
+use crate::kernel::repo::{BUYER_INVOICE, INVOICE};
 
-/// Aggregate kind of invoice requests.
-pub const INVOICE: &str = "invoice_request";
-/// Aggregate kind of the buyer index of invoice requests.
-pub const BUYER_INVOICE: &str = "buyer_invoice";
 /// Unique-key scope: one invoice request per order (order id → request id).
 pub const ORDER_SCOPE: &str = "invoice.order";
 

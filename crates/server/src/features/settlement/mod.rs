@@ -35,12 +35,9 @@ use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 
+use crate::kernel::repo::{FEE_AGREEMENT, PAYOUT, STATEMENT};
 pub use run::{RunSummary, RunTiming, ensure_scheduled, run_period};
 
-pub const STATEMENT: &str = "statement";
-pub const PAYOUT: &str = "payout";
-pub const PAYEE: &str = "payee_account";
-pub const FEE_AGREEMENT: &str = "fee_agreement";
 /// Deadline kind: a period's cut-off, when its settlement runs.
 pub const RUN_DEADLINE: &str = "settlement.run";
 

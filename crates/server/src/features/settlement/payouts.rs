@@ -25,13 +25,15 @@ use yunshi_core::settlement::{
 use yunshi_store::StoreError;
 
 use super::run::open_payouts;
-use super::{PAYEE, PAYOUT, payout_write, visible_provider};
+use super::{payout_write, visible_provider};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
+use crate::kernel::repo::PAYEE;
+use crate::kernel::repo::PAYOUT;
 
 fn refused(e: SettlementError) -> Problem {
     Problem::refusal(&e)

@@ -24,12 +24,14 @@ use yunshi_core::settlement::{
 use yunshi_store::ItemQuery;
 
 use super::run::{balances, period_of};
-use super::{PAYOUT, STATEMENT, read_all, statement_lines};
+use super::{read_all, statement_lines};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::{all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
+use crate::kernel::repo::PAYOUT;
+use crate::kernel::repo::STATEMENT;
 
 fn sum(a: Fen, b: Fen) -> Result<Fen, Problem> {
     a.checked_add(b).map_err(Problem::internal)

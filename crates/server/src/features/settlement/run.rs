@@ -26,12 +26,15 @@ use yunshi_core::settlement::{
 use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey, WriteBatch};
 
 use super::payouts::send_instructed;
-use super::{PAYEE, PAYOUT, RUN_DEADLINE, STATEMENT, payout_write, statement_write};
+use super::{RUN_DEADLINE, payout_write, statement_write};
 use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, all_aggregates};
 use crate::kernel::problem::Problem;
+use crate::kernel::repo::PAYEE;
+use crate::kernel::repo::PAYOUT;
+use crate::kernel::repo::STATEMENT;
 use crate::kernel::repo::providers::PROVIDER;
 
 /// Providers per batch: large enough that group commit pays off, small enough that a
@@ -153,7 +156,7 @@ async fn holds(state: &AppState) -> Result<HashMap<ProviderId, Vec<Hold>>, Probl
     for status in ComplaintStatus::OPEN {
         for a in all_aggregates(
             &state.store,
-            crate::features::complaints::COMPLAINT,
+            crate::kernel::repo::COMPLAINT,
             None,
             Some(status.label()),
         )
@@ -165,7 +168,7 @@ async fn holds(state: &AppState) -> Result<HashMap<ProviderId, Vec<Hold>>, Probl
                 .push(Hold::OpenComplaint { id: c.id });
         }
     }
-    for a in all_aggregates(&state.store, crate::features::cases::CASE, None, None).await? {
+    for a in all_aggregates(&state.store, crate::kernel::repo::CASE, None, None).await? {
         let c: Case = read("case", a.state)?;
         if c.status.is_open() {
             out.entry(c.provider)
@@ -211,7 +214,14 @@ async fn snapshot(
     }
     providers.sort_by_key(|p| p.to_string());
     let mut claims = HashMap::new();
-    for a in all_aggregates(&state.store, crate::features::deposits::ACCOUNT, None, None).await? {
+    for a in all_aggregates(
+        &state.store,
+        crate::kernel::repo::DEPOSIT_ACCOUNT,
+        None,
+        None,
+    )
+    .await?
+    {
         let account: DepositAccount = read("deposit account", a.state)?;
         if account.settlement_claim.is_some() {
             claims.insert(account.provider, (account, a.version));
