@@ -11,6 +11,7 @@
 pub mod docs;
 pub mod features;
 pub mod kernel;
+pub mod reactions;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -4,13 +4,12 @@
 //! stack measures; the provider (its staff or the member that applied) replies and objects
 //! on its own cases only — anyone else gets 404 for them. Decided cases are published on the
 //! public notice list. Each window is a stored deadline fired by [`DEADLINES`]; a final
-//! decision applies its penalties in the same batch ([`apply::apply_final`]).
+//! decision applies its penalties in the same batch ([`crate::reactions::penalties::apply_final`]).
 //!
 //! Aggregates: `violation_case` (the core's [`Case`]; owner = provider id, status = the
 //! case status) and `violation_record` (the core's [`ViolationRecord`], one per provider,
 //! keyed by the provider id).
 
-pub mod apply;
 pub mod views;
 
 use axum::Router;
@@ -32,7 +31,6 @@ use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
 
-use self::apply::{apply_final, apply_stacked, deposit_held, load_record, penalties_owed};
 use self::views::*;
 use crate::AppState;
 use crate::kernel::auth::Principal;
@@ -50,6 +48,9 @@ use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::views::StoreView;
 use crate::kernel::views::{CaseView, DeadlineView};
+use crate::reactions::penalties::{
+    apply_final, apply_stacked, deposit_held, load_record, penalties_owed,
+};
 
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -600,7 +601,7 @@ pub async fn notices(
     }
     // Exit notices share the list, merged by id (both UUIDv7, so in creation order). A full
     // page of either source bounds what is known to come next.
-    let exits = crate::features::exits::published_notices(&state, q.after, limit).await?;
+    let exits = crate::reactions::exit::published_notices(&state, q.after, limit).await?;
     let exits_bound = (exits.len() == limit as usize)
         .then(|| exits.last().map(|n| n.id))
         .flatten();
@@ -608,10 +609,8 @@ pub async fn notices(
     for n in exits {
         items.push(NoticeView {
             kind: match n.kind {
-                crate::features::exits::views::ExitNoticeKind::StoreClosing => {
-                    "store_closing".into()
-                }
-                crate::features::exits::views::ExitNoticeKind::Exit => "exit".into(),
+                crate::kernel::repo::exits::ExitNoticeKind::StoreClosing => "store_closing".into(),
+                crate::kernel::repo::exits::ExitNoticeKind::Exit => "exit".into(),
             },
             id: n.id,
             case_id: None,
@@ -699,7 +698,7 @@ pub async fn standing(
         stores,
         deposit: DepositView {
             held: deposit_held(&state, pid).await?,
-            required: crate::features::deposits::load_account(&state, pid)
+            required: crate::reactions::deposit::load_account(&state, pid)
                 .await?
                 .0
                 .required_at(rulebook, now)

@@ -88,7 +88,7 @@ pub async fn create_product(
     let Some(provider) = own_provider(&state, &principal).await? else {
         return Err(Problem::forbidden("only provider staff create products"));
     };
-    crate::features::exits::require_may_publish_as(&state, Some(provider)).await?;
+    crate::reactions::exit::require_may_publish_as(&state, Some(provider)).await?;
     check_store(&state, provider, req.store).await?;
     let now = state.clock.now();
     require_may_publish(&state, req.store, now).await?;
@@ -245,7 +245,7 @@ pub async fn edit_draft(
 ) -> Result<ApiJson<ProductView>, Problem> {
     let id = product_id(&id)?;
     let own = own_provider(&state, &principal).await?;
-    crate::features::exits::require_may_publish_as(&state, own).await?;
+    crate::reactions::exit::require_may_publish_as(&state, own).await?;
     let draft = ListingDraft {
         terms: req.terms(),
         content: req.content,
@@ -341,7 +341,7 @@ pub async fn submit(
         .ok_or_else(|| no_product(id))?;
     let own = own_provider(&state, &principal).await?;
     check_provider_access(&principal, own, loaded.state.product.provider, id)?;
-    crate::features::exits::require_may_publish_as(&state, own).await?;
+    crate::reactions::exit::require_may_publish_as(&state, own).await?;
     require_may_publish(&state, loaded.state.product.store, state.clock.now()).await?;
     let standing = provider_standing(&state, loaded.state.product.provider).await?;
     let record = update_product(&state, &principal, id, Acting::Provider(own), |p, ctx| {
@@ -437,7 +437,7 @@ pub async fn relist(
         .ok_or_else(|| no_product(id))?;
     let own = own_provider(&state, &principal).await?;
     check_provider_access(&principal, own, loaded.state.product.provider, id)?;
-    crate::features::exits::require_may_publish_as(&state, own).await?;
+    crate::reactions::exit::require_may_publish_as(&state, own).await?;
     let standing = provider_standing(&state, loaded.state.product.provider).await?;
     let record = update_product(&state, &principal, id, Acting::Provider(own), |p, ctx| {
         p.relist(ctx, standing)

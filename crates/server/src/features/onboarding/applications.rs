@@ -587,7 +587,7 @@ fn admit_if_complete(
     })??;
     // The agreement term starts with admission (SPEC §13; ALI-A 7.1).
     let (tenure, o3) =
-        crate::features::exits::begin_tenure(state, &active, &record.application, now)?;
+        crate::reactions::exit::begin_tenure(state, &active, &record.application, now)?;
     change.extra.push(tenure);
     for o in outcomes.into_iter().chain([o3]) {
         change.outcome.events.extend(o.events);

@@ -448,7 +448,7 @@ async fn provider_batch(
         })
         .map_err(|e| Problem::refusal(&e))?;
         if let Some((decision, _)) = decided {
-            crate::features::deposits::write_decision(
+            crate::reactions::deposit::write_decision(
                 state,
                 &mut batch,
                 decision,

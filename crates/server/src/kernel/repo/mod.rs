@@ -2,6 +2,7 @@
 //! its stored record, how it is loaded and how it is written.
 
 pub mod accounts;
+pub mod exits;
 pub mod orders;
 pub mod products;
 pub mod providers;

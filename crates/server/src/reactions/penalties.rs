@@ -135,7 +135,7 @@ pub(crate) async fn apply_final(
         let held_after = held
             .checked_sub(plan.deposit_deducted)
             .map_err(Problem::internal)?;
-        crate::features::deposits::record_violation_deduction(
+        crate::reactions::deposit::record_violation_deduction(
             state,
             batch,
             case,
@@ -212,7 +212,7 @@ pub(crate) async fn apply_final(
         // Unfinished orders refunded per the rulebook (ALI partly delivered services: a
         // refund task), the tenure ended, the exit announced (SPEC §13).
         exit_effects =
-            Some(crate::features::exits::expulsion_effects(state, provider, rb, now, batch).await?);
+            Some(crate::reactions::exit::expulsion_effects(state, provider, rb, now, batch).await?);
     }
     if plan.hide_and_delist && !plan.expel {
         match case.product {
@@ -285,7 +285,7 @@ pub(crate) async fn apply_stacked(
     let rb = crate::kernel::context::rulebook_at(state, now)?;
     match measure.measure {
         ExtraMeasure::ExtraDeposit | ExtraMeasure::DepositDeduction => {
-            crate::features::deposits::stacked_in_batch(state, batch, case, measure, now).await
+            crate::reactions::deposit::stacked_in_batch(state, batch, case, measure, now).await
         }
         ExtraMeasure::Hide => {
             let reason = format!("屏蔽 hidden: {} — {}", case.row.code, measure.reason);
