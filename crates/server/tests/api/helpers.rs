@@ -177,6 +177,15 @@ impl TestServer {
         Self::start_tuned(dir, config, |_| {}, extra).await
     }
 
+    /// [`TestServer::start`] on `db`, with `extra` routes.
+    pub async fn start_on(db: &PgDb, extra: Router<AppState>) -> TestServer {
+        let on_db = |c: &mut Config| {
+            c.database_url = Some(db.url());
+            c.admin_token = Some(ADMIN_TOKEN.into());
+        };
+        Self::start_with(on_db, extra).await
+    }
+
     /// The one place a test server is started: `config` resolved, then `tune`d (a clock or a
     /// payment gateway of the test's own), `extra` routes beside the API.
     pub async fn start_tuned(
