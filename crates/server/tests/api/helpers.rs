@@ -186,6 +186,17 @@ impl TestServer {
         Self::start_with(on_db, extra).await
     }
 
+    /// A server whose bootstrap admin token is [`ADMIN_TOKEN`], in system-clock mode (its
+    /// worker fires what is due by itself) but on a simulated clock the test moves, starting
+    /// at `at`.
+    pub async fn start_at(at: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&dir);
+        config.admin_token = Some(ADMIN_TOKEN.into());
+        let clock = SimulatedClock::starting_at(at.parse().unwrap());
+        Self::start_tuned(dir, config, |s| s.clock = Arc::new(clock), Router::new()).await
+    }
+
     /// The one place a test server is started: `config` resolved, then `tune`d (a clock or a
     /// payment gateway of the test's own), `extra` routes beside the API.
     pub async fn start_tuned(
