@@ -1,16 +1,14 @@
 //! Accounts, roles and isolation over real HTTP (issue 3 item 1): registration, login
 //! sessions, API tokens, operator roles, tenant isolation and bad input.
 
-use std::sync::Arc;
-
 use axum::Router;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
-use yunshi_core::time::SimulatedClock;
-use yunshi_server::Server;
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, test_config};
+use crate::helpers::{
+    ADMIN_TOKEN, TestServer, assert_problem, call, json_of, on_postgres, test_config,
+};
 
 const PASSWORD: &str = "云市场 Passw0rd";
 
@@ -1291,42 +1289,11 @@ async fn bad_account_input_is_a_4xx_problem_and_writes_nothing() {
     server.stop().await;
 }
 
-/// A server on a simulated clock the test moves.
-struct ClockedServer {
-    addr: std::net::SocketAddr,
-    clock: SimulatedClock,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), yunshi_server::ServeError>>,
-    _dir: tempfile::TempDir,
-}
-
-async fn clocked_server() -> ClockedServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dir);
-    config.admin_token = Some(ADMIN_TOKEN.into());
-    let mut settings = config.resolve().unwrap();
-    let clock = SimulatedClock::starting_at("2026-04-01T01:00:00Z".parse::<Timestamp>().unwrap());
-    settings.clock = Arc::new(clock.clone());
-    let server = Server::bind_with(settings, Router::new()).await.unwrap();
-    let addr = server.local_addr();
-    let (shutdown, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(server.run_until(async {
-        let _ = rx.await;
-    }));
-    ClockedServer {
-        addr,
-        clock,
-        shutdown,
-        task,
-        _dir: dir,
-    }
-}
-
 #[tokio::test]
 async fn sessions_end_after_twelve_hours_and_tokens_at_their_expiry() {
-    let s = clocked_server().await;
+    let s = TestServer::start_at("2026-04-01T01:00:00Z").await;
     let client = reqwest::Client::new();
-    let url = |p: &str| format!("http://{}{}", s.addr, p);
+    let url = |p: &str| s.url(p);
     let res = call_at(
         &client,
         &url("/api/v1/members"),
@@ -1365,50 +1332,23 @@ async fn sessions_end_after_twelve_hours_and_tokens_at_their_expiry() {
         async move { call_at(&client, &u, Method::GET, Some(&t), None).await }
     };
 
-    s.clock
+    s.clock()
         .advance(SignedDuration::from_hours(12) - SignedDuration::from_secs(1))
         .unwrap();
     assert_eq!(me(session.clone()).await.status(), 200);
-    s.clock.advance(SignedDuration::from_secs(1)).unwrap();
+    s.clock().advance(SignedDuration::from_secs(1)).unwrap();
     assert_problem(me(session.clone()).await, 401, "unauthorized").await;
     assert_eq!(me(token.clone()).await.status(), 200);
-    s.clock.advance(SignedDuration::from_hours(12)).unwrap();
+    s.clock().advance(SignedDuration::from_hours(12)).unwrap();
     assert_problem(me(token).await, 401, "unauthorized").await;
 
-    let _ = s.shutdown.send(());
-    s.task.await.unwrap().unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
 async fn accounts_work_on_postgres() {
-    let Some(base) = crate::helpers::postgres_server() else {
-        return;
-    };
-    let db = format!(
-        "yunshi_acct_{}",
-        &uuid::Uuid::now_v7().simple().to_string()[16..]
-    );
-    let (admin, conn) = tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-        .await
-        .expect("connect to YUNSHI_TEST_PG");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let url = format!("{base}/{db}");
-    // In a task, so the database is dropped even when an assertion fails.
-    let outcome = tokio::spawn(async move {
-        let server = TestServer::start_with(
-            |c| {
-                c.database_url = Some(url);
-                c.admin_token = Some(ADMIN_TOKEN.into());
-            },
-            Router::new(),
-        )
-        .await;
+    on_postgres(|db| async move {
+        let server = TestServer::start_on(&db, Router::new()).await;
         member_lifecycle(&server).await;
         let res = call(
             &server,
@@ -1426,13 +1366,6 @@ async fn accounts_work_on_postgres() {
         server.stop().await;
     })
     .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 // ---- issue 17: throttling, password policy, cutting off a person or a key, sign-up ----
@@ -1461,9 +1394,9 @@ async fn events_in(dir: &tempfile::TempDir) -> Vec<(String, String, Value)> {
 
 #[tokio::test]
 async fn thirty_wrong_passwords_answer_429_with_retry_after_and_the_right_one_waits_too() {
-    let s = clocked_server().await;
+    let s = TestServer::start_at("2026-04-01T01:00:00Z").await;
     let client = reqwest::Client::new();
-    let url = |p: &str| format!("http://{}{}", s.addr, p);
+    let url = |p: &str| s.url(p);
     let res = post_at(
         &client,
         url("/api/v1/members"),
@@ -1503,14 +1436,14 @@ async fn thirty_wrong_passwords_answer_429_with_retry_after_and_the_right_one_wa
     assert_eq!(res.headers()["retry-after"], "1");
     assert_problem(res, 429, "too_many_attempts").await;
     // … and each further failure doubles the wait.
-    s.clock.advance(SignedDuration::from_secs(1)).unwrap();
+    s.clock().advance(SignedDuration::from_secs(1)).unwrap();
     assert_eq!(
         attempt("t@example.com", "wrong Passw0rd 2").await.status(),
         401
     );
     let res = attempt("t@example.com", PASSWORD).await;
     assert_eq!(res.headers()["retry-after"], "2");
-    s.clock.advance(SignedDuration::from_secs(2)).unwrap();
+    s.clock().advance(SignedDuration::from_secs(2)).unwrap();
     // Once it ends, the right password works, and forgets the failures.
     json_of(attempt("t@example.com", PASSWORD).await, 201).await;
     assert_eq!(
@@ -1527,8 +1460,7 @@ async fn thirty_wrong_passwords_answer_429_with_retry_after_and_the_right_one_wa
         "too_many_attempts",
     )
     .await;
-    let _ = s.shutdown.send(());
-    s.task.await.unwrap().unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -1838,9 +1770,9 @@ async fn session_of(server: &TestServer, email: &str, password: &str) -> String 
 
 #[tokio::test]
 async fn an_operator_reset_token_sets_a_password_once_and_expires_after_a_day() {
-    let s = clocked_server().await;
+    let s = TestServer::start_at("2026-04-01T01:00:00Z").await;
     let client = reqwest::Client::new();
-    let url = |p: &str| format!("http://{}{}", s.addr, p);
+    let url = |p: &str| s.url(p);
     let res = post_at(
         &client,
         url("/api/v1/admin/users"),
@@ -1936,15 +1868,14 @@ async fn an_operator_reset_token_sets_a_password_once_and_expires_after_a_day() 
     .await;
     // A token not used within 24 hours stops working.
     let third = json_of(issue().await, 201).await;
-    s.clock.advance(SignedDuration::from_hours(24)).unwrap();
+    s.clock().advance(SignedDuration::from_hours(24)).unwrap();
     assert_problem(
         reset(third["token"].clone(), "太迟了 Passw0rd 1").await,
         403,
         "reset_token_invalid",
     )
     .await;
-    let _ = s.shutdown.send(());
-    s.task.await.unwrap().unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]

@@ -18,8 +18,7 @@ use yunshi_store::{AggregateWrite, NewDeadline, WriteBatch};
 
 use crate::cases::{Admitted, admit, on_both};
 use crate::complaints::advance;
-use crate::helpers::{ADMIN_TOKEN, assert_problem};
-use crate::journey::{Market, ok};
+use crate::helpers::{ADMIN_TOKEN, Market, assert_problem, ok};
 
 async fn audit(m: &Market) -> Value {
     ok(m.get("/api/v1/admin/audit", ADMIN_TOKEN).await).await

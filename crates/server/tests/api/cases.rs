@@ -1,13 +1,13 @@
 //! Violation cases and penalties (SPEC §9; issue 4 item 3) over HTTP on the simulated clock,
 //! on SQLite and (when `YUNSHI_TEST_PG` is set) PostgreSQL. Each scenario admits a provider
 //! through the onboarding API (with one listed product), then compliance staff open cases and
-//! the deadlines fire through the test-only `/test/fire-due` route of the journey harness.
+//! the deadlines fire through the test-only `/test/fire-due` route of the marketplace harness.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, json_of};
-use crate::journey::{Market, PDF, PNG, content, fen, ok, status_of};
+use crate::helpers::{Market, assert_problem, fen, json_of, ok};
+use crate::journey::{PDF, PNG, content, status_of};
 
 /// A provider admitted through the API, with one listed product.
 pub(crate) struct Admitted {

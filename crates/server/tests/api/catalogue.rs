@@ -14,7 +14,7 @@ use uuid::Uuid;
 use yunshi_server::{ApiJson, AppState};
 use yunshi_store::{AggregateWrite, UniqueKey, WriteBatch};
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, on_postgres};
 
 /// Test-only: writes an onboarded provider (active = deposit fully paid, or still applying)
 /// and one open store of it.
@@ -1671,30 +1671,8 @@ async fn every_catalogue_endpoint_is_in_the_openapi_document_with_examples() {
 
 #[tokio::test]
 async fn the_listing_story_runs_on_postgres() {
-    let Some(base) = crate::helpers::postgres_server() else {
-        return;
-    };
-    let db = format!("yunshi_cat_{}", &Uuid::now_v7().simple().to_string()[16..]);
-    let (admin, conn) = tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let url = format!("{base}/{db}");
-    let outcome = tokio::spawn(async move {
-        let server = TestServer::start_with(
-            |c| {
-                c.database_url = Some(url);
-                c.admin_token = Some(ADMIN_TOKEN.into());
-            },
-            seed_routes(),
-        )
-        .await;
+    on_postgres(|db| async move {
+        let server = TestServer::start_on(&db, seed_routes()).await;
         let ready: Value = server.get("/readyz").await.json().await.unwrap();
         assert_eq!(ready["database"], "postgres");
         absolute_claim_story(&server).await;
@@ -1726,13 +1704,6 @@ async fn the_listing_story_runs_on_postgres() {
         server.stop().await;
     })
     .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 #[tokio::test]

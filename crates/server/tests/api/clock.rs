@@ -119,7 +119,9 @@ mod control {
     use yunshi_store::{Deadline, FiredDeadline, NewDeadline, NewEvent, WriteBatch};
 
     use crate::deliveries::provider_staff;
-    use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, test_config};
+    use crate::helpers::{
+        ADMIN_TOKEN, TestServer, assert_problem, call, json_of, on_postgres, test_config,
+    };
 
     const START: &str = "2026-10-01T09:00:00+08:00";
     const START_UTC: &str = "2026-10-01T01:00:00Z";
@@ -651,14 +653,10 @@ mod control {
     /// The advance's order and the stored clock on PostgreSQL.
     #[tokio::test]
     async fn on_postgres_an_advance_fires_in_due_order_and_the_clock_survives_a_restart() {
-        let Some(db) = crate::deadlines::PgDb::create().await else {
-            return;
-        };
-        let url = db.url.clone();
-        let outcome = tokio::spawn(async move {
+        on_postgres(|db| async move {
             let on_pg = |c: &mut yunshi_server::Config| {
                 simulated(c);
-                c.database_url = Some(url.clone());
+                c.database_url = Some(db.url());
             };
             let server = TestServer::start_with(on_pg, test_routes()).await;
             json_of(
@@ -697,7 +695,5 @@ mod control {
             server.stop().await;
         })
         .await;
-        db.drop_db().await;
-        outcome.unwrap();
     }
 }

@@ -6,8 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::cases::{Admitted, admit};
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, on_both};
-use crate::journey::{Market, ok};
+use crate::helpers::{ADMIN_TOKEN, Market, assert_problem, json_of, ok, on_both};
 
 struct Staff {
     reviewer: String,

@@ -11,14 +11,14 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use yunshi_server::AppState;
 use yunshi_server::kernel::deadlines::{
     FireReport, Handler, HandlerFuture, LEASE, fire_due, fire_due_with, firing_time,
 };
+use yunshi_server::{AppState, Config};
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, NewEvent, WriteBatch};
 
 use crate::deliveries::{Receiver, enqueue_via, provider_staff, register, simulated, test_routes};
-use crate::helpers::{ADMIN_TOKEN, TestServer, call, json_of};
+use crate::helpers::{ADMIN_TOKEN, TestServer, call, json_of, on_postgres};
 
 const TICK: &str = "test.tick";
 
@@ -190,67 +190,18 @@ async fn racing_runners_fire_each_deadline_exactly_once() {
     server.stop().await;
 }
 
-/// A fresh PostgreSQL database on `YUNSHI_TEST_PG`, dropped by [`PgDb::drop_db`].
-pub struct PgDb {
-    admin: tokio_postgres::Client,
-    name: String,
-    pub url: String,
-}
-
-impl PgDb {
-    /// `None` (after a SKIPPED line) per [`crate::helpers::postgres_server`]. Call it from
-    /// the test's own thread.
-    pub async fn create() -> Option<PgDb> {
-        let base = crate::helpers::postgres_server()?;
-        let name = format!("yunshi_test_{}", &Uuid::now_v7().simple().to_string()[16..]);
-        let (admin, conn) =
-            tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        Some(PgDb {
-            admin,
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-
-    pub async fn drop_db(self) {
-        self.admin
-            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn racing_runners_on_postgres() {
-    let Some(db) = PgDb::create().await else {
-        return;
-    };
-    let url = db.url.clone();
-    // In a task so that the database is dropped even when an assertion fails.
-    let outcome = tokio::spawn(async move {
-        let server = TestServer::start_with(
-            |c| {
-                simulated(c);
-                c.database_url = Some(url);
-            },
-            race_routes(),
-        )
-        .await;
+    on_postgres(|db| async move {
+        let on_db = |c: &mut Config| {
+            simulated(c);
+            c.database_url = Some(db.url());
+        };
+        let server = TestServer::start_with(on_db, race_routes()).await;
         racing_runners_fire_each_deadline_once(&server).await;
         server.stop().await;
     })
     .await;
-    db.drop_db().await;
-    outcome.unwrap();
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use yunshi_server::features::deliveries::{DeliveryKind, enqueue};
 use yunshi_server::kernel::deadlines::fire_due;
 use yunshi_server::{AppState, ClockMode, Config};
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, on_postgres};
 
 pub const START: &str = "2026-04-01T09:00:00+08:00";
 
@@ -328,25 +328,16 @@ async fn a_failing_receiver_dead_letters_a_create_and_reports_delivery_failed() 
 
 #[tokio::test]
 async fn deliveries_dead_letter_and_repair_on_postgres() {
-    let Some(db) = crate::deadlines::PgDb::create().await else {
-        return;
-    };
-    let url = db.url.clone();
-    let outcome = tokio::spawn(async move {
-        let server = TestServer::start_with(
-            |c| {
-                simulated(c);
-                c.database_url = Some(url);
-            },
-            test_routes(),
-        )
-        .await;
+    on_postgres(|db| async move {
+        let on_db = |c: &mut Config| {
+            simulated(c);
+            c.database_url = Some(db.url());
+        };
+        let server = TestServer::start_with(on_db, test_routes()).await;
         dead_letter_and_repair(&server).await;
         server.stop().await;
     })
     .await;
-    db.drop_db().await;
-    outcome.unwrap();
 }
 
 /// Six failed attempts on the backoff schedule → dead-lettered and `saas.delivery_failed`;

@@ -7,8 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::cases::{Admitted, admit, at, decide_now, on_both, staff, standing, store_state};
-use crate::helpers::{assert_problem, json_of};
-use crate::journey::{Market, fen, ok};
+use crate::helpers::{Market, assert_problem, fen, json_of, ok};
 
 async fn deposit(m: &Market, token: &str, p: &Admitted) -> Value {
     ok(

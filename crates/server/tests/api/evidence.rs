@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::cases::{admit, id, open_case, staff};
-use crate::helpers::{assert_problem, json_of};
-use crate::journey::{Market, PDF, PNG, ok};
+use crate::helpers::{Market, assert_problem, json_of, ok};
+use crate::journey::{PDF, PNG};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_is_cited_by_its_uploader_and_read_by_the_parties() {

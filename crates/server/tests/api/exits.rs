@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::cases::admit;
-use crate::helpers::{assert_problem, json_of, on_both};
-use crate::journey::{Market, content, fen, ok};
+use crate::helpers::{Market, assert_problem, fen, json_of, ok, on_both};
+use crate::journey::content;
 
 struct Staff {
     reviewer: String,

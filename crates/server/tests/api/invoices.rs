@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::cases::{Admitted, admit, on_both};
 use crate::complaints::{advance, buyer_with_order};
-use crate::helpers::{assert_problem, json_of};
-use crate::journey::{Market, PDF, content, ok};
+use crate::helpers::{Market, assert_problem, json_of, ok};
+use crate::journey::{PDF, content};
 
 struct Staff {
     reviewer: String,

@@ -7,12 +7,8 @@
 //! every step the trial balance is zero and the escrow account holds exactly what the held
 //! orders hold.
 //!
-//! Test-only routes (the public API does not expose these, by design):
-//! - `/test/fire-due` runs the deadline runner (`deadlines::fire_due`) at the simulated
-//!   clock's time — in simulated-clock mode nothing fires by itself.
-//! - `/test/books` reads the trial balance, balances by account kind and the orders' escrow.
-//! - `/test/events` reads the event log (to see `saas.delivery_failed`; no public endpoint
-//!   lists events yet).
+//! The deadlines fire through the test-only `/test/fire-due` route, and `/test/events` shows
+//! `saas.delivery_failed` (see [`crate::test_routes`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -20,145 +16,20 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use uuid::Uuid;
-use yunshi_core::ledger::AccountKind;
-use yunshi_core::money::Fen;
-use yunshi_core::time::SimulatedClock;
-use yunshi_server::kernel::gateway::PaymentGateway;
-use yunshi_server::{AppState, ClockMode, ServeError, Server};
-use yunshi_store::AggregateQuery;
 
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, test_config};
+use crate::helpers::{
+    ADMIN_TOKEN, Market, RULEBOOK, START, assert_problem, fen, json_of, ok, on_postgres,
+};
 
-/// Everything happens from 2026-07-01 (Beijing); purchases on 7.1, so the image window runs
-/// 7.1–7.5 (the day of purchase counts).
-const START: &str = "2026-07-01T09:00:00+08:00";
 pub(crate) const PASSWORD: &str = "云市场 Passw0rd";
 pub(crate) const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
 pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
-
-// ---- test-only routes ----
-
-/// Test-only: the deadline runner at the simulated clock's time.
-async fn fire_due(State(state): State<AppState>) -> axum::Json<Value> {
-    let report = yunshi_server::kernel::deadlines::fire_due(&state, state.clock.now(), 1000)
-        .await
-        .unwrap();
-    axum::Json(serde_json::to_value(report).unwrap())
-}
-
-/// Test-only: the trial balance, the escrow and deposit accounts' balances, and the escrow
-/// the orders hold (as tests/api/orders.rs reads them).
-async fn books(State(state): State<AppState>) -> axum::Json<Value> {
-    let trial = state.store.trial_balance().await.unwrap();
-    let kinds = state.store.balances_by_kind().await.unwrap();
-    let of = |kind: AccountKind| {
-        kinds
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(0, |(_, f)| f.fen())
-    };
-    let mut held = 0i64;
-    let mut orders = 0usize;
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: "order".into(),
-                owner: None,
-                status: None,
-                after,
-                limit: 500,
-            })
-            .await
-            .unwrap();
-        if page.is_empty() {
-            break;
-        }
-        for stored in page {
-            after = Some(stored.id);
-            orders += 1;
-            let escrow: Fen =
-                serde_json::from_value(stored.state["order"]["escrow"].clone()).unwrap();
-            held += escrow.fen();
-        }
-    }
-    axum::Json(json!({
-        "trial_balance": trial.to_string(),
-        "escrow_balance": of(AccountKind::BuyerEscrow),
-        "deposits_held": of(AccountKind::DepositsHeld),
-        "held": held,
-        "orders": orders,
-    }))
-}
-
-/// Test-only: a deliberately broken invariant — the order's escrow field loses one fen while
-/// its escrow account keeps it (what a refund that dropped a fen would leave).
-async fn drop_a_fen(
-    State(state): State<AppState>,
-    axum::extract::Path(order): axum::extract::Path<Uuid>,
-) -> StatusCode {
-    let stored = state
-        .store
-        .aggregate("order", order)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut doc = stored.state.clone();
-    let escrow: Fen = serde_json::from_value(doc["order"]["escrow"].clone()).unwrap();
-    doc["order"]["escrow"] = serde_json::to_value(Fen::new(escrow.fen() - 1)).unwrap();
-    let write = yunshi_store::AggregateWrite {
-        kind: "order".into(),
-        id: order,
-        expected_version: Some(stored.version),
-        owner: stored.owner,
-        status: stored.status,
-        state: doc,
-        at: stored.updated_at,
-    };
-    // Recorded as a refund bug would record its refund: an event on the order.
-    let event = yunshi_store::NewEvent {
-        id: Uuid::now_v7(),
-        kind: "test.fen_dropped".into(),
-        subject: format!("order:{order}"),
-        at: stored.updated_at,
-        payload: json!({}),
-    };
-    let batch = yunshi_store::WriteBatch {
-        aggregates: vec![write],
-        events: vec![event],
-        ..Default::default()
-    };
-    state.store.commit(batch).await.unwrap();
-    StatusCode::NO_CONTENT
-}
-
-/// Test-only: the whole event log.
-async fn events(State(state): State<AppState>) -> axum::Json<Value> {
-    let events = state.store.events_after(0, 10_000).await.unwrap();
-    axum::Json(serde_json::to_value(events).unwrap())
-}
-
-/// Test-only: the provider's invoice requests in breach, as the settlement run reads them.
-async fn invoice_breaches(
-    State(state): State<AppState>,
-    axum::extract::Path(provider): axum::extract::Path<Uuid>,
-) -> axum::Json<Value> {
-    let provider = yunshi_core::ids::ProviderId(provider);
-    let ids = yunshi_server::features::invoices::provider_invoice_breaches(&state, provider)
-        .await
-        .unwrap();
-    axum::Json(json!(ids))
-}
 
 // ---- a webhook receiver that checks the signature ----
 
@@ -260,204 +131,9 @@ impl Receiver {
     }
 }
 
-// ---- the harness ----
-
-pub(crate) struct Market {
-    addr: std::net::SocketAddr,
-    client: reqwest::Client,
-    clock: SimulatedClock,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-async fn pg_admin(base: &str) -> tokio_postgres::Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-            .await
-            .expect("connect to YUNSHI_TEST_PG");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
+// ---- the walk's steps ----
 
 impl Market {
-    async fn start(pg: Option<(String, String)>) -> Market {
-        Self::start_with(pg, "ali-2020", START).await
-    }
-
-    /// A server under `rulebook` whose simulated clock starts at `start` (shared with
-    /// tests/api/cases.rs).
-    pub(crate) async fn start_with(
-        pg: Option<(String, String)>,
-        rulebook: &str,
-        start: &str,
-    ) -> Market {
-        Self::start_charging(pg, rulebook, start, None).await
-    }
-
-    /// [`Market::start_with`] charging payments through `gateway`.
-    pub(crate) async fn start_charging(
-        pg: Option<(String, String)>,
-        rulebook: &str,
-        start: &str,
-        gateway: Option<Arc<dyn PaymentGateway>>,
-    ) -> Market {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
-        config.admin_token = Some(ADMIN_TOKEN.into());
-        config.clock = ClockMode::Simulated;
-        config.start = Some(start.into());
-        config.rulebook = rulebook.into();
-        if let Some((base, db)) = &pg {
-            config.database_url = Some(format!("{base}/{db}"));
-        }
-        let mut settings = config.resolve().unwrap();
-        settings.gateway = gateway;
-        let clock = SimulatedClock::starting_at(settings.clock.now());
-        settings.clock = Arc::new(clock.clone());
-        let extra = Router::new()
-            .route("/test/fire-due", post(fire_due))
-            .route("/test/books", get(books))
-            .route("/test/events", get(events))
-            .route("/test/drop-a-fen/{order}", post(drop_a_fen))
-            .route("/test/tamper/{fixture}", post(crate::audit::tamper))
-            .route("/test/invoice-breaches/{provider}", get(invoice_breaches));
-        let server = Server::bind_with(settings, extra).await.unwrap();
-        let addr = server.local_addr();
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(server.run_until(async {
-            let _ = rx.await;
-        }));
-        Market {
-            addr,
-            client: reqwest::Client::new(),
-            clock,
-            shutdown: Some(tx),
-            task: Some(task),
-            _dir: dir,
-            pg,
-        }
-    }
-
-    /// A server on a fresh PostgreSQL database, if `YUNSHI_TEST_PG` is set.
-    async fn postgres() -> Option<Market> {
-        Self::postgres_with("ali-2020", START).await
-    }
-
-    /// [`Market::start_with`] on a fresh PostgreSQL database, or `None` (after a SKIPPED
-    /// line) per [`crate::helpers::postgres_server`]. Call it from the test's own thread.
-    pub(crate) async fn postgres_with(rulebook: &str, start: &str) -> Option<Market> {
-        let base = crate::helpers::postgres_server()?;
-        let db = format!(
-            "yunshi_journey_{}",
-            &Uuid::now_v7().simple().to_string()[16..]
-        );
-        pg_admin(&base)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-        Some(Self::start_with(Some((base, db)), rulebook, start).await)
-    }
-
-    /// Runs SQL behind the server's back: `sqlite` on its SQLite database, or `postgres` on
-    /// its PostgreSQL one.
-    pub(crate) async fn raw_sql(&self, sqlite: &str, postgres: &str) {
-        match &self.pg {
-            Some((base, db)) => {
-                let (client, conn) =
-                    tokio_postgres::connect(&format!("{base}/{db}"), tokio_postgres::NoTls)
-                        .await
-                        .unwrap();
-                tokio::spawn(conn);
-                client.batch_execute(postgres).await.unwrap();
-            }
-            None => {
-                let db = rusqlite::Connection::open(self.data_dir().join("yunshi.db")).unwrap();
-                db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-                db.execute_batch(sqlite).unwrap();
-            }
-        }
-    }
-
-    /// The server's data directory (its SQLite database, its generated data key).
-    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
-        self._dir.path().join("data")
-    }
-
-    pub(crate) async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-        if let Some((base, db)) = self.pg.take() {
-            pg_admin(&base)
-                .await
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .await
-                .unwrap();
-        }
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub(crate) async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(key) = key {
-            req = req.header("Idempotency-Key", key);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        req.send().await.unwrap()
-    }
-
-    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
-        self.call(Method::POST, path, Some(token), None, Some(body))
-            .await
-    }
-
-    pub(crate) async fn post_key(
-        &self,
-        path: &str,
-        token: &str,
-        key: &str,
-        body: Value,
-    ) -> reqwest::Response {
-        self.call(Method::POST, path, Some(token), Some(key), Some(body))
-            .await
-    }
-
-    pub(crate) async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
-        self.call(Method::PUT, path, Some(token), None, Some(body))
-            .await
-    }
-
-    pub(crate) async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.call(Method::GET, path, Some(token), None, None).await
-    }
-
-    pub(crate) async fn public_get(&self, path: &str) -> reqwest::Response {
-        self.call(Method::GET, path, None, None, None).await
-    }
-
     pub(crate) async fn upload(
         &self,
         app: &str,
@@ -466,12 +142,9 @@ impl Market {
         ct: &str,
         bytes: Vec<u8>,
     ) -> Value {
+        let path = format!("/api/v1/onboarding/applications/{app}/materials?kind={kind}");
         let res = self
-            .client
-            .post(self.url(&format!(
-                "/api/v1/onboarding/applications/{app}/materials?kind={kind}"
-            )))
-            .bearer_auth(token)
+            .request(Method::POST, &path, Some(token), None)
             .header("content-type", ct)
             .body(bytes)
             .send()
@@ -487,51 +160,12 @@ impl Market {
         ct: &str,
         bytes: &'static [u8],
     ) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/v1/evidence"))
-            .bearer_auth(token)
+        self.request(Method::POST, "/api/v1/evidence", Some(token), None)
             .header("content-type", ct)
             .body(bytes)
             .send()
             .await
             .unwrap()
-    }
-
-    pub(crate) fn advance(&self, by: SignedDuration) {
-        self.clock.advance(by).unwrap();
-    }
-
-    pub(crate) fn advance_days(&self, days: i64) {
-        self.advance(SignedDuration::from_hours(24 * days));
-    }
-
-    pub(crate) fn now(&self) -> Timestamp {
-        use yunshi_core::time::Clock;
-        self.clock.now()
-    }
-
-    pub(crate) async fn fire_due(&self) -> Value {
-        ok(self
-            .call(Method::POST, "/test/fire-due", None, None, None)
-            .await)
-        .await
-    }
-
-    /// After every step: the trial balance is zero and the escrow account holds exactly what
-    /// the held orders hold. Returns the books.
-    pub(crate) async fn books(&self, step: &str) -> Value {
-        let books = ok(self
-            .call(Method::GET, "/test/books", None, None, None)
-            .await)
-        .await;
-        assert_eq!(books["trial_balance"], "0", "after {step}: {books}");
-        assert_eq!(
-            -books["escrow_balance"].as_i64().unwrap(),
-            books["held"].as_i64().unwrap(),
-            "after {step}: escrow equals the sum of held orders: {books}"
-        );
-        println!("journey step ok: {step} — books {books}");
-        books
     }
 
     /// Operator staff created by the bootstrap admin, with an API token.
@@ -632,14 +266,6 @@ impl Market {
             .cloned()
             .collect()
     }
-}
-
-pub(crate) async fn ok(res: reqwest::Response) -> Value {
-    json_of(res, 200).await
-}
-
-pub(crate) fn fen(amount: &str) -> i64 {
-    amount.parse::<Fen>().unwrap().fen()
 }
 
 pub(crate) fn status_of(app: &Value) -> &str {
@@ -1241,31 +867,17 @@ async fn marketplace_journey(m: &Market) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketplace_journey_on_sqlite() {
-    let market = Market::start(None).await;
+    let market = Market::start().await;
     marketplace_journey(&market).await;
     market.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marketplace_journey_on_postgres() {
-    let Some(market) = Market::postgres().await else {
-        return;
-    };
-    // The walk runs in its own task so that the database is dropped even when it fails.
-    let pg = market.pg.clone();
-    let outcome = tokio::spawn(async move {
+    on_postgres(|db| async move {
+        let market = Market::start_with(Some(&db), RULEBOOK, START).await;
         marketplace_journey(&market).await;
         market.stop().await;
     })
     .await;
-    if let Err(e) = outcome {
-        if let Some((base, db)) = pg {
-            pg_admin(&base)
-                .await
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .await
-                .unwrap();
-        }
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

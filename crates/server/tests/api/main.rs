@@ -32,5 +32,6 @@ mod payments;
 mod postgres;
 mod problems;
 mod settlement;
+mod test_routes;
 mod tls;
 mod visibility;

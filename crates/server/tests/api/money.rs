@@ -6,8 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::cases::{admit, on_both, staff};
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of};
-use crate::journey::{Market, ok};
+use crate::helpers::{ADMIN_TOKEN, Market, assert_problem, json_of, ok};
 
 async fn audit_passes(m: &Market, step: &str) {
     let report = ok(m.get("/api/v1/admin/audit", ADMIN_TOKEN).await).await;

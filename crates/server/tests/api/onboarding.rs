@@ -9,7 +9,7 @@ use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_server::kernel::sha256::sha256_hex;
 use yunshi_store::Store;
 
-use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, json_of};
+use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, json_of, on_postgres};
 
 const PASSWORD: &str = "云市场 Passw0rd";
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
@@ -27,14 +27,7 @@ impl Api<'_> {
         token: Option<&str>,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut req = self.server.client.request(method, self.server.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        req.send().await.unwrap()
+        self.server.call(method, path, token, None, body).await
     }
 
     async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
@@ -53,12 +46,9 @@ impl Api<'_> {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> reqwest::Response {
+        let path = format!("/api/v1/onboarding/applications/{app}/materials?kind={kind}");
         self.server
-            .client
-            .post(self.server.url(&format!(
-                "/api/v1/onboarding/applications/{app}/materials?kind={kind}"
-            )))
-            .bearer_auth(token)
+            .request(Method::POST, &path, Some(token), None)
             .header("content-type", content_type)
             .body(bytes)
             .send()
@@ -73,18 +63,13 @@ impl Api<'_> {
         key: Option<&str>,
         body: Value,
     ) -> reqwest::Response {
-        let mut req = self
-            .server
-            .client
-            .post(self.server.url(&format!(
-                "/api/v1/onboarding/applications/{app}/deposit-payments"
-            )))
-            .bearer_auth(token)
-            .json(&body);
-        if let Some(key) = key {
-            req = req.header("idempotency-key", key);
-        }
-        req.send().await.unwrap()
+        let path = format!("/api/v1/onboarding/applications/{app}/deposit-payments");
+        self.server
+            .request(Method::POST, &path, Some(token), key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An enterprise member registered and logged in: (member id, user id, session token).
@@ -764,46 +749,14 @@ async fn only_members_apply_and_only_reviewers_review() {
 
 #[tokio::test]
 async fn onboarding_works_on_postgres() {
-    let Some(base) = crate::helpers::postgres_server() else {
-        return;
-    };
-    let db = format!(
-        "yunshi_onb_{}",
-        &uuid::Uuid::now_v7().simple().to_string()[16..]
-    );
-    let (admin, conn) = tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-        .await
-        .expect("connect to YUNSHI_TEST_PG");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let url = format!("{base}/{db}");
-    let outcome = tokio::spawn(async move {
-        let server = TestServer::start_with(
-            |c| {
-                c.database_url = Some(url.clone());
-                c.admin_token = Some(ADMIN_TOKEN.into());
-            },
-            Router::new(),
-        )
-        .await;
-        let store = Store::open(&url).await.unwrap();
+    on_postgres(|db| async move {
+        let server = TestServer::start_on(&db, Router::new()).await;
+        let store = Store::open(&db.url()).await.unwrap();
         the_full_onboarding_walk(&server, &store).await;
         store.close().await;
         server.stop().await;
     })
     .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// A member taken through onboarding without detours: (session token, provider id, store id).
@@ -969,14 +922,10 @@ async fn a_changed_material_not_redeclared_in_time_becomes_overdue() {
         true
     );
     // Re-declared late: settled.
+    let path = "/api/v1/onboarding/provider/materials?kind=business_licence";
     let res = api
         .server
-        .client
-        .post(
-            api.server
-                .url("/api/v1/onboarding/provider/materials?kind=business_licence"),
-        )
-        .bearer_auth(&token)
+        .request(Method::POST, path, Some(&token), None)
         .header("content-type", "application/pdf")
         .body(PDF.to_vec())
         .send()

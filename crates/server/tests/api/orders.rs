@@ -2,346 +2,19 @@
 //! service supervision, refunds with their races, ratings, tenancy and bad input. Each
 //! scenario is two tests: `…_on_sqlite`, and `…_on_postgres` on a fresh PostgreSQL database
 //! when `YUNSHI_TEST_PG` names a server. The server runs on a simulated clock the test holds
-//! and moves.
+//! and moves; the bought products are written through the test-only `/test/products` route.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
-use yunshi_core::catalog::{DeclaredRefundPolicy, Pricing, ProductCategory, SalesMode};
-use yunshi_core::decision::Context;
-use yunshi_core::ids::{ProviderId, StoreId, UserId};
-use yunshi_core::ledger::AccountKind;
-use yunshi_core::listing::{
-    Approve, ListingContent, ListingTerms, NewProduct, OpenSourceComponent, OperatorDomains,
-    Product, ProviderStanding,
-};
 use yunshi_core::money::Fen;
-use yunshi_core::time::{SimulatedClock, beijing_date};
-use yunshi_server::kernel::pipeline::{NewIds, aggregate_write};
-use yunshi_server::{AppState, ClockMode, ServeError, Server};
-use yunshi_store::{AggregateQuery, WriteBatch};
 
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of, on_both, test_config};
+use crate::helpers::{ADMIN_TOKEN, Market, START, assert_problem, json_of, ok, on_both};
 
-/// Bought on 2026-07-01 (Beijing): the 5-day window runs 7.1–7.5.
-const START: &str = "2026-07-01T09:00:00+08:00";
-
-// ---- test-only routes: a live product written through the store, deadlines, the books ----
-
-#[derive(serde::Deserialize)]
-struct NewLiveProduct {
-    provider: Uuid,
-    category: ProductCategory,
-    pricing: Pricing,
-    price: Fen,
-    refund_policy: DeclaredRefundPolicy,
-}
-
-fn content() -> ListingContent {
-    ListingContent {
-        title: "云数据备份镜像 Backup Pro".into(),
-        images: vec!["upload:cover".into()],
-        attributes: vec![yunshi_core::listing::Attribute {
-            name: "部署方式".into(),
-            value: "镜像部署".into(),
-        }],
-        description: "定时备份云服务器上的数据库与文件，支持增量备份与一键恢复。".into(),
-        terms: "购买即表示同意本产品服务协议。".into(),
-        delisting_strategy: "下架后已购用户可继续使用至服务期满，数据可随时导出。".into(),
-        open_source: Some(vec![OpenSourceComponent {
-            name: "restic".into(),
-            licence: "BSD-2-Clause".into(),
-        }]),
-        own_product_page: "https://www.example-isv.cn/backup-pro".into(),
-        refund_terms: "担保期外按产品退款说明处理。".into(),
-    }
-}
-
-/// Creates, submits and approves a product with the core, and writes it as the `product`
-/// aggregate (the catalogue API is built beside this module).
-async fn live_product(
-    State(state): State<AppState>,
-    Json(req): Json<NewLiveProduct>,
-) -> Json<Value> {
-    let now = state.clock.now();
-    let rulebook = state
-        .rulebooks
-        .marketplace_at(beijing_date(now))
-        .unwrap()
-        .as_marketplace()
-        .unwrap()
-        .clone();
-    let product = {
-        let mut ids = NewIds;
-        let mut ctx = Context {
-            now,
-            rulebook: &rulebook,
-            calendar: &state.calendar,
-            ids: &mut ids,
-        };
-        let standing = ProviderStanding {
-            deposit_fully_paid: true,
-        };
-        let (product, _) = Product::create(
-            &mut ctx,
-            NewProduct {
-                provider: ProviderId(req.provider),
-                store: StoreId(Uuid::now_v7()),
-                category: req.category,
-                sales_mode: SalesMode::SelfSold,
-                terms: ListingTerms {
-                    pricing: req.pricing,
-                    price: req.price,
-                    refund_policy: req.refund_policy,
-                },
-                content: content(),
-            },
-        )
-        .unwrap();
-        let (product, _) = product
-            .submit(&mut ctx, standing, &OperatorDomains::new(["aliyun.com"]))
-            .unwrap();
-        let acknowledged = product
-            .pending
-            .as_ref()
-            .unwrap()
-            .findings()
-            .iter()
-            .enumerate()
-            .map(|(i, _)| yunshi_core::listing::FindingAck {
-                finding: i as u32,
-                note: None,
-            })
-            .collect();
-        let (product, _) = product
-            .approve(
-                &mut ctx,
-                Approve {
-                    reviewer: UserId(Uuid::now_v7()),
-                    acknowledged,
-                },
-                standing,
-            )
-            .unwrap();
-        product
-    };
-    assert!(product.is_on_sale());
-    let write = aggregate_write(
-        "product",
-        product.id.0,
-        None,
-        product.provider.to_string(),
-        product.status().as_str(),
-        &json!({ "product": product, "sales": 0 }),
-        now,
-    )
-    .unwrap();
-    state
-        .store
-        .commit(WriteBatch {
-            aggregates: vec![write],
-            ..WriteBatch::default()
-        })
-        .await
-        .unwrap();
-    Json(json!({ "id": product.id }))
-}
-
-async fn fire_due(State(state): State<AppState>) -> Json<Value> {
-    let report = yunshi_server::kernel::deadlines::fire_due(&state, state.clock.now(), 1000)
-        .await
-        .unwrap();
-    Json(json!({ "fired": report.fired }))
-}
-
-/// The trial balance, the escrow account's balance and the escrow the orders hold.
-async fn books(State(state): State<AppState>) -> Json<Value> {
-    let trial = state.store.trial_balance().await.unwrap();
-    let escrow = state
-        .store
-        .balances_by_kind()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| *k == AccountKind::BuyerEscrow)
-        .map_or(0, |(_, f)| f.fen());
-    let mut held = 0i64;
-    let mut orders = 0usize;
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .aggregates(&AggregateQuery {
-                kind: "order".into(),
-                owner: None,
-                status: None,
-                after,
-                limit: 500,
-            })
-            .await
-            .unwrap();
-        if page.is_empty() {
-            break;
-        }
-        for stored in page {
-            after = Some(stored.id);
-            orders += 1;
-            let escrow: Fen =
-                serde_json::from_value(stored.state["order"]["escrow"].clone()).unwrap();
-            held += escrow.fen();
-        }
-    }
-    Json(json!({
-        "trial_balance": trial.to_string(),
-        "escrow_balance": escrow,
-        "held": held,
-        "orders": orders,
-    }))
-}
-
-// ---- the harness ----
-
-struct Market {
-    addr: std::net::SocketAddr,
-    client: reqwest::Client,
-    clock: SimulatedClock,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-async fn pg_admin(base: &str) -> tokio_postgres::Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
-            .await
-            .expect("connect to YUNSHI_TEST_PG");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
+// ---- the scenarios' steps ----
 
 impl Market {
-    /// A server under `rulebook` whose simulated clock starts at `start`, on PostgreSQL when
-    /// `pg` names a server and a database on it.
-    async fn start_with(pg: Option<(String, String)>, rulebook: &str, start: &str) -> Market {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
-        config.admin_token = Some(ADMIN_TOKEN.into());
-        config.clock = ClockMode::Simulated;
-        config.start = Some(start.into());
-        config.rulebook = rulebook.into();
-        if let Some((base, db)) = &pg {
-            config.database_url = Some(format!("{base}/{db}"));
-        }
-        let mut settings = config.resolve().unwrap();
-        let clock = SimulatedClock::starting_at(settings.clock.now());
-        settings.clock = Arc::new(clock.clone());
-        let extra = Router::new()
-            .route("/test/products", post(live_product))
-            .route("/test/fire-due", post(fire_due))
-            .route("/test/books", get(books));
-        let server = Server::bind_with(settings, extra).await.unwrap();
-        let addr = server.local_addr();
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(server.run_until(async {
-            let _ = rx.await;
-        }));
-        Market {
-            addr,
-            client: reqwest::Client::new(),
-            clock,
-            shutdown: Some(tx),
-            task: Some(task),
-            _dir: dir,
-            pg,
-        }
-    }
-
-    async fn sqlite() -> Market {
-        Self::start_with(None, "ali-2020", START).await
-    }
-
-    /// [`Market::start_with`] on a fresh PostgreSQL database, or `None` (after a SKIPPED
-    /// line) per [`crate::helpers::postgres_server`]. Call it from the test's own thread.
-    async fn postgres_with(rulebook: &str, start: &str) -> Option<Market> {
-        let base = crate::helpers::postgres_server()?;
-        let db = format!(
-            "yunshi_orders_{}",
-            &Uuid::now_v7().simple().to_string()[16..]
-        );
-        pg_admin(&base)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-        Some(Self::start_with(Some((base, db)), rulebook, start).await)
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-        if let Some((base, db)) = self.pg.take() {
-            pg_admin(&base)
-                .await
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .await
-                .unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(key) = key {
-            req = req.header("Idempotency-Key", key);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
-        self.call(Method::POST, path, Some(token), None, Some(body))
-            .await
-    }
-
-    async fn post_key(&self, path: &str, token: &str, key: &str, body: Value) -> reqwest::Response {
-        self.call(Method::POST, path, Some(token), Some(key), Some(body))
-            .await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.call(Method::GET, path, Some(token), None, None).await
-    }
-
     /// POSTs `body` once per key, all at once; answers in key order: (status, body text).
     async fn concurrent_posts(
         &self,
@@ -353,10 +26,7 @@ impl Market {
         let mut tasks = Vec::new();
         for key in keys {
             let req = self
-                .client
-                .post(self.url(path))
-                .bearer_auth(token)
-                .header("Idempotency-Key", key)
+                .request(Method::POST, path, Some(token), Some(&key))
                 .json(&body);
             tasks.push(tokio::spawn(async move {
                 let res = req.send().await.unwrap();
@@ -370,38 +40,9 @@ impl Market {
         answers
     }
 
-    /// Moves the simulated clock forward.
-    fn advance_days(&self, days: i64) {
-        self.clock
-            .advance(SignedDuration::from_hours(24 * days))
-            .unwrap();
-    }
-
-    fn now(&self) -> Timestamp {
-        use yunshi_core::time::Clock;
-        self.clock.now()
-    }
-
-    async fn fire_due(&self) -> u64 {
-        let res = self
-            .call(Method::POST, "/test/fire-due", None, None, None)
-            .await;
-        ok(res).await["fired"].as_u64().unwrap()
-    }
-
-    /// The trial balance is zero and the escrow account holds exactly what held orders hold.
+    /// The books after a step (see [`Market::books`]).
     async fn assert_books(&self) -> Value {
-        let books = ok(self
-            .call(Method::GET, "/test/books", None, None, None)
-            .await)
-        .await;
-        assert_eq!(books["trial_balance"], "0", "{books}");
-        assert_eq!(
-            -books["escrow_balance"].as_i64().unwrap(),
-            books["held"].as_i64().unwrap(),
-            "escrow equals the sum of held orders: {books}"
-        );
-        books
+        self.books("a step of the scenario").await
     }
 
     async fn user(&self, email: &str, kind: Value) -> (Value, String) {
@@ -480,7 +121,7 @@ impl Market {
     }
 
     /// Places an order for `product`; returns its id.
-    async fn order(&self, buyer: &str, product: &str) -> String {
+    async fn place(&self, buyer: &str, product: &str) -> String {
         let res = self
             .post("/api/v1/orders", buyer, json!({"product_id": product}))
             .await;
@@ -501,14 +142,6 @@ impl Market {
             .await;
         json_of(res, 200).await
     }
-
-    async fn view(&self, token: &str, order: &str) -> Value {
-        ok(self.get(&format!("/api/v1/orders/{order}"), token).await).await
-    }
-}
-
-async fn ok(res: reqwest::Response) -> Value {
-    json_of(res, 200).await
 }
 
 fn money(v: &Value) -> Fen {
@@ -537,9 +170,9 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
         .await;
     m.assert_books().await;
 
-    let first = m.order(&buyer, &no_refund).await;
-    let second = m.order(&buyer, &no_refund).await;
-    let third = m.order(&buyer, &pro_rata).await;
+    let first = m.place(&buyer, &no_refund).await;
+    let second = m.place(&buyer, &no_refund).await;
+    let third = m.place(&buyer, &pro_rata).await;
     m.assert_books().await;
     for order in [&first, &second, &third] {
         let paid = m.pay(&buyer, order).await;
@@ -551,12 +184,12 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
     }
     let books = m.assert_books().await;
     assert_eq!(books["held"], 231_000);
-    assert_eq!(m.fire_due().await, 3, "each payment counts one sale");
+    assert_eq!(m.fired().await, 3, "each payment counts one sale");
 
     // The 5th day: inside the window, a full refund the provider accepts.
     m.advance_days(4);
-    assert_eq!(m.fire_due().await, 0, "nothing is due on the 5th day");
-    let view = m.view(&buyer, &first).await;
+    assert_eq!(m.fired().await, 0, "nothing is due on the 5th day");
+    let view = m.order(&buyer, &first).await;
     assert_eq!(view["countdown"]["state"], "running");
     let res = m
         .post_key(
@@ -588,12 +221,12 @@ async fn image_refunds_follow_the_window_then_the_declared_policy(m: &Market) {
     // The 6th day: the window has ended; its deadlines release the escrow.
     m.advance_days(1);
     assert_eq!(
-        m.fire_due().await,
+        m.fired().await,
         3,
         "two window ends, and the full refund's sale uncounted"
     );
-    assert_eq!(m.fire_due().await, 0, "a deadline fires once");
-    let view = m.view(&buyer, &second).await;
+    assert_eq!(m.fired().await, 0, "a deadline fires once");
+    let view = m.order(&buyer, &second).await;
     assert_eq!(view["order"]["status"], "released");
     assert_eq!(view["order"]["release"]["trigger"], "window_ended");
     assert_eq!(view["order"]["release"]["fee"], "100.00", "10% commission");
@@ -671,11 +304,11 @@ async fn service_milestones_then_acceptance_start_the_warranty(m: &Market) {
     let service = m
         .product(provider, "service", "one_off", "3000.00", "no_refund")
         .await;
-    let order = m.order(&buyer, &service).await;
+    let order = m.place(&buyer, &service).await;
     let paid = m.pay(&buyer, &order).await;
     assert_eq!(paid["countdown"]["state"], "until_acceptance");
     m.assert_books().await;
-    assert_eq!(m.fire_due().await, 1, "the payment's sale count");
+    assert_eq!(m.fired().await, 1, "the payment's sale count");
 
     let path = |p: &str| format!("/api/v1/orders/{order}/{p}");
     let res = m
@@ -704,11 +337,7 @@ async fn service_milestones_then_acceptance_start_the_warranty(m: &Market) {
         .await;
     }
     m.advance_days(10);
-    assert_eq!(
-        m.fire_due().await,
-        0,
-        "a service window waits for acceptance"
-    );
+    assert_eq!(m.fired().await, 0, "a service window waits for acceptance");
     assert_problem(
         m.post(&path("acceptance"), &buyer, json!({})).await,
         409,
@@ -773,7 +402,7 @@ async fn fifty_replays_of_one_payment(m: &Market) {
     let product = m
         .product(provider, "application", "one_off", "1000.00", "no_refund")
         .await;
-    let order = m.order(&buyer, &product).await;
+    let order = m.place(&buyer, &product).await;
     let path = format!("/api/v1/orders/{order}/payments");
 
     // The gateway times out, then declines: nothing is paid, nothing stored.
@@ -786,7 +415,7 @@ async fn fifty_replays_of_one_payment(m: &Market) {
         .await;
     assert_problem(res, 402, "payment_failed").await;
     assert_eq!(
-        m.view(&buyer, &order).await["order"]["status"],
+        m.order(&buyer, &order).await["order"]["status"],
         "awaiting_payment"
     );
     let books = m.assert_books().await;
@@ -847,7 +476,7 @@ async fn fifty_racing_refund_requests(m: &Market) {
     let product = m
         .product(provider, "image", "one_off", "800.00", "no_refund")
         .await;
-    let order = m.order(&buyer, &product).await;
+    let order = m.place(&buyer, &product).await;
     m.pay(&buyer, &order).await;
     let path = format!("/api/v1/orders/{order}/refunds");
     let answers: Vec<(u16, Value)> = m
@@ -867,7 +496,7 @@ async fn fifty_racing_refund_requests(m: &Market) {
         assert_eq!(*status, 409, "{body}");
         assert_eq!(body["code"], "refund_in_progress", "{body}");
     }
-    let view = m.view(&buyer, &order).await;
+    let view = m.order(&buyer, &order).await;
     assert_eq!(view["order"]["refunds"].as_array().unwrap().len(), 1);
 
     // The provider's acceptance, replayed concurrently with one key: one refund.
@@ -926,7 +555,7 @@ async fn arbitration_and_refusals(m: &Market) {
     let api = m
         .product(provider, "api", "one_off", "50.00", "no_refund")
         .await;
-    let order = m.order(&buyer, &image).await;
+    let order = m.place(&buyer, &image).await;
     m.pay(&buyer, &order).await;
     let path = |p: &str| format!("/api/v1/orders/{order}/{p}");
     ok(
@@ -1027,7 +656,7 @@ async fn arbitration_and_refusals(m: &Market) {
     m.assert_books().await;
 
     // API products: no refund, with a clear error.
-    let api_order = m.order(&buyer, &api).await;
+    let api_order = m.place(&buyer, &api).await;
     let paid = m.pay(&buyer, &api_order).await;
     assert_eq!(
         paid["order"]["status"], "released",
@@ -1066,7 +695,7 @@ async fn tenancy(m: &Market) {
     let product = m
         .product(provider_a, "image", "one_off", "100.00", "no_refund")
         .await;
-    let order = m.order(&buyer_a, &product).await;
+    let order = m.place(&buyer_a, &product).await;
     let path = format!("/api/v1/orders/{order}");
     assert_problem(m.get(&path, &buyer_b).await, 404, "not_found").await;
     assert_problem(m.get(&path, &seller_b).await, 404, "not_found").await;
@@ -1083,7 +712,7 @@ async fn tenancy(m: &Market) {
         "not_found",
     )
     .await;
-    let seen = m.view(&seller_a, &order).await;
+    let seen = m.order(&seller_a, &order).await;
     assert_eq!(seen["order"]["id"], order.as_str());
     // The provider cannot pay on the buyer's behalf.
     assert_problem(
@@ -1124,9 +753,7 @@ async fn bad_input(m: &Market) {
         .await;
     let before = m.assert_books().await;
     let raw = |body: &'static str| {
-        m.client
-            .post(m.url("/api/v1/orders"))
-            .bearer_auth(&buyer)
+        m.request(Method::POST, "/api/v1/orders", Some(&buyer), None)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -1183,7 +810,7 @@ async fn bad_input(m: &Market) {
     .await;
     assert_eq!(m.assert_books().await, before, "nothing written");
 
-    let order = m.order(&buyer, &product).await;
+    let order = m.place(&buyer, &product).await;
     let pay = format!("/api/v1/orders/{order}/payments");
     assert_problem(
         m.post_key(&pay, &buyer, "p", json!({"sandbox": "maybe"}))
@@ -1222,7 +849,7 @@ async fn bad_input(m: &Market) {
         "invalid_request",
     )
     .await;
-    let view = m.view(&buyer, &order).await;
+    let view = m.order(&buyer, &order).await;
     assert!(view["order"]["rating"].is_null());
     assert_eq!(view["order"]["refunds"].as_array().unwrap().len(), 0);
     m.assert_books().await;
@@ -1242,7 +869,7 @@ async fn ratings(m: &Market) {
     let product = m
         .product(provider, "application", "one_off", "10.00", "no_refund")
         .await;
-    let unpaid = m.order(&buyer, &product).await;
+    let unpaid = m.place(&buyer, &product).await;
     assert_problem(
         m.post(
             &format!("/api/v1/orders/{unpaid}/rating"),
@@ -1255,7 +882,7 @@ async fn ratings(m: &Market) {
     )
     .await;
     for score in [5, 4] {
-        let order = m.order(&buyer, &product).await;
+        let order = m.place(&buyer, &product).await;
         m.pay(&buyer, &order).await;
         let path = format!("/api/v1/orders/{order}/rating");
         let rated = ok(m
@@ -1309,13 +936,9 @@ async fn pay_later_cancel_withdraw_accept(m: &Market) {
     let later = later["order"]["id"].as_str().unwrap().to_owned();
     assert_eq!(m.pay(&buyer, &later).await["order"]["status"], "held");
     assert_eq!(m.assert_books().await["held"], 20_000);
-    assert_eq!(
-        m.fire_due().await,
-        1,
-        "a pay-later order is a sale once paid"
-    );
+    assert_eq!(m.fired().await, 1, "a pay-later order is a sale once paid");
 
-    let unpaid = m.order(&buyer, &product).await;
+    let unpaid = m.place(&buyer, &product).await;
     let cancelled = ok(m
         .post(
             &format!("/api/v1/orders/{unpaid}/cancellation"),
@@ -1355,7 +978,7 @@ async fn pay_later_cancel_withdraw_accept(m: &Market) {
     assert_eq!(m.assert_books().await["held"], 0);
     // The accepted order's window deadline was cancelled: nothing fires later.
     m.advance_days(10);
-    assert_eq!(m.fire_due().await, 0);
+    assert_eq!(m.fired().await, 0);
     m.assert_books().await;
 }
 on_both!(
@@ -1442,8 +1065,8 @@ async fn provider_lists(m: &Market) {
         } else {
             (&buyer_2, &mut of_2)
         };
-        let a = m.order(buyer, &product_a).await;
-        let b = m.order(buyer, &product_b).await;
+        let a = m.place(buyer, &product_a).await;
+        let b = m.place(buyer, &product_b).await;
         mine.extend([a.clone(), b.clone()]);
         of_a.push(a);
         of_b.push(b);
@@ -1515,9 +1138,9 @@ async fn sales(m: &Market) {
     let popular = m
         .product(provider, "image", "one_off", "300.00", "no_refund")
         .await;
-    let first = m.order(&buyer, &popular).await;
-    let second = m.order(&buyer, &popular).await;
-    let _unpaid = m.order(&buyer, &quiet).await;
+    let first = m.place(&buyer, &popular).await;
+    let second = m.place(&buyer, &popular).await;
+    let _unpaid = m.place(&buyer, &quiet).await;
     m.pay(&buyer, &first).await;
     let key = "pay-second-once";
     for _ in 0..2 {
@@ -1531,8 +1154,8 @@ async fn sales(m: &Market) {
             .await;
         assert_eq!(ok(res).await["order"]["status"], "held");
     }
-    assert_eq!(m.fire_due().await, 2, "one sale count per paid order");
-    assert_eq!(m.fire_due().await, 0, "each counts once");
+    assert_eq!(m.fired().await, 2, "one sale count per paid order");
+    assert_eq!(m.fired().await, 0, "each counts once");
 
     let catalogue = |query: &'static str| async move {
         ok(m.call(
@@ -1583,8 +1206,8 @@ async fn sales(m: &Market) {
         .await)
     .await;
     assert_eq!(refunded["order"]["status"], "refunded");
-    assert_eq!(m.fire_due().await, 1, "the refund's uncount");
-    assert_eq!(m.fire_due().await, 0);
+    assert_eq!(m.fired().await, 1, "the refund's uncount");
+    assert_eq!(m.fired().await, 0);
     let page = catalogue("?sort=sales").await;
     assert_eq!(page["items"][0]["product"], popular.as_str(), "{page}");
     assert_eq!(page["items"][0]["sales"], 1, "{page}");
@@ -1618,13 +1241,13 @@ async fn delivery_failure(m: &Market) {
     let saas = m
         .product(provider, "saas", "monthly", "99.00", "no_refund")
         .await;
-    let order = m.order(&buyer, &saas).await;
+    let order = m.place(&buyer, &saas).await;
     let paid = m.pay(&buyer, &order).await;
     assert_eq!(paid["order"]["delivery"]["status"], "pending", "{paid}");
     let books = m.assert_books().await;
 
     // The first round sends attempt 1 and counts the sale; then one attempt per round.
-    assert_eq!(m.fire_due().await, 2);
+    assert_eq!(m.fired().await, 2);
     let deliveries = ok(m.get("/api/v1/webhooks/deliveries", &seller).await).await;
     let delivery = deliveries["items"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/webhooks/deliveries/{delivery}");
@@ -1633,16 +1256,16 @@ async fn delivery_failure(m: &Market) {
         if d["status"] == "dead_lettered" {
             break;
         }
-        let seen = m.view(&buyer, &order).await;
+        let seen = m.order(&buyer, &order).await;
         assert_eq!(seen["order"]["delivery"]["status"], "pending", "{seen}");
         let next: Timestamp = d["next_attempt_at"].as_str().unwrap().parse().unwrap();
-        m.clock.advance(next.duration_since(m.now())).unwrap();
-        assert_eq!(m.fire_due().await, 1);
+        m.advance(next.duration_since(m.now()));
+        assert_eq!(m.fired().await, 1);
     }
     assert_eq!(receiver.hits().len(), 6);
     let failed_when = m.now();
     for token in [&buyer, &seller] {
-        let seen = m.view(token, &order).await;
+        let seen = m.order(token, &order).await;
         let delivery = &seen["order"]["delivery"];
         assert_eq!(delivery["status"], "failed", "{seen}");
         let at: Timestamp = delivery["failed_at"].as_str().unwrap().parse().unwrap();
@@ -1667,8 +1290,8 @@ async fn delivery_failure(m: &Market) {
         )
         .await;
     json_of(res, 202).await;
-    assert_eq!(m.fire_due().await, 1);
-    let seen = m.view(&buyer, &order).await;
+    assert_eq!(m.fired().await, 1);
+    let seen = m.order(&buyer, &order).await;
     let delivery = &seen["order"]["delivery"];
     assert_eq!(delivery["status"], "delivered", "{seen}");
     assert!(delivery["delivered_at"].is_string(), "{seen}");
@@ -1686,7 +1309,7 @@ on_both!(
 
 #[tokio::test]
 async fn order_endpoints_are_in_the_openapi_document() {
-    let m = Market::sqlite().await;
+    let m = Market::start().await;
     let doc = ok(m
         .call(Method::GET, "/api/v1/openapi.json", None, None, None)
         .await)

@@ -14,8 +14,7 @@ use yunshi_server::kernel::gateway::{
 };
 
 use crate::cases::{admit, staff};
-use crate::helpers::{assert_problem, json_of};
-use crate::journey::{Market, ok};
+use crate::helpers::{Market, assert_problem, json_of, ok};
 
 /// Records each charge's key and each void's; answers after a pause, so that two requests
 /// overlap at the gateway, with `Succeeded` or, once told, with a time-out after charging.

@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use crate::cases::{Admitted, admit, on_both};
-use crate::helpers::{ADMIN_TOKEN, assert_problem, json_of};
-use crate::journey::{Market, content, ok};
+use crate::helpers::{ADMIN_TOKEN, Market, assert_problem, json_of, ok};
+use crate::journey::content;
 
 struct Desk {
     reviewer: String,
@@ -595,8 +595,8 @@ async fn yearly_subscription_statements_sum_to_the_order(m: &Market) {
         let s = statement(m, &p.isv, &p, &month.to_string()).await;
         let lines = s["lines"].as_array().unwrap();
         assert_eq!(lines.len(), 1, "{s}");
-        sum += crate::journey::fen(lines[0]["amount"].as_str().unwrap());
-        net += crate::journey::fen(s["payout"].as_str().unwrap());
+        sum += crate::helpers::fen(lines[0]["amount"].as_str().unwrap());
+        net += crate::helpers::fen(s["payout"].as_str().unwrap());
         statements += 1;
         month = next;
     }

@@ -11,8 +11,8 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, json_of, on_both};
-use crate::journey::{Market, PDF, PNG, Receiver, content, ok, status_of};
+use crate::helpers::{ADMIN_TOKEN, Market, json_of, ok, on_both};
+use crate::journey::{PDF, PNG, Receiver, content, status_of};
 
 const START: &str = "2026-07-01T09:00:00+08:00";
 
