@@ -1,5 +1,4 @@
 use crate::AppState;
-use crate::features::orders::write_order;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write};
@@ -15,6 +14,7 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
+use crate::reactions::order_written::write_order;
 use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;

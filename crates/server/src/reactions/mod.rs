@@ -12,6 +12,9 @@
 //! | [`saas`] | a SaaS delivery is dead-lettered or repaired | the product's visibility standing deadline |
 //! | [`holds`] | a settlement run, a provider's holds view | (reads) open complaints, open cases, overdue invoices that hold a settlement |
 
+pub mod complaint_case;
 pub mod deposit;
 pub mod exit;
+pub mod holds;
+pub mod order_written;
 pub mod penalties;

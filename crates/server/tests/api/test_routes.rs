@@ -143,7 +143,7 @@ async fn invoice_breaches(
     Path(provider): Path<Uuid>,
 ) -> Json<Value> {
     let provider = ProviderId(provider);
-    let ids = yunshi_server::features::invoices::provider_invoice_breaches(&state, provider)
+    let ids = yunshi_server::reactions::holds::provider_invoice_breaches(&state, provider)
         .await
         .unwrap();
     Json(json!(ids))

@@ -37,11 +37,12 @@ use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
-use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::CASE;
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::cases::case_write;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
@@ -97,22 +98,6 @@ pub const DEADLINES: &[(&str, Handler)] = &[
 
 fn refused(e: CaseError) -> Problem {
     Problem::refusal(&e)
-}
-
-fn case_write(
-    case: &Case,
-    version: Option<i64>,
-    now: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        CASE,
-        case.id,
-        version,
-        case.provider.to_string(),
-        case.status.label(),
-        case,
-        now,
-    )
 }
 
 async fn load_case(state: &AppState, id: Uuid) -> Result<Option<Loaded<Case>>, Problem> {
@@ -747,28 +732,6 @@ async fn fire_window(state: AppState, d: Deadline, f: Step) -> Result<(), Proble
 }
 
 // ---- opening a case from another module's batch ----
-
-/// Opens case `id` inside the caller's `batch` (a complaint's breach or decision): the table
-/// row of the rulebook in force on `cmd.act_on`, the reply window of the rulebook in force
-/// at `now`, the case aggregate and its events and deadline — all committed with the
-/// caller's own writes.
-pub(crate) fn open_in_batch(
-    state: &AppState,
-    id: Uuid,
-    cmd: OpenCase,
-    now: Timestamp,
-    batch: &mut WriteBatch,
-) -> Result<Case, Problem> {
-    let act_rb = crate::kernel::context::rulebook_on(state, cmd.act_on)
-        .ok_or_else(|| refused(CaseError::NoRulebookOn(cmd.act_on)))?;
-    let (case, outcome) =
-        crate::kernel::context::decide(state, now, |ctx| Case::open(id, cmd, act_rb, ctx))?
-            .map_err(refused)?;
-    add_outcome(batch, outcome, now);
-    batch.aggregates.push(case_write(&case, None, now)?);
-    tracing::info!(case = %case.id, provider = %case.provider, code = %case.row.code, "violation case opened from a complaint");
-    Ok(case)
-}
 
 /// An evidence file cited in a case's reply or objection, for the provider it concerns and
 /// operator staff.

@@ -3,7 +3,7 @@
 //! A buyer opens a complaint on one of its own paid orders; the provider must respond within
 //! the rulebook's window (a stored deadline its first message cancels). When the window runs
 //! out, [`DEADLINES`] records the breach and opens the violation the rulebook maps it to
-//! (ALI-S2, JD-S2) through [`crate::features::cases::open_in_batch`], in the same batch. Buyer,
+//! (ALI-S2, JD-S2) through [`crate::reactions::complaint_case::open_in_batch`], in the same batch. Buyer,
 //! provider and customer service add messages and evidence to the timeline; customer service
 //! (`handle_complaints`) decides — dismiss, refund through the order's direct-refund flow
 //! (same batch), or open a violation case — and records contact attempts, from which TC's
@@ -30,11 +30,10 @@ use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 use yunshi_core::account::Capability;
 use yunshi_core::complaint::{
-    Complaint, ComplaintError, ComplaintStatus, Decided, OpenComplaint, Party, RESPONSE_DUE,
-    Resolution, UNREACHABLE_DUE,
+    Complaint, ComplaintError, Decided, OpenComplaint, Party, RESPONSE_DUE, Resolution,
+    UNREACHABLE_DUE,
 };
 use yunshi_core::decision::Context;
-use yunshi_core::governance::Case;
 use yunshi_core::ids::{OrderId, ProviderId};
 use yunshi_core::order::{self, DirectRefund};
 use yunshi_core::time::beijing_date;
@@ -53,7 +52,8 @@ use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{BUYER_COMPLAINT, COMPLAINT};
-use crate::kernel::views::CaseView;
+use crate::kernel::views::{HeldComplaint, HoldsView};
+use crate::reactions::holds::provider_holds;
 
 const P404: &str = "No such complaint, or not the caller's";
 
@@ -197,7 +197,7 @@ fn write_decided(
     let (next, outcome, open) = decided;
     add_outcome(batch, outcome, now);
     if let Some(cmd) = open {
-        crate::features::cases::open_in_batch(state, case_id, cmd, now, batch)?;
+        crate::reactions::complaint_case::open_in_batch(state, case_id, cmd, now, batch)?;
     }
     if next != loaded.state {
         batch
@@ -609,7 +609,7 @@ async fn refund_in_batch(
         warranty_days: loaded.state.warranty_days,
         index_version: None,
     };
-    crate::features::orders::write_order(
+    crate::reactions::order_written::write_order(
         state,
         batch,
         Some(&loaded.state),
@@ -620,64 +620,6 @@ async fn refund_in_batch(
     .await?;
     add_outcome(batch, outcome, now);
     Ok(())
-}
-
-/// What holds a provider's settlement now: its open complaints, open violation cases and
-/// invoice breaches (ALI-A 2.3.5, 4.3.5) — the settlement run applies the same holds — and
-/// the amount held back.
-pub async fn provider_holds(state: &AppState, pid: ProviderId) -> Result<HoldsView, Problem> {
-    let owner = pid.to_string();
-    let mut open_complaints = Vec::new();
-    for status in ComplaintStatus::OPEN {
-        let open = crate::kernel::pipeline::all_aggregates(
-            &state.store,
-            COMPLAINT,
-            Some(&owner),
-            Some(status.label()),
-        )
-        .await?;
-        for a in open {
-            let c: Complaint = serde_json::from_value(a.state).map_err(|e| {
-                Problem::internal(format!("stored complaint does not read back: {e}"))
-            })?;
-            open_complaints.push(HeldComplaint {
-                complaint_id: c.id,
-                order_id: c.order.uuid(),
-                status: c.status.label().to_string(),
-                opened_at: c.opened_at,
-            });
-        }
-    }
-    open_complaints.sort_by_key(|h| h.complaint_id);
-    let mut open_cases = Vec::new();
-    for a in crate::kernel::repo::all_owned(state, crate::kernel::repo::CASE, &owner).await? {
-        let c: Case = serde_json::from_value(a.state)
-            .map_err(|e| Problem::internal(format!("stored case does not read back: {e}")))?;
-        if c.status.is_open() {
-            open_cases.push(CaseView::of(&c));
-        }
-    }
-    let invoice_breaches = crate::features::invoices::provider_invoice_breaches(state, pid).await?;
-    let held_amount = state
-        .store
-        .balance(&yunshi_core::ledger::Account::new(
-            yunshi_core::ledger::AccountKind::SettlementPayable,
-            owner.clone(),
-        ))
-        .await?
-        .checked_neg()
-        .map_err(Problem::internal)?;
-    Ok(HoldsView {
-        provider_id: pid.uuid(),
-        on_hold: !open_complaints.is_empty()
-            || !open_cases.is_empty()
-            || !invoice_breaches.is_empty(),
-        open_complaints,
-        open_cases,
-        invoice_breaches,
-        held_amount,
-        at: state.clock.now(),
-    })
 }
 
 /// Whether the provider is on hold: open complaints or open cases. Operator staff, or the

@@ -9,7 +9,6 @@ use yunshi_core::complaint::{Complaint, ComplaintReason};
 use yunshi_core::rulebook::RefundReason;
 
 use crate::kernel::views::AwardBody;
-use crate::kernel::views::CaseView;
 use crate::kernel::views::DeadlineView;
 
 /// The buyer complains about one of its paid orders.
@@ -165,44 +164,4 @@ pub struct ComplaintPage {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub next_after: Option<Uuid>,
-}
-
-/// An open complaint that holds the provider's settlement.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct HeldComplaint {
-    #[schema(value_type = String)]
-    pub complaint_id: Uuid,
-    #[schema(value_type = String)]
-    pub order_id: Uuid,
-    pub status: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub opened_at: Timestamp,
-}
-
-/// What holds a provider's settlement (ALI-A 2.3.5, 4.3.5: while a dispute or violation is
-/// open the operator may suspend settlement). The settlement run reads this.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[schema(example = json!({
-    "provider_id": "01930000-0000-7000-8000-000000000001", "on_hold": true,
-    "open_complaints": [{"complaint_id": "01930000-0000-7000-8000-0000000000e1",
-        "order_id": "01930000-0000-7000-8000-0000000000a1", "status": "awaiting_response",
-        "opened_at": "2026-07-01T01:00:00Z"}],
-    "open_cases": [], "at": "2026-07-01T01:10:00Z"
-}))]
-pub struct HoldsView {
-    #[schema(value_type = String)]
-    pub provider_id: Uuid,
-    /// Any open complaint, open violation case or invoice breach.
-    pub on_hold: bool,
-    pub open_complaints: Vec<HeldComplaint>,
-    pub open_cases: Vec<CaseView>,
-    /// Invoice requests not issued in time and still not issued.
-    #[schema(value_type = Vec<String>)]
-    pub invoice_breaches: Vec<Uuid>,
-    /// What the settlement holds back now (`settlement_payable`): brought forward to the run
-    /// after the hold ends.
-    #[schema(value_type = crate::kernel::amount::Money)]
-    pub held_amount: yunshi_core::money::Fen,
-    #[schema(value_type = String, format = DateTime)]
-    pub at: Timestamp,
 }

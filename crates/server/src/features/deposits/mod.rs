@@ -306,7 +306,7 @@ async fn obligations(state: &AppState, pid: ProviderId) -> Result<Obligations, P
         .iter()
         .filter(|o| UNFINISHED.contains(&o.status.as_str()))
         .count();
-    let holds = crate::features::complaints::provider_holds(state, pid).await?;
+    let holds = crate::reactions::holds::provider_holds(state, pid).await?;
     Ok(Obligations {
         unfinished_orders: unfinished,
         open_complaints: holds.open_complaints.len(),

@@ -43,7 +43,6 @@ use yunshi_store::{Committed, Deadline, FiredDeadline, StoreError, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
-use crate::features::orders::write_order;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -61,6 +60,7 @@ use crate::reactions::exit::{
     apply_exit, current_tenure, decide_now, notice_write, read, refused, store_names, task_write,
     tenure_write,
 };
+use crate::reactions::order_written::write_order;
 
 #[derive(OpenApi)]
 #[openapi(

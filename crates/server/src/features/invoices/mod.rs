@@ -8,7 +8,7 @@
 //! reads the provider's breaches through [`provider_invoice_breaches`].
 //!
 //! A refund of the order reaches the request through [`on_order_refunded`], which
-//! [`crate::features::orders::write_order`] — the path of every order write — runs in the refund's own
+//! [`crate::reactions::order_written::write_order`] — the path of every order write — runs in the refund's own
 //! batch: before issue the amount drops; after issue a task opens (return the invoice, or the
 //! red-letter procedure), which the buyer and then the issuer complete here.
 //!
@@ -33,12 +33,11 @@ use serde_json::json;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 use yunshi_core::account::Capability;
-use yunshi_core::decision::{Context, Outcome};
-use yunshi_core::ids::{OrderId, ProviderId};
+use yunshi_core::decision::Context;
+use yunshi_core::ids::OrderId;
 use yunshi_core::invoice::{
-    Decided, ISSUE_DUE, InvoiceError, InvoiceRequest, InvoiceStatus, Issuer, RequestInvoice,
+    Decided, ISSUE_DUE, InvoiceError, InvoiceRequest, Issuer, RequestInvoice,
 };
-use yunshi_core::order::Order;
 use yunshi_store::{Deadline, FiredDeadline, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
@@ -49,12 +48,10 @@ use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::parties::PartyList;
 use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem, path_id};
+use crate::kernel::repo::invoices::{ORDER_SCOPE, invoice_write, write_decided};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{BUYER_INVOICE, INVOICE};
-
-/// Unique-key scope: one invoice request per order (order id → request id).
-pub const ORDER_SCOPE: &str = "invoice.order";
 
 const P404: &str = "No such invoice request, or not the caller's";
 
@@ -107,22 +104,6 @@ struct BuyerIndex {
 
 fn refused(e: InvoiceError) -> Problem {
     Problem::refusal(&e)
-}
-
-fn invoice_write(
-    r: &InvoiceRequest,
-    version: Option<i64>,
-    now: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        INVOICE,
-        r.id,
-        version,
-        r.provider.to_string(),
-        r.status.label(),
-        r,
-        now,
-    )
 }
 
 /// Runs an invoice rule at `now` under the rulebook in force.
@@ -197,23 +178,6 @@ async fn invoice_for(
     Ok((loaded, side))
 }
 
-/// Writes a decided transition — the request and what the core decided — into `batch`.
-fn write_decided(
-    loaded: &Loaded<InvoiceRequest>,
-    decided: (InvoiceRequest, Outcome),
-    now: Timestamp,
-    batch: &mut WriteBatch,
-) -> Result<InvoiceRequest, Problem> {
-    let (next, outcome) = decided;
-    add_outcome(batch, outcome, now);
-    if next != loaded.state {
-        batch
-            .aggregates
-            .push(invoice_write(&next, Some(loaded.version), now)?);
-    }
-    Ok(next)
-}
-
 /// Loads, checks the side, decides and commits, retrying a lost race.
 async fn transition(
     state: &AppState,
@@ -241,65 +205,6 @@ fn task_no(raw: &str) -> Result<u32, Problem> {
 }
 
 // ---- the refund hook ----
-
-/// The order was refunded (`order` as it is now, with the refund payments): the order's
-/// invoice request, if there is one, follows in `batch` — the amount drops before issue, a
-/// return or red-letter task opens after it (TC 5.5.2). Refunds already applied are skipped,
-/// so calling it twice for one refund changes nothing.
-pub async fn on_order_refunded(
-    state: &AppState,
-    batch: &mut WriteBatch,
-    order: &Order,
-    at: Timestamp,
-) -> Result<(), Problem> {
-    let Some(id) = state
-        .store
-        .unique_key(ORDER_SCOPE, &order.id.to_string())
-        .await?
-    else {
-        return Ok(());
-    };
-    let Some(loaded) = load::<InvoiceRequest>(&state.store, INVOICE, id).await? else {
-        return Ok(());
-    };
-    let decided = decide(state, at, |ctx| loaded.state.on_refunds(order, ctx))?;
-    write_decided(&loaded, decided, at, batch)?;
-    Ok(())
-}
-
-/// The open invoice requests of `provider` in breach of the issue deadline (ALI-R art.17(1)):
-/// the settlement run treats each as a hold.
-/// Every provider's invoice requests in breach: (provider, request), for the settlement run.
-pub async fn invoice_breaches(state: &AppState) -> Result<Vec<(ProviderId, Uuid)>, Problem> {
-    let overdue = crate::kernel::pipeline::all_aggregates(
-        &state.store,
-        INVOICE,
-        None,
-        Some(InvoiceStatus::Overdue.label()),
-    )
-    .await?;
-    overdue
-        .into_iter()
-        .map(|a| {
-            let provider = a.owner.parse::<ProviderId>().map_err(Problem::internal)?;
-            Ok((provider, a.id))
-        })
-        .collect()
-}
-
-pub async fn provider_invoice_breaches(
-    state: &AppState,
-    provider: ProviderId,
-) -> Result<Vec<Uuid>, Problem> {
-    let overdue = crate::kernel::pipeline::all_aggregates(
-        &state.store,
-        INVOICE,
-        Some(&provider.to_string()),
-        Some(InvoiceStatus::Overdue.label()),
-    )
-    .await?;
-    Ok(overdue.into_iter().map(|a| a.id).collect())
-}
 
 // ---- handlers ----
 

@@ -68,6 +68,7 @@ use crate::kernel::repo::products::{
     PRODUCT, PRODUCT_RATING, PRODUCT_REVIEWS, PRODUCT_SALES, load_product_rating,
 };
 use crate::kernel::views::AwardBody;
+use crate::reactions::order_written::write_order;
 
 /// Unique-key scope: one rating per order.
 pub const RATING_SCOPE: &str = "order.rating";
@@ -203,27 +204,6 @@ fn decide<T>(
     f: impl FnOnce(&mut Context<'_>) -> Result<T, OrderError>,
 ) -> Result<T, Problem> {
     crate::kernel::context::decide(state, now, f)?.map_err(|e| Problem::refusal(&e))
-}
-
-/// Adds the writes of `next`, decided from `before` (`None`: a new order) that was stored at
-/// version `expected`, to `batch`: the order; its provider index when the status changed
-/// (or the index is missing); and the sale-count deadline the change implies (paid, or
-/// refunded in full — see [`order::sale_change`]); and, when it adds a refund payment, the
-/// invoice's follow-up ([`crate::features::invoices::on_order_refunded`]). Returns the record as written.
-pub(crate) async fn write_order(
-    state: &AppState,
-    batch: &mut WriteBatch,
-    before: Option<&OrderRecord>,
-    next: OrderRecord,
-    expected: Option<i64>,
-    at: Timestamp,
-) -> Result<OrderRecord, Problem> {
-    let refunded = yunshi_core::invoice::adds_refund(before.map(|b| &b.order), &next.order);
-    let record = write_record(batch, before, next, expected, at)?;
-    if refunded {
-        crate::features::invoices::on_order_refunded(state, batch, &record.order, at).await?;
-    }
-    Ok(record)
 }
 
 fn path_id(raw: &str) -> Result<Uuid, Problem> {

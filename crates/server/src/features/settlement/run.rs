@@ -176,7 +176,7 @@ async fn holds(state: &AppState) -> Result<HashMap<ProviderId, Vec<Hold>>, Probl
                 .push(Hold::OpenCase { id: c.id });
         }
     }
-    for (provider, id) in crate::features::invoices::invoice_breaches(state).await? {
+    for (provider, id) in crate::reactions::holds::invoice_breaches(state).await? {
         out.entry(provider).or_default().push(Hold::Breach {
             id,
             what: "invoice_not_issued_in_time".into(),

@@ -2,7 +2,9 @@
 //! its stored record, how it is loaded and how it is written.
 
 pub mod accounts;
+pub mod cases;
 pub mod exits;
+pub mod invoices;
 pub mod orders;
 pub mod products;
 pub mod providers;
