@@ -832,7 +832,7 @@ async fn finish(api: &Api<'_>, w: &World, s: &mut Summary) -> Result<()> {
     let state = api.node.state().await?;
     let statements = yunshi_server::kernel::pipeline::all_aggregates(
         &state.store,
-        yunshi_server::features::settlement::STATEMENT,
+        yunshi_server::kernel::repo::STATEMENT,
         None,
         None,
     )

@@ -42,9 +42,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use yunshi_core::account::Owner;
 use yunshi_core::ids::{OrderId, ProviderId};
-use yunshi_store::{
-    AggregateQuery, Deadline, FiredDeadline, NewDeadline, NewEvent, StoreError, WriteBatch,
-};
+use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
 
 use crate::AppState;
 use crate::kernel::auth::{Principal, new_secret};
@@ -52,27 +50,17 @@ use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::egress::{GuardedResolver, Refused};
 use crate::kernel::pipeline::{Loaded, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::repo::deliveries::AttemptPayload;
+use crate::kernel::repo::deliveries::{
+    ATTEMPT, Attempt, BACKOFF, DELIVERY, Delivery, DeliveryKind, DeliveryStatus, ENDPOINT,
+    add_delivery, attempt_deadline, delivery_write, event,
+};
 
-/// Aggregate kind of a provider's endpoint; its id is the provider's id.
-pub const ENDPOINT: &str = "webhook_endpoint";
-/// Aggregate kind of a delivery.
-pub const DELIVERY: &str = "webhook_delivery";
-/// Deadline kind of one delivery attempt.
-pub const ATTEMPT: &str = "webhook.attempt";
 /// Event recorded when a `create` delivery is dead-lettered (subject `order:<id>`).
 pub const DELIVERY_FAILED: &str = "saas.delivery_failed";
 /// Event recorded when a delivery whose failure was reported is delivered after all.
 pub const DELIVERY_REPAIRED: &str = "saas.delivery_repaired";
 
-/// Waits before the 2nd, 3rd, … attempt; after the last the delivery is dead-lettered
-/// (so `BACKOFF.len() + 1` attempts in all).
-pub const BACKOFF: [SignedDuration; 5] = [
-    SignedDuration::from_mins(1),
-    SignedDuration::from_mins(5),
-    SignedDuration::from_mins(30),
-    SignedDuration::from_hours(2),
-    SignedDuration::from_hours(6),
-];
 /// How long one attempt may take, connection to last byte.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest status line kept in the log (the body is never read: an endpoint's answer
@@ -102,125 +90,6 @@ marks the order's SaaS delivery as failed) and can be retried by hand. Redirects
 followed. The body is `{\"id\", \"event\", \"created_at\", \"provider_id\", \"order_id\", \
 \"data\"}`.";
 
-/// What a delivery tells the provider's system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryKind {
-    /// Provision a new instance for a paid order.
-    Create,
-    /// The subscription was renewed.
-    Renew,
-    /// The subscription expired.
-    Expire,
-    /// Release (tear down) the instance.
-    Release,
-}
-
-impl DeliveryKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryKind::Create => "create",
-            DeliveryKind::Renew => "renew",
-            DeliveryKind::Expire => "expire",
-            DeliveryKind::Release => "release",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// An attempt is scheduled.
-    Pending,
-    /// The endpoint answered 2xx.
-    Delivered,
-    /// Every attempt failed; only a manual retry sends it again.
-    DeadLettered,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::DeadLettered => "dead_lettered",
-        }
-    }
-}
-
-/// One attempt as logged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Attempt {
-    /// 1 for the first attempt.
-    pub number: u32,
-    #[schema(value_type = String, format = DateTime)]
-    pub at: Timestamp,
-    /// The URL posted to (none if no endpoint was registered).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// The HTTP status answered, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_code: Option<u16>,
-    /// The status line answered, e.g. `500 Internal Server Error` (never the body).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_excerpt: Option<String>,
-    /// Why no HTTP answer came (timeout, connection refused, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub duration_ms: u64,
-}
-
-impl Attempt {
-    fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|s| (200..300).contains(&s))
-    }
-}
-
-/// A delivery with its attempt log, as stored and as shown to its provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193c0de-0000-7000-8000-000000000101",
-    "provider_id": "0193c0de-0000-7000-8000-000000000001",
-    "order_id": "0193c0de-0000-7000-8000-000000000201",
-    "event": "create",
-    "status": "pending",
-    "body": {"id": "0193c0de-0000-7000-8000-000000000101", "event": "create",
-             "created_at": "2026-04-01T01:00:00Z",
-             "provider_id": "0193c0de-0000-7000-8000-000000000001",
-             "order_id": "0193c0de-0000-7000-8000-000000000201",
-             "data": {"product_id": "0193c0de-0000-7000-8000-000000000301", "plan": "monthly"}},
-    "created_at": "2026-04-01T01:00:00Z",
-    "next_attempt_at": "2026-04-01T01:01:00Z",
-    "max_attempts": 6,
-    "attempts": [{"number": 1, "at": "2026-04-01T01:00:00Z",
-                  "url": "https://isv.example/yunshi/hooks", "status_code": 500,
-                  "response_excerpt": "500 Internal Server Error", "duration_ms": 35}]
-}))]
-pub struct Delivery {
-    #[schema(value_type = String)]
-    pub id: Uuid,
-    #[schema(value_type = String)]
-    pub provider_id: Uuid,
-    #[schema(value_type = String)]
-    pub order_id: Uuid,
-    pub event: DeliveryKind,
-    pub status: DeliveryStatus,
-    /// The JSON body every attempt posts.
-    pub body: serde_json::Value,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    /// When the next attempt is due, while pending.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub next_attempt_at: Option<Timestamp>,
-    /// After this many failed attempts it is dead-lettered (a manual retry adds one).
-    pub max_attempts: u32,
-    pub attempts: Vec<Attempt>,
-    /// Whether `saas.delivery_failed` was recorded for it.
-    #[serde(default)]
-    pub failure_reported: bool,
-}
-
 /// A registered endpoint as stored (with its secret; never shown after registration).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EndpointRecord {
@@ -234,12 +103,6 @@ struct EndpointRecord {
 /// What a webhook secret is sealed for: its provider's endpoint.
 fn secret_context(provider: Uuid) -> String {
     format!("{ENDPOINT}:{provider}:secret")
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AttemptPayload {
-    delivery_id: Uuid,
-    attempt: u32,
 }
 
 /// This module's part of the OpenAPI document.
@@ -392,91 +255,6 @@ fn invalid(detail: impl Into<String>) -> Problem {
 // ---------------------------------------------------------------------------------------
 // Enqueueing
 
-fn attempt_deadline(delivery: Uuid, number: u32, due_at: Timestamp) -> NewDeadline {
-    NewDeadline {
-        id: Uuid::now_v7(),
-        kind: ATTEMPT.into(),
-        subject: format!("{DELIVERY}:{delivery}"),
-        due_at,
-        payload: json!(AttemptPayload {
-            delivery_id: delivery,
-            attempt: number
-        }),
-        dedupe_key: Some(format!("{DELIVERY}:{delivery}:attempt:{number}")),
-    }
-}
-
-fn event(kind: &str, subject: String, at: Timestamp, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        id: Uuid::now_v7(),
-        kind: kind.into(),
-        subject,
-        at,
-        payload,
-    }
-}
-
-fn delivery_write(
-    d: &Delivery,
-    expected: Option<i64>,
-    at: Timestamp,
-) -> Result<yunshi_store::AggregateWrite, Problem> {
-    aggregate_write(
-        DELIVERY,
-        d.id,
-        expected,
-        d.provider_id.to_string(),
-        d.status.as_str(),
-        d,
-        at,
-    )
-}
-
-/// Adds a new delivery of `kind` about `order` to `batch` (its aggregate, an event and its
-/// first attempt, due at `now`), so that it commits with the change it reports; returns the
-/// delivery id. `data` is the instance payload the provider needs (product, plan, period,
-/// buyer's instance parameters); a `product_id` member is copied into `saas.delivery_failed`.
-pub fn add_delivery(
-    batch: &mut WriteBatch,
-    provider: ProviderId,
-    kind: DeliveryKind,
-    order: OrderId,
-    data: serde_json::Value,
-    now: Timestamp,
-) -> Result<Uuid, Problem> {
-    let id = Uuid::now_v7();
-    let body = json!({
-        "id": id,
-        "event": kind.as_str(),
-        "created_at": now,
-        "provider_id": provider,
-        "order_id": order,
-        "data": data,
-    });
-    let delivery = Delivery {
-        id,
-        provider_id: provider.uuid(),
-        order_id: order.uuid(),
-        event: kind,
-        status: DeliveryStatus::Pending,
-        body,
-        created_at: now,
-        next_attempt_at: Some(now),
-        max_attempts: u32::try_from(BACKOFF.len()).unwrap_or(0) + 1,
-        attempts: Vec::new(),
-        failure_reported: false,
-    };
-    batch.aggregates.push(delivery_write(&delivery, None, now)?);
-    batch.events.push(event(
-        "saas.delivery_enqueued",
-        format!("{DELIVERY}:{id}"),
-        now,
-        json!({"delivery_id": id, "event": kind.as_str(), "order_id": order, "provider_id": provider}),
-    ));
-    batch.schedule.push(attempt_deadline(id, 1, now));
-    Ok(id)
-}
-
 /// Records a delivery of `kind` about `order` to `provider`'s endpoint and schedules its
 /// first attempt at once; returns the delivery id. See [`add_delivery`] to commit it in the
 /// same batch as the order change it reports.
@@ -572,7 +350,7 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
     };
     // TC 4.2: a failed `create`, and its repair, feed the SaaS delivery-failure rule when
     // the rulebook in force has it (crate::features::visibility).
-    let rule = crate::features::visibility::saas_rule_in_force(&state, at).is_some();
+    let rule = crate::reactions::saas::saas_rule_in_force(&state, at).is_some();
     let mut current = loaded;
     for _ in 0..MAX_RACES {
         let batch = record(&current, attempt.clone(), fired, order.as_ref(), rule)?;
@@ -601,7 +379,7 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
 /// dead-lettering marks it "delivery failed" — conditional on the order's loaded version.
 /// With `visibility_rule` (the rulebook in force has the SaaS delivery-failure rule) the
 /// failure of a `create`, and its later delivery, also schedule the rule's deadlines
-/// ([`crate::features::visibility::failed_deadline`], [`crate::features::visibility::repaired_deadline`]).
+/// ([`crate::reactions::saas::failed_deadline`], [`crate::reactions::saas::repaired_deadline`]).
 fn record(
     loaded: &Loaded<Delivery>,
     attempt: Attempt,
@@ -638,7 +416,7 @@ fn record(
             if visibility_rule && d.event == DeliveryKind::Create {
                 batch
                     .schedule
-                    .push(crate::features::visibility::repaired_deadline(&d, at));
+                    .push(crate::reactions::saas::repaired_deadline(&d, at));
             }
         }
         if d.event == DeliveryKind::Create
@@ -674,7 +452,7 @@ fn record(
             if visibility_rule {
                 batch
                     .schedule
-                    .push(crate::features::visibility::failed_deadline(&d, at));
+                    .push(crate::reactions::saas::failed_deadline(&d, at));
             }
         }
         if d.event == DeliveryKind::Create

@@ -18,3 +18,4 @@ pub mod exit;
 pub mod holds;
 pub mod order_written;
 pub mod penalties;
+pub mod saas;

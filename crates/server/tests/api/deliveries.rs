@@ -15,8 +15,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use yunshi_core::ids::{OrderId, ProviderId};
-use yunshi_server::features::deliveries::{DeliveryKind, enqueue};
+use yunshi_server::features::deliveries::enqueue;
 use yunshi_server::kernel::deadlines::fire_due;
+use yunshi_server::kernel::repo::deliveries::DeliveryKind;
 use yunshi_server::{AppState, ClockMode, Config};
 
 use crate::helpers::{ADMIN_TOKEN, TestServer, assert_problem, call, json_of, on_postgres};

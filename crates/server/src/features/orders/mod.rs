@@ -714,10 +714,10 @@ pub async fn pay_order(
         add_outcome(&mut batch, outcome, now);
         let terms = &record.order.terms;
         if saas {
-            crate::features::deliveries::add_delivery(
+            crate::kernel::repo::deliveries::add_delivery(
                 &mut batch,
                 terms.provider,
-                crate::features::deliveries::DeliveryKind::Create,
+                crate::kernel::repo::deliveries::DeliveryKind::Create,
                 record.order.id,
                 serde_json::json!({ "product_id": terms.product, "buyer": record.order.buyer }),
                 now,

@@ -34,10 +34,8 @@ pub mod refund_rate;
 
 use axum::extract::{Path, State};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 use yunshi_core::catalog::ProductCategory;
 use yunshi_core::decision::Context;
 use yunshi_core::ids::{OrderId, ProductId, ProviderId};
@@ -48,26 +46,24 @@ use yunshi_core::visibility::{
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
 use crate::AppState;
-use crate::features::deliveries::{DELIVERY, Delivery, DeliveryStatus};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
+use crate::kernel::repo::deliveries::DELIVERY;
+use crate::kernel::repo::deliveries::Delivery;
+use crate::kernel::repo::deliveries::DeliveryStatus;
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
 use crate::kernel::repo::products::load_product;
 use crate::kernel::repo::products::product_write;
+use crate::reactions::saas::{DeliveryPayload, FAILED, REPAIRED, saas_rule_in_force};
 use axum::routing::{get, post};
 
 /// Aggregate kind of a provider's SaaS delivery-failure standing (id = the provider's id).
 pub const STANDING: &str = "saas_failure_standing";
-/// Deadline kind: a `create` delivery was dead-lettered; record the failure.
-pub const FAILED: &str = "visibility.saas_failed";
-/// Deadline kind: a failed `create` delivery was delivered after all; undo what is pending.
-pub const REPAIRED: &str = "visibility.saas_repaired";
-
 /// This feature's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -163,45 +159,6 @@ pub const DEADLINES: &[(&str, Handler)] = &[
         deployment::year_end_handler,
     ),
 ];
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct DeliveryPayload {
-    delivery_id: Uuid,
-    provider_id: ProviderId,
-}
-
-/// The SaaS delivery-failure rule of the rulebook in force at `at`, if it has one.
-pub fn saas_rule_in_force(state: &AppState, at: Timestamp) -> Option<SaasDeliveryFailure> {
-    rulebook_at(state, at)
-        .ok()?
-        .visibility
-        .saas_delivery_failure
-        .clone()
-}
-
-fn delivery_deadline(kind: &str, suffix: &str, d: &Delivery, at: Timestamp) -> NewDeadline {
-    NewDeadline {
-        id: Uuid::now_v7(),
-        kind: kind.into(),
-        subject: format!("{DELIVERY}:{}", d.id),
-        due_at: at,
-        payload: json!(DeliveryPayload {
-            delivery_id: d.id,
-            provider_id: ProviderId(d.provider_id),
-        }),
-        dedupe_key: Some(format!("saas_failure:{}:{suffix}", d.id)),
-    }
-}
-
-/// The deadline that records the failure of the dead-lettered `create` delivery `d` (at once).
-pub fn failed_deadline(d: &Delivery, at: Timestamp) -> NewDeadline {
-    delivery_deadline(FAILED, "reported", d, at)
-}
-
-/// The deadline that records the repair of `d`, delivered after its failure (at once).
-pub fn repaired_deadline(d: &Delivery, at: Timestamp) -> NewDeadline {
-    delivery_deadline(REPAIRED, "repaired", d, at)
-}
 
 fn failed_handler(state: AppState, deadline: Deadline) -> HandlerFuture {
     Box::pin(on_failed(state, deadline))

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod deliveries;
 pub mod exits;
 pub mod invoices;
 pub mod orders;
