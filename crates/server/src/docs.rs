@@ -352,7 +352,7 @@ const ASSETS: &[Asset] = &[
     params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css`, `init.js` or `LICENSE`")),
     responses(
         (status = 200, description = "The asset"),
-        (status = 404, description = "No such asset", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such asset"),
     )
 )]
 pub async fn docs_asset(Path(file): Path<String>) -> Result<Response, Problem> {
