@@ -119,36 +119,88 @@ pub fn document() -> utoipa::openapi::OpenApi {
         doc.merge(part);
     }
     document_generic_errors(&mut doc);
+    document_problem_bodies(&mut doc);
     doc
+}
+
+/// Every operation of the document, whatever its method.
+fn operations_mut(
+    doc: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+            &mut item.query,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(item.additional_operations.values_mut())
+    })
+}
+
+/// The one place that says what an error answer's body is: every error answer of the API is
+/// an RFC 9457 problem document (see [`crate::kernel::problem`]), so each response with a
+/// status of 400 or above (`4XX` and `5XX` too) gets the `application/problem+json` content
+/// with the `Problem` schema, and the `Problem` schema is among the components. The
+/// annotations name only the status and the description of an error answer (an example
+/// needs the content to stand on: such an annotation names the content itself, and what it
+/// names is kept).
+fn document_problem_bodies(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::kernel::problem::PROBLEM_JSON;
+
+    for op in operations_mut(doc) {
+        for (status, response) in &mut op.responses.responses {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            if !status.starts_with(['4', '5']) {
+                continue;
+            }
+            let content = response
+                .content
+                .entry(PROBLEM_JSON.to_owned())
+                .or_insert_with(|| RefOr::T(Content::default()));
+            if let RefOr::T(content) = content {
+                content
+                    .schema
+                    .get_or_insert_with(|| Ref::from_schema_name(Problem::name()).into());
+            }
+        }
+    }
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .entry(Problem::name().into_owned())
+        .or_insert_with(Problem::schema);
 }
 
 /// The error answers every operation of a kind can give, whatever its handler does: the
 /// extractors' and the middleware's (see [`crate::kernel::problem::normalize`]), all problem
-/// documents. Added where an operation's own list leaves them out, so that the document
-/// names every status the server sends: 401 wherever a bearer token is checked; 400 (a
-/// malformed body, path value, query string or header) wherever the request carries any;
-/// 415 (a body of another media type) wherever there is a body; 422 (a body of the wrong
-/// shape) wherever the body is JSON or a form. The
+/// documents (the body is added by [`document_problem_bodies`]). Added where an operation's
+/// own list leaves them out, so that the document names every status the server sends: 401
+/// wherever a bearer token is checked; 400 (a malformed body, path value, query string or
+/// header) wherever the request carries any; 415 (a body of another media type) wherever
+/// there is a body; 422 (a body of the wrong shape) wherever the body is JSON or a form. The
 /// `Idempotency-Key` header gets the limits its extractor checks.
 fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{Operation, ParameterIn};
     use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
     use utoipa::openapi::security::SecurityRequirement;
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    use utoipa::openapi::{RefOr, ResponseBuilder};
 
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    crate::kernel::problem::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
+    // The body, a problem document, is added with every other error answer's.
+    let problem =
+        |description: &str| RefOr::T(ResponseBuilder::new().description(description).build());
     // What `IdempotencyKey` accepts: 1 to 200 characters once trimmed (here: visible ASCII).
     let idempotency_key: RefOr<Schema> = ObjectBuilder::new()
         .schema_type(Type::String)
@@ -207,20 +259,7 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
             });
         }
     };
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            add(op);
-        }
-    }
+    operations_mut(doc).for_each(add);
 }
 
 /// This API's OpenAPI 3.1 description.
@@ -313,7 +352,7 @@ const ASSETS: &[Asset] = &[
     params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css`, `init.js` or `LICENSE`")),
     responses(
         (status = 200, description = "The asset"),
-        (status = 404, description = "No such asset", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such asset"),
     )
 )]
 pub async fn docs_asset(Path(file): Path<String>) -> Result<Response, Problem> {

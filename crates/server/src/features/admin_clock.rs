@@ -176,8 +176,8 @@ fn not_simulated() -> Problem {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The clock", body = AdminClock),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
     )
 )]
 pub async fn show_clock(
@@ -211,8 +211,8 @@ pub async fn show_clock(
     request_body = AdvanceRequest,
     responses(
         (status = 200, description = "Advanced; what fired", body = ClockAdvanced),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
         (status = 409, description = "`clock_not_simulated`: the server runs on the system clock", body = Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:yunshi:problem:clock_not_simulated", "title": "Conflict with the current state", "title_zh": "与当前状态冲突", "status": 409, "code": "clock_not_simulated", "detail": "the server runs on the system clock, which cannot be moved; start it with --clock simulated to control time", "instance": "/api/v1/admin/clock"})),
         (status = 422, description = "`clock_backwards`: the target is before now; `invalid_clock_target`: not exactly one of `to` and `by`, or unparseable", body = Problem, content_type = "application/problem+json",

@@ -165,8 +165,8 @@ fn check(name: &'static str, failure: Option<String>, fine: String) -> Check {
     params(AuditQuery),
     responses(
         (status = 200, description = "The checks (`ok` false when any fails)", body = AuditReport),
-        (status = 400, description = "`after_event` without `after_hash`, or the reverse", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`after_event` without `after_hash`, or the reverse"),
+        (status = 403, description = "Not an operator administrator"),
     )
 )]
 pub async fn audit(

@@ -650,9 +650,9 @@ pub struct RegisteredEndpoint {
     request_body = EndpointRequest,
     responses(
         (status = 200, description = "Registered; the secret is shown this once", body = RegisteredEndpoint),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not provider staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_request`: not an https:// URL with a host; `webhook_destination_loopback`, `_private`, `_link_local`, `_multicast`, `_unspecified`, `_broadcast`, `_documentation`, `_reserved`, `_metadata`, `_internal_name`: a destination the egress policy refuses", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not provider staff"),
+        (status = 422, description = "`invalid_request`: not an https:// URL with a host; `webhook_destination_loopback`, `_private`, `_link_local`, `_multicast`, `_unspecified`, `_broadcast`, `_documentation`, `_reserved`, `_metadata`, `_internal_name`: a destination the egress policy refuses"),
     )
 )]
 pub async fn put_endpoint(
@@ -722,9 +722,9 @@ pub async fn put_endpoint(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not provider staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No endpoint registered", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not provider staff"),
+        (status = 404, description = "No endpoint registered"),
     )
 )]
 pub async fn get_endpoint(
@@ -775,9 +775,9 @@ pub struct DeliveryPage {
     params(DeliveryListQuery),
     responses(
         (status = 200, description = "One page of deliveries", body = DeliveryPage),
-        (status = 400, description = "Bad `limit`, `after` or `status`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit`, `after` or `status`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is a member"),
     )
 )]
 pub async fn list_deliveries(
@@ -846,8 +846,8 @@ async fn visible(
     params(("id" = String, Path, description = "Delivery id")),
     responses(
         (status = 200, description = "The delivery", body = Delivery),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such delivery of the caller's provider", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such delivery of the caller's provider"),
     )
 )]
 pub async fn get_delivery(
@@ -868,10 +868,10 @@ pub async fn get_delivery(
     params(("id" = String, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "An attempt is scheduled now", body = Delivery),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither the provider's staff nor operator staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such delivery of the caller's provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`delivery_not_dead_lettered`: it is pending or delivered", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Neither the provider's staff nor operator staff"),
+        (status = 404, description = "No such delivery of the caller's provider"),
+        (status = 409, description = "`delivery_not_dead_lettered`: it is pending or delivered"),
     )
 )]
 pub async fn retry_delivery(

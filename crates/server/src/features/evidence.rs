@@ -63,10 +63,10 @@ pub struct EvidenceFile {
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
     responses(
         (status = 201, description = "Stored", body = EvidenceFile),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a signed-in user (a bootstrap token)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`material_too_large`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not a PDF or image, or the bytes are not what the type says", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not a signed-in user (a bootstrap token)"),
+        (status = 413, description = "`material_too_large`"),
+        (status = 415, description = "Not a PDF or image, or the bytes are not what the type says"),
     )
 )]
 pub async fn upload(
@@ -118,7 +118,7 @@ pub async fn upload(
     params(("id" = String, Path, description = "Evidence file id")),
     responses(
         (status = 200, description = "The file, with its SHA-256 in `x-content-sha256`", content_type = "application/octet-stream"),
-        (status = 404, description = "No such file the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such file the caller may see"),
     )
 )]
 pub async fn download(

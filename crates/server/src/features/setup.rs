@@ -34,8 +34,8 @@ pub struct SetupRequest {
     params(SetupQuery),
     responses(
         (status = 200, description = "The setup page (zh-CN and en)", content_type = "text/html"),
-        (status = 400, description = "No token in the link", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The link is invalid, expired or used", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No token in the link"),
+        (status = 403, description = "The link is invalid, expired or used"),
     )
 )]
 pub async fn page(
@@ -71,7 +71,7 @@ pub async fn page(
     request_body(content = SetupRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The new administrator token, shown once", content_type = "text/html"),
-        (status = 403, description = "The link is invalid, expired or was already used", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The link is invalid, expired or was already used"),
     )
 )]
 pub async fn submit_form(
@@ -93,8 +93,8 @@ pub async fn submit_form(
     request_body = SetupRequest,
     responses(
         (status = 201, description = "The new administrator token, shown once", body = IssuedToken),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The setup secret is invalid, expired or was already used", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 403, description = "The setup secret is invalid, expired or was already used"),
     )
 )]
 pub async fn submit_json(

@@ -69,7 +69,7 @@ pub async fn healthz(State(state): State<AppState>) -> ApiJson<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Problem> {
@@ -124,7 +124,7 @@ pub async fn clock(State(state): State<AppState>) -> ApiJson<ClockReading> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The authenticated principal", body = Principal),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
     )
 )]
 pub async fn whoami(principal: Principal) -> ApiJson<Principal> {
@@ -158,8 +158,8 @@ pub struct RulebooksInForce {
     params(RulebookQuery),
     responses(
         (status = 200, description = "The rulebooks in force", body = RulebooksInForce),
-        (status = 400, description = "`at` is not a date", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No version is in force on that date", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`at` is not a date"),
+        (status = 404, description = "No version is in force on that date"),
     )
 )]
 pub async fn rulebook(

@@ -103,3 +103,46 @@ async fn docs_page_loads_only_local_assets_and_they_are_served() {
     .await;
     server.stop().await;
 }
+
+/// Every error answer of the API is an RFC 9457 problem document, and the served document
+/// says so: each 4xx and 5xx response has exactly the `application/problem+json` content
+/// with the `Problem` schema (an example beside it is fine), and no other response claims
+/// that media type.
+#[tokio::test]
+async fn every_error_response_is_a_problem_document() {
+    let server = TestServer::start().await;
+    let res = server.get("/api/v1/openapi.json").await;
+    let doc: serde_json::Value = res.json().await.unwrap();
+    server.stop().await;
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+
+    let mut errors = 0;
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(responses) = op["responses"].as_object() else {
+                continue;
+            };
+            for (status, response) in responses {
+                let content = response["content"].as_object();
+                let claims_problem =
+                    content.is_some_and(|c| c.contains_key("application/problem+json"));
+                if status.starts_with(['4', '5']) {
+                    errors += 1;
+                    let is_problem = content.is_some_and(|c| {
+                        c.len() == 1
+                            && c["application/problem+json"]["schema"]
+                                == serde_json::json!({"$ref": "#/components/schemas/Problem"})
+                    });
+                    if !is_problem {
+                        wrong.push(format!("{method} {path} {status}: {content:?}"));
+                    }
+                } else if claims_problem {
+                    wrong.push(format!("{method} {path} {status}: a problem document"));
+                }
+            }
+        }
+    }
+    assert!(errors > 500, "only {errors} error responses");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

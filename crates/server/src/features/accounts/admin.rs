@@ -34,11 +34,11 @@ use crate::kernel::repo::accounts::user_write;
     request_body = NewUser,
     responses(
         (status = 201, description = "The user (and member account)", body = CreatedUser),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email`, `weak_password`, `no_operator_roles`, `invalid_display_name`, or a wrong or unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 409, description = "`email_taken`"),
+        (status = 422, description = "`invalid_email`, `weak_password`, `no_operator_roles`, `invalid_display_name`, or a wrong or unknown member"),
     )
 )]
 pub async fn create_user(
@@ -162,11 +162,11 @@ pub(super) async fn admin_user_now_exists(state: &AppState) -> Result<(), Proble
     request_body = NewToken,
     responses(
         (status = 201, description = "The token", body = super::views::IssuedApiToken),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`user_disabled`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad label or expiry, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "`user_disabled`"),
+        (status = 422, description = "Bad label or expiry, or an unknown member"),
     )
 )]
 pub async fn create_user_token(

@@ -188,10 +188,10 @@ fn with_hash_kept(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user, disabled", body = UserView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_disabled`, or `cannot_disable_self`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "`already_disabled`, or `cannot_disable_self`"),
     )
 )]
 pub async fn disable_user(
@@ -217,10 +217,10 @@ pub async fn disable_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user, active", body = UserView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_active`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "`already_active`"),
     )
 )]
 pub async fn enable_user(
@@ -248,9 +248,9 @@ pub async fn enable_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user's sessions and API tokens, oldest first", body = CredentialList),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user"),
     )
 )]
 pub async fn list_user_credentials(
@@ -284,9 +284,9 @@ pub async fn list_user_credentials(
     ),
     responses(
         (status = 204, description = "Revoked; it no longer works"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user, or no such active session or token of it", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user, or no such active session or token of it"),
     )
 )]
 pub async fn revoke_user_credential(
@@ -311,7 +311,7 @@ pub async fn revoke_user_credential(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's sessions, oldest first; `current` marks this one", body = CredentialList),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
     )
 )]
 pub async fn list_sessions(
@@ -337,8 +337,8 @@ pub async fn list_sessions(
     params(("id" = String, Path, description = "Session id from the list")),
     responses(
         (status = 204, description = "Ended; its token no longer works"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such active session of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such active session of the caller's"),
     )
 )]
 pub async fn revoke_session(
@@ -366,11 +366,11 @@ pub async fn revoke_session(
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; the user's other sessions are ended"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`wrong_password`, or not a user's login session", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password`, or an unknown member", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = "application/problem+json",
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "`wrong_password`, or not a user's login session"),
+        (status = 422, description = "`weak_password`, or an unknown member"),
+        (status = 429, description = "`too_many_attempts`",
             headers(("retry-after" = u32, description = "Seconds to wait"))),
     )
 )]
@@ -434,9 +434,9 @@ pub async fn change_password(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 201, description = "The reset token, shown once", body = IssuedPasswordReset),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
+        (status = 404, description = "No such user"),
     )
 )]
 pub async fn issue_password_reset(
@@ -509,9 +509,9 @@ fn reset_refused() -> Problem {
     request_body = PasswordReset,
     responses(
         (status = 204, description = "The new password is set; log in with it"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`reset_token_invalid`: unknown, expired or used", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password`, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 403, description = "`reset_token_invalid`: unknown, expired or used"),
+        (status = 422, description = "`weak_password`, or an unknown member"),
     )
 )]
 pub async fn reset_password(

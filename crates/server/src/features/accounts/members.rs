@@ -75,8 +75,8 @@ pub(super) fn new_member_batch(
     responses(
         (status = 201, description = "The new member (unverified); log in with `POST /api/v1/sessions`. Also the answer for an e-mail already registered, when nothing is created", body = MemberView,
             headers(("location" = String, description = "`/api/v1/members/{id}`"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email`, `weak_password`, `invalid_display_name`, or a wrong or unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 422, description = "`invalid_email`, `weak_password`, `invalid_display_name`, or a wrong or unknown member"),
     )
 )]
 pub async fn register_member(
@@ -186,8 +186,8 @@ fn visible_member(principal: &Principal, raw_id: &str) -> Result<MemberId, Probl
     params(("id" = String, Path, description = "Member id")),
     responses(
         (status = 200, description = "The member", body = MemberView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such member the caller may see"),
     )
 )]
 pub async fn get_member(
@@ -243,11 +243,11 @@ async fn update_member(
     request_body = VerificationSubmission,
     responses(
         (status = 200, description = "The member, verification pending", body = MemberView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only the member itself submits (operator staff see but do not submit)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`verification_pending` or `already_verified`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_verification_details`, `verification_kind_mismatch`, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Only the member itself submits (operator staff see but do not submit)"),
+        (status = 404, description = "No such member the caller may see"),
+        (status = 409, description = "`verification_pending` or `already_verified`"),
+        (status = 422, description = "`invalid_verification_details`, `verification_kind_mismatch`, or an unknown member"),
     )
 )]
 pub async fn submit_verification(
@@ -281,11 +281,11 @@ pub async fn submit_verification(
     request_body = VerificationDecisionRequest,
     responses(
         (status = 200, description = "The member with the decision", body = MemberView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`verification_not_pending`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required`, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not a reviewer"),
+        (status = 404, description = "No such member"),
+        (status = 409, description = "`verification_not_pending`"),
+        (status = 422, description = "`reason_required`, or an unknown member"),
     )
 )]
 pub async fn decide_verification(

@@ -48,11 +48,11 @@ fn no_store(mut res: Response) -> Response {
     request_body = LoginRequest,
     responses(
         (status = 201, description = "The session token, shown once", body = SessionView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_credentials`: wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`user_disabled`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A missing or unknown member", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: too many failed logins for this e-mail or from this address; wait `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "`invalid_credentials`: wrong e-mail or password"),
+        (status = 403, description = "`user_disabled`"),
+        (status = 422, description = "A missing or unknown member"),
+        (status = 429, description = "`too_many_attempts`: too many failed logins for this e-mail or from this address; wait `Retry-After` seconds",
             headers(("retry-after" = u32, description = "Seconds to wait"))),
     )
 )]
@@ -124,8 +124,8 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is closed; its token no longer works"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_a_session`: the bearer is an API token (revoke it with `DELETE /api/v1/tokens/{id}`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 409, description = "`not_a_session`: the bearer is an API token (revoke it with `DELETE /api/v1/tokens/{id}`)"),
     )
 )]
 pub async fn logout(
@@ -154,7 +154,7 @@ pub async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = MeView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
     )
 )]
 pub async fn me(

@@ -112,9 +112,9 @@ async fn own_tokens(state: &AppState, principal: &Principal) -> Result<Vec<ApiTo
     request_body = NewToken,
     responses(
         (status = 201, description = "The token; its secret is shown this once", body = IssuedApiToken),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller authenticated with an API token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad label or expiry, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller authenticated with an API token"),
+        (status = 422, description = "Bad label or expiry, or an unknown member"),
     )
 )]
 pub async fn create_token(
@@ -152,8 +152,8 @@ pub struct TokenListQuery {
     params(TokenListQuery),
     responses(
         (status = 200, description = "One page of the caller's tokens", body = TokenPage),
-        (status = 400, description = "Bad `limit` or `after`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit` or `after`"),
+        (status = 401, description = "No valid bearer token"),
     )
 )]
 pub async fn list_tokens(
@@ -194,8 +194,8 @@ pub async fn list_tokens(
     params(("id" = String, Path, description = "Token id from the list")),
     responses(
         (status = 204, description = "Revoked; it no longer works"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such active token of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such active token of the caller's"),
     )
 )]
 pub async fn revoke_token(

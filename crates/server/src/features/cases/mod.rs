@@ -192,9 +192,9 @@ async fn transition(
     request_body = OpenCaseRequest,
     responses(
         (status = 201, description = "Opened; notice sent, reply window running", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_violation_code`, `no_rulebook_in_force`, `act_in_future`, `field_required`, `unknown_provider`, `unknown_product`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 422, description = "`unknown_violation_code`, `no_rulebook_in_force`, `act_in_future`, `field_required`, `unknown_provider`, `unknown_product`"),
     )
 )]
 pub async fn open_case(
@@ -270,8 +270,8 @@ pub struct CaseQuery {
     get, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), params(CaseQuery),
     responses(
         (status = 200, description = "One page of cases, oldest first", body = CasePage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither operator staff nor a provider", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Neither operator staff nor a provider"),
     )
 )]
 pub async fn list_cases(
@@ -324,8 +324,8 @@ pub async fn list_cases(
     params(("id" = String, Path, description = "Case id")),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such case, or not the caller's"),
     )
 )]
 pub async fn get_case(
@@ -344,11 +344,11 @@ pub async fn get_case(
     params(("id" = String, Path, description = "Case id")), request_body = ReplyRequest,
     responses(
         (status = 200, description = "Replied (or established, without proof)", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider the case concerns", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`, `window_closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `evidence_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider the case concerns"),
+        (status = 404, description = "No such case, or not the caller's"),
+        (status = 409, description = "`invalid_transition`, `window_closed`"),
+        (status = 422, description = "`field_required`, `evidence_not_found`"),
     )
 )]
 pub async fn reply(
@@ -371,11 +371,11 @@ pub async fn reply(
     params(("id" = String, Path, description = "Case id")), request_body = ObjectionRequest,
     responses(
         (status = 200, description = "Objected; compliance decides", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider the case concerns", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`, `window_closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `evidence_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider the case concerns"),
+        (status = 404, description = "No such case, or not the caller's"),
+        (status = 409, description = "`invalid_transition`, `window_closed`"),
+        (status = 422, description = "`field_required`, `evidence_not_found`"),
     )
 )]
 pub async fn object(
@@ -398,10 +398,10 @@ pub async fn object(
     params(("id" = String, Path, description = "Case id")),
     responses(
         (status = 200, description = "Decided; penalties applied", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider the case concerns", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider the case concerns"),
+        (status = 404, description = "No such case, or not the caller's"),
+        (status = 409, description = "`invalid_transition`"),
     )
 )]
 pub async fn accept(
@@ -422,11 +422,11 @@ pub async fn accept(
     params(("id" = String, Path, description = "Case id")), request_body = FindingRequest,
     responses(
         (status = 200, description = "Established (penalty notice out) or dismissed", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`, `direct_finding_not_allowed`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 404, description = "No such case"),
+        (status = 409, description = "`invalid_transition`, `direct_finding_not_allowed`"),
+        (status = 422, description = "`field_required`"),
     )
 )]
 pub async fn finding(
@@ -449,11 +449,11 @@ pub async fn finding(
     params(("id" = String, Path, description = "Case id")), request_body = ObjectionDecisionRequest,
     responses(
         (status = 200, description = "Decided (penalties applied) or revoked", body = CaseView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 404, description = "No such case"),
+        (status = 409, description = "`invalid_transition`"),
+        (status = 422, description = "`field_required`"),
     )
 )]
 pub async fn decide_objection(
@@ -482,12 +482,12 @@ pub async fn decide_objection(
     request_body = StackRequest,
     responses(
         (status = 200, description = "Measure recorded and applied", body = CaseView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`measure_not_allowed`, `field_required`, `amount_out_of_range`, `amount_not_expected`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 404, description = "No such case"),
+        (status = 409, description = "`invalid_transition`"),
+        (status = 422, description = "`measure_not_allowed`, `field_required`, `amount_out_of_range`, `amount_not_expected`, `idempotency_key_reused`"),
     )
 )]
 pub async fn stack_measure(
@@ -630,8 +630,8 @@ pub async fn notices(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The standing now", body = StandingView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider, or not the caller's"),
     )
 )]
 pub async fn standing(
@@ -740,7 +740,7 @@ async fn fire_window(state: AppState, d: Deadline, f: Step) -> Result<(), Proble
     params(("id" = String, Path, description = "Case id"), ("file" = String, Path, description = "Evidence file id")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such case the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case the caller may see, or the file is not cited on it"),
     )
 )]
 pub async fn case_evidence(

@@ -208,8 +208,8 @@ async fn all_sales(state: &AppState) -> Result<HashMap<Uuid, ProductSales>, Prob
     params(CatalogueParams),
     responses(
         (status = 200, description = "One page of matches", body = CataloguePageView),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_query`: a bad category, price, provider, sort, page or page size", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown query parameter"),
+        (status = 422, description = "`invalid_query`: a bad category, price, provider, sort, page or page size"),
     )
 )]
 pub async fn search_catalogue(
@@ -271,7 +271,7 @@ pub async fn search_catalogue(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product page", body = CatalogueProductView),
-        (status = 404, description = "No such product on sale", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product on sale"),
     )
 )]
 pub async fn catalogue_product(

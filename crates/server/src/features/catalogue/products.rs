@@ -73,11 +73,11 @@ async fn check_store(
     responses(
         (status = 201, description = "The product with its draft", body = ProductView,
             headers(("location" = String, description = "`/api/v1/products/{id}`"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only provider staff create products; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`store_restricted`: the store is closed, hidden or blocked", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, `category_not_in_rulebook`, `unknown_store`, or a wrong, unknown or malformed member (e.g. price \"abc\")", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Only provider staff create products; `console_access_limited`: the provider has left the marketplace"),
+        (status = 409, description = "`store_restricted`: the store is closed, hidden or blocked"),
+        (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, `category_not_in_rulebook`, `unknown_store`, or a wrong, unknown or malformed member (e.g. price \"abc\")"),
     )
 )]
 pub async fn create_product(
@@ -138,9 +138,9 @@ pub async fn create_product(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),
-        (status = 400, description = "Bad `limit` or `after`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Members have no products", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit` or `after`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Members have no products"),
     )
 )]
 pub async fn list_products(
@@ -197,8 +197,8 @@ pub async fn list_products(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such product the caller may see"),
     )
 )]
 pub async fn get_product(
@@ -229,12 +229,12 @@ pub async fn get_product(
     request_body = DraftRequest,
     responses(
         (status = 200, description = "The product with the edited draft", body = ProductView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: the version is under review (withdraw it first)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, or a malformed member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`invalid_transition`: the version is under review (withdraw it first)"),
+        (status = 422, description = "`price_out_of_range`, `invalid_listing`, `refund_policy_not_allowed`, or a malformed member"),
     )
 )]
 pub async fn edit_draft(
@@ -269,8 +269,8 @@ pub async fn edit_draft(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The findings", body = ChecksView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such product the caller may see"),
     )
 )]
 pub async fn checks(
@@ -323,11 +323,11 @@ pub async fn checks(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product, its pending version submitted with its findings", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`deposit_missing` (paid product, deposit not fully paid), `store_restricted` (store closed, hidden or blocked) or `invalid_transition` (nothing to submit)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`missing_field`, `price_out_of_range`, `invalid_listing`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`deposit_missing` (paid product, deposit not fully paid), `store_restricted` (store closed, hidden or blocked) or `invalid_transition` (nothing to submit)"),
+        (status = 422, description = "`missing_field`, `price_out_of_range`, `invalid_listing`"),
     )
 )]
 pub async fn submit(
@@ -361,10 +361,10 @@ pub async fn submit(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product, its pending version back in draft", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: nothing under review", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`invalid_transition`: nothing under review"),
     )
 )]
 pub async fn withdraw(
@@ -390,10 +390,10 @@ pub async fn withdraw(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product, `delisted_by_provider`", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: never listed or already delisted", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`invalid_transition`: never listed or already delisted"),
     )
 )]
 pub async fn delist(
@@ -420,10 +420,10 @@ pub async fn delist(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product back on the shelf", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`deposit_missing` or `invalid_transition` (not delisted by the provider)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff; `console_access_limited`: the provider has left the marketplace"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`deposit_missing` or `invalid_transition` (not delisted by the provider)"),
     )
 )]
 pub async fn relist(
@@ -455,10 +455,10 @@ pub async fn relist(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product with nothing pending", body = ProductView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: never listed, nothing pending, or under review", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's staff"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`invalid_transition`: never listed, nothing pending, or under review"),
     )
 )]
 pub async fn discard_draft(

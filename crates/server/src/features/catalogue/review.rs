@@ -41,9 +41,9 @@ fn reviewer(principal: &Principal) -> Result<UserId, Problem> {
     params(PageQuery),
     responses(
         (status = 200, description = "One page of the queue", body = ReviewPage),
-        (status = 400, description = "Bad `limit` or `after`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a listing reviewer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit` or `after`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not a listing reviewer"),
     )
 )]
 pub async fn queue(
@@ -113,12 +113,12 @@ pub async fn queue(
     request_body = ApproveRequest,
     responses(
         (status = 200, description = "The product, the version live", body = ProductView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a listing reviewer (`forbidden`), or no user (`user_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (nothing under review) or `deposit_missing`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`findings_not_acknowledged`, `unknown_finding`, or a malformed member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not a listing reviewer (`forbidden`), or no user (`user_required`)"),
+        (status = 404, description = "No such product"),
+        (status = 409, description = "`invalid_transition` (nothing under review) or `deposit_missing`"),
+        (status = 422, description = "`findings_not_acknowledged`, `unknown_finding`, or a malformed member"),
     )
 )]
 pub async fn approve(
@@ -163,12 +163,12 @@ pub async fn approve(
     request_body = RejectRequest,
     responses(
         (status = 200, description = "The product, its pending version rejected", body = ProductView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a listing reviewer (`forbidden`), or no user (`user_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: nothing under review", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_not_in_rulebook`, `unknown_finding`, `rejection_reason_required`, or a malformed member", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not a listing reviewer (`forbidden`), or no user (`user_required`)"),
+        (status = 404, description = "No such product"),
+        (status = 409, description = "`invalid_transition`: nothing under review"),
+        (status = 422, description = "`reason_not_in_rulebook`, `unknown_finding`, `rejection_reason_required`, or a malformed member"),
     )
 )]
 pub async fn reject(

@@ -238,11 +238,11 @@ async fn transition(
     request_body = OpenComplaintRequest,
     responses(
         (status = 201, description = "Opened; the response window runs", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller sees the order but is not its buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`order_not_paid`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `text_too_long`, `too_much_evidence`, `evidence_not_found`, unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller sees the order but is not its buyer"),
+        (status = 404, description = "No such order, or not the caller's"),
+        (status = 409, description = "`order_not_paid`"),
+        (status = 422, description = "`field_required`, `text_too_long`, `too_much_evidence`, `evidence_not_found`, unknown fields"),
     )
 )]
 pub async fn open_complaint(
@@ -307,8 +307,8 @@ pub struct ComplaintQuery {
     params(ComplaintQuery),
     responses(
         (status = 200, description = "One page of complaints, oldest first", body = ComplaintPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither a member, a provider nor operator staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Neither a member, a provider nor operator staff"),
     )
 )]
 pub async fn list_complaints(
@@ -343,8 +343,8 @@ pub async fn list_complaints(
     params(("id" = String, Path, description = "Complaint id")),
     responses(
         (status = 200, description = "The complaint", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = P404),
     )
 )]
 pub async fn get_complaint(
@@ -364,11 +364,11 @@ pub async fn get_complaint(
     params(("id" = String, Path, description = "Complaint id")), request_body = MessageRequest,
     responses(
         (status = 200, description = "The complaint with the message", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Operator staff without `handle_complaints`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (closed)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `text_too_long`, `too_much_evidence`, `evidence_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Operator staff without `handle_complaints`"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (closed)"),
+        (status = 422, description = "`field_required`, `text_too_long`, `too_much_evidence`, `evidence_not_found`"),
     )
 )]
 pub async fn add_message(
@@ -406,10 +406,10 @@ pub async fn add_message(
     params(("id" = String, Path, description = "Complaint id")), request_body = WithdrawRequest,
     responses(
         (status = 200, description = "Withdrawn", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (closed)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (closed)"),
     )
 )]
 pub async fn withdraw(
@@ -441,11 +441,11 @@ pub async fn withdraw(
     params(("id" = String, Path, description = "Complaint id")), request_body = UnreachableReport,
     responses(
         (status = 200, description = "Recorded (and a case opened, if the hours have passed)", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (closed)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`since_in_future`, `field_required`, `evidence_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (closed)"),
+        (status = 422, description = "`since_in_future`, `field_required`, `evidence_not_found`"),
     )
 )]
 pub async fn report_unreachable(
@@ -482,11 +482,11 @@ pub async fn report_unreachable(
     params(("id" = String, Path, description = "Complaint id")), request_body = ContactRequest,
     responses(
         (status = 200, description = "Recorded (and a case opened, if the provider is now unreachable)", body = ComplaintView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_complaints`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (closed)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `text_too_long`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_complaints`"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (closed)"),
+        (status = 422, description = "`field_required`, `text_too_long`"),
     )
 )]
 pub async fn record_contact(
@@ -521,12 +521,12 @@ pub async fn record_contact(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "Decided (refunded, or the case opened, in the same write)", body = ComplaintView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_complaints`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (closed); refund refusals: `refund_in_progress`, `not_refundable`, `already_refunded`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`; `refund_ground_not_allowed`, `ground_requires_full_refund`, `refund_exceeds_paid`; `unknown_violation_code`, `act_in_future`; `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_complaints`"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (closed); refund refusals: `refund_in_progress`, `not_refundable`, `already_refunded`"),
+        (status = 422, description = "`field_required`; `refund_ground_not_allowed`, `ground_requires_full_refund`, `refund_exceeds_paid`; `unknown_violation_code`, `act_in_future`; `idempotency_key_reused`"),
     )
 )]
 pub async fn decide_complaint(
@@ -629,8 +629,8 @@ async fn refund_in_batch(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "What holds the provider's settlement now", body = HoldsView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider, or not the caller's"),
     )
 )]
 pub async fn holds(
@@ -700,7 +700,7 @@ async fn fire(state: AppState, d: Deadline, f: Step) -> Result<(), Problem> {
     params(("id" = String, Path, description = "Complaint id"), ("file" = String, Path, description = "Evidence file id")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such complaint the caller may see, or the file is not cited on it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such complaint the caller may see, or the file is not cited on it"),
     )
 )]
 pub async fn complaint_evidence(

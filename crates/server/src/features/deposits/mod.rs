@@ -148,8 +148,8 @@ async fn visible_provider(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The deposit", body = DepositAccountView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn deposit(
@@ -222,10 +222,10 @@ where
     request_body = TopUpRequest,
     responses(
         (status = 201, description = "Paid; the deposit after it", body = DepositAccountView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Operator staff cannot pay for a provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_amount`, `top_up_exceeds_shortfall`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 403, description = "Operator staff cannot pay for a provider"),
+        (status = 404, description = "No such provider the caller may see"),
+        (status = 422, description = "`invalid_amount`, `top_up_exceeds_shortfall`, `idempotency_key_reused`"),
     )
 )]
 pub async fn top_up(
@@ -259,10 +259,10 @@ pub async fn top_up(
     request_body = CompensationRequest,
     responses(
         (status = 201, description = "Booked; the deposit after it", body = DepositAccountView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_amount`, `field_required`, `compensation_without_order` (the reference must be the id of a paid order of this provider), `compensation_above_obligation` (more than that order's buyer paid), `amount_above_limit`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 403, description = "The caller lacks `manage_deposits`"),
+        (status = 404, description = "No such provider"),
+        (status = 422, description = "`invalid_amount`, `field_required`, `compensation_without_order` (the reference must be the id of a paid order of this provider), `compensation_above_obligation` (more than that order's buyer paid), `amount_above_limit`, `idempotency_key_reused`"),
     )
 )]
 pub async fn compensate(
@@ -325,10 +325,10 @@ async fn obligations(state: &AppState, pid: ProviderId) -> Result<Obligations, P
     request_body = RefundRequestBody,
     responses(
         (status = 200, description = "Requested; the refund's due time", body = DepositAccountView),
-        (status = 403, description = "Only the provider asks", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`cooperation_not_ended`, `obligations_remain`, `breach_during_term`, `refund_already_requested`, `nothing_held`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`receipt_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the provider asks"),
+        (status = 404, description = "No such provider the caller may see"),
+        (status = 409, description = "`cooperation_not_ended`, `obligations_remain`, `breach_during_term`, `refund_already_requested`, `nothing_held`"),
+        (status = 422, description = "`receipt_required`"),
     )
 )]
 pub async fn request_refund(
@@ -365,11 +365,11 @@ pub async fn request_refund(
            ("Idempotency-Key" = String, Header, description = "One key per refund")),
     responses(
         (status = 201, description = "Refunded", body = DepositAccountView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_refund_due`, `nothing_held`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 403, description = "The caller lacks `manage_deposits`"),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "`no_refund_due`, `nothing_held`"),
+        (status = 422, description = "`idempotency_key_reused`"),
     )
 )]
 pub async fn pay_refund(
@@ -408,7 +408,7 @@ pub struct OverviewQuery {
     params(OverviewQuery),
     responses(
         (status = 200, description = "A page of deposit accounts", body = DepositPage),
-        (status = 403, description = "The caller lacks `manage_deposits`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks `manage_deposits`"),
     )
 )]
 pub async fn overview(

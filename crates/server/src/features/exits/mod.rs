@@ -224,8 +224,8 @@ where
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The exit standing now", body = ExitStandingView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider, or not the caller's"),
     )
 )]
 pub async fn exit_standing(
@@ -281,12 +281,12 @@ pub async fn exit_standing(
     request_body = ExitRequest,
     responses(
         (status = 200, description = "Announced (`step.step` = `announced`) or in force (`takes_effect`, with `effects`)", body = ExitAnswer),
-        (status = 400, description = "`idempotency_key_required`, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`provider_not_active`, `exit_pending` (with the date it takes effect)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_too_long`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`idempotency_key_required`, or malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's owner"),
+        (status = 404, description = "No such provider, or not the caller's"),
+        (status = 409, description = "`provider_not_active`, `exit_pending` (with the date it takes effect)"),
+        (status = 422, description = "`reason_too_long`, `idempotency_key_reused`"),
     )
 )]
 pub async fn request_exit(
@@ -433,10 +433,10 @@ async fn withdraw(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "Withdrawn: the tenure goes on", body = TenureView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_pending_exit`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's owner"),
+        (status = 404, description = "No such provider, or not the caller's"),
+        (status = 409, description = "`no_pending_exit`"),
     )
 )]
 pub async fn withdraw_exit(
@@ -458,11 +458,11 @@ pub async fn withdraw_exit(
     request_body = TerminationRequest,
     responses(
         (status = 200, description = "Noticed: `step.effective_at` is when it takes effect", body = ExitAnswer),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`termination_not_in_rulebook`, `provider_not_active`, `exit_pending`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required`, `reason_too_long`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "`termination_not_in_rulebook`, `provider_not_active`, `exit_pending`"),
+        (status = 422, description = "`reason_required`, `reason_too_long`"),
     )
 )]
 pub async fn give_termination_notice(
@@ -512,10 +512,10 @@ pub async fn give_termination_notice(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "Withdrawn: the tenure goes on", body = TenureView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `handle_violations`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_pending_exit`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `handle_violations`"),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "`no_pending_exit`"),
     )
 )]
 pub async fn withdraw_termination(
@@ -538,10 +538,10 @@ pub async fn withdraw_termination(
     request_body = RenewalRequest,
     responses(
         (status = 200, description = "Renewed: the new term", body = TenureView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_fixed_term`, `already_renewed`, `provider_not_active`, `agreement_outdated`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the provider's owner"),
+        (status = 404, description = "No such provider, or not the caller's"),
+        (status = 409, description = "`no_fixed_term`, `already_renewed`, `provider_not_active`, `agreement_outdated`"),
     )
 )]
 pub async fn renew_agreement(
@@ -593,8 +593,8 @@ pub async fn renew_agreement(
     params(TaskQuery),
     responses(
         (status = 200, description = "The tasks, oldest first", body = TaskPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `arbitrate_refunds`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `arbitrate_refunds`"),
     )
 )]
 pub async fn list_tasks(
@@ -639,12 +639,12 @@ pub async fn list_tasks(
     request_body = ResolutionRequest,
     responses(
         (status = 200, description = "Resolved", body = ExitRefundTask),
-        (status = 400, description = "`idempotency_key_required`, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `arbitrate_refunds`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`task_resolved`, `invalid_transition` (the order moved on)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`refund_exceeds_paid`, `reason_required`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`idempotency_key_required`, or malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `arbitrate_refunds`"),
+        (status = 404, description = "No such task"),
+        (status = 409, description = "`task_resolved`, `invalid_transition` (the order moved on)"),
+        (status = 422, description = "`refund_exceeds_paid`, `reason_required`, `idempotency_key_reused`"),
     )
 )]
 pub async fn resolve_task(

@@ -220,11 +220,11 @@ fn task_no(raw: &str) -> Result<u32, Problem> {
     request_body = RequestInvoiceBody,
     responses(
         (status = 201, description = "Requested", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller sees the order but is not its buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`order_not_paid`, `nothing_to_invoice`, `invoice_already_requested`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `text_too_long`, `tax_number_required`, `invalid_tax_number`, `special_vat_needs_enterprise`, `invalid_email`, `idempotency_key_reused`, unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller sees the order but is not its buyer"),
+        (status = 404, description = "No such order, or not the caller's"),
+        (status = 409, description = "`order_not_paid`, `nothing_to_invoice`, `invoice_already_requested`"),
+        (status = 422, description = "`field_required`, `text_too_long`, `tax_number_required`, `invalid_tax_number`, `special_vat_needs_enterprise`, `invalid_email`, `idempotency_key_reused`, unknown fields"),
     )
 )]
 pub async fn request_invoice(
@@ -320,8 +320,8 @@ pub async fn request_invoice(
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order's invoice request", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No invoice requested for the order, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No invoice requested for the order, or not the caller's"),
     )
 )]
 pub async fn order_invoice(
@@ -370,8 +370,8 @@ pub struct InvoiceQuery {
     params(InvoiceQuery),
     responses(
         (status = 200, description = "One page of invoice requests, oldest first", body = InvoicePage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Operator staff without `manage_invoices`, or neither a member nor a provider", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Operator staff without `manage_invoices`, or neither a member nor a provider"),
     )
 )]
 pub async fn list_invoices(
@@ -410,8 +410,8 @@ pub async fn list_invoices(
     params(("id" = String, Path, description = "Invoice request id")),
     responses(
         (status = 200, description = "The invoice request", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = P404),
     )
 )]
 pub async fn get_invoice(
@@ -431,11 +431,11 @@ pub async fn get_invoice(
     params(("id" = String, Path, description = "Invoice request id")), request_body = IssueBody,
     responses(
         (status = 200, description = "Issued", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`not_the_issuer`; the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (already issued, void)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`field_required`, `invoice_amount_mismatch`, `postage_not_allowed`, `postage_on_electronic_invoice`, `negative_amount`, `duplicate_invoice_number`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "`not_the_issuer`; the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (already issued, void)"),
+        (status = 422, description = "`field_required`, `invoice_amount_mismatch`, `postage_not_allowed`, `postage_on_electronic_invoice`, `negative_amount`, `duplicate_invoice_number`"),
     )
 )]
 pub async fn issue_invoice(
@@ -460,10 +460,10 @@ pub async fn issue_invoice(
     params(("id" = String, Path, description = "Invoice request id")),
     responses(
         (status = 200, description = "Recorded", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (not issued)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`invalid_transition` (not issued)"),
     )
 )]
 pub async fn mark_deducted(
@@ -488,11 +488,11 @@ pub async fn mark_deducted(
     request_body = BuyerPartBody,
     responses(
         (status = 200, description = "Recorded; the issuer's turn", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`wrong_task_step`, `task_done`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`no_such_task`, `evidence_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`wrong_task_step`, `task_done`"),
+        (status = 422, description = "`no_such_task`, `evidence_not_found`"),
     )
 )]
 pub async fn buyer_part(
@@ -522,11 +522,11 @@ pub async fn buyer_part(
     request_body = CompleteTaskBody,
     responses(
         (status = 200, description = "Done: issued again, or void", body = InvoiceView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`not_the_issuer`; the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`buyer_part_missing`, `task_done`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`no_such_task`, `field_required`, `not_needed`, `duplicate_invoice_number`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "`not_the_issuer`; the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`buyer_part_missing`, `task_done`"),
+        (status = 422, description = "`no_such_task`, `field_required`, `not_needed`, `duplicate_invoice_number`"),
     )
 )]
 pub async fn complete_task(
@@ -551,7 +551,7 @@ pub async fn complete_task(
     params(("id" = String, Path, description = "Invoice request id"), ("file" = String, Path, description = "Evidence file id")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such request the caller may see, or the file is not on it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request the caller may see, or the file is not on it"),
     )
 )]
 pub async fn invoice_evidence(

@@ -86,7 +86,7 @@ impl AgreementView {
     tag = "onboarding",
     responses(
         (status = 200, description = "The agreement version in force", body = AgreementView),
-        (status = 404, description = "No version is in force", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No version is in force"),
     )
 )]
 pub async fn current_agreement(

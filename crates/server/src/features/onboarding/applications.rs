@@ -168,10 +168,10 @@ fn created(body: impl serde::Serialize, location: &str) -> Response {
     responses(
         (status = 201, description = "The new draft application", body = ApplicationView,
             headers(("location" = String, description = "`/api/v1/onboarding/applications/{id}`"))),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a member; or `reentry_forbidden` / `account_banned`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`application_open`, `already_admitted`, `reentry_too_soon`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`individuals_not_allowed`, a bad store name, or an unknown member", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not a member; or `reentry_forbidden` / `account_banned`"),
+        (status = 409, description = "`application_open`, `already_admitted`, `reentry_too_soon`"),
+        (status = 422, description = "`individuals_not_allowed`, a bad store name, or an unknown member"),
     )
 )]
 pub async fn start_application(
@@ -277,8 +277,8 @@ pub async fn start_application(
     params(("id" = String, Path, description = "Application id")),
     responses(
         (status = 200, description = "The application", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such application the caller may see"),
     )
 )]
 pub async fn get_application(
@@ -313,14 +313,14 @@ pub struct MaterialQuery {
     request_body(content = Vec<u8>, description = "The file's bytes; `Content-Type` one of `application/pdf`, `image/png`, `image/jpeg`", content_type = "application/pdf"),
     responses(
         (status = 201, description = "The application with the material attached", body = ApplicationView),
-        (status = 400, description = "Missing or unknown `kind`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: not editable now", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`material_too_large` (over 10 MiB) or `payload_too_large` (over the server's body limit)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_material_type`: not PDF, PNG or JPEG, or the bytes are not of the declared type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_material` (empty file), `material_not_required`, `material_not_uploadable`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Missing or unknown `kind`"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the applicant"),
+        (status = 404, description = "No such application the caller may see"),
+        (status = 409, description = "`invalid_transition`: not editable now"),
+        (status = 413, description = "`material_too_large` (over 10 MiB) or `payload_too_large` (over the server's body limit)"),
+        (status = 415, description = "`unsupported_material_type`: not PDF, PNG or JPEG, or the bytes are not of the declared type"),
+        (status = 422, description = "`invalid_material` (empty file), `material_not_required`, `material_not_uploadable`"),
     )
 )]
 pub async fn upload_material(
@@ -395,8 +395,8 @@ pub async fn upload_material(
     params(("id" = String, Path, description = "File id (a material's `file_id`)")),
     responses(
         (status = 200, description = "The file, with its SHA-256 in `x-content-sha256`", content_type = "application/octet-stream"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such file the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such file the caller may see"),
     )
 )]
 pub async fn get_file(
@@ -450,11 +450,11 @@ macro_rules! applicant_step {
             params(("id" = String, Path, description = "Application id")),
             responses(
                 (status = 200, description = "The application", body = ApplicationView),
-                (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such application the caller may see", body = Problem, content_type = "application/problem+json"),
-                (status = 409, description = $codes, body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "`materials_missing` (submit, resubmit): its detail names them", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid bearer token"),
+                (status = 403, description = "Not the applicant"),
+                (status = 404, description = "No such application the caller may see"),
+                (status = 409, description = $codes),
+                (status = 422, description = "`materials_missing` (submit, resubmit): its detail names them"),
             )
         )]
         pub async fn $name(
@@ -508,11 +508,11 @@ applicant_step!(
     request_body = AcceptAgreement,
     responses(
         (status = 200, description = "The application, agreement accepted", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (not approved), `agreement_outdated` (not the version in force)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown or wrongly typed members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the applicant"),
+        (status = 404, description = "No such application the caller may see"),
+        (status = 409, description = "`invalid_transition` (not approved), `agreement_outdated` (not the version in force)"),
+        (status = 422, description = "Unknown or wrongly typed members"),
     )
 )]
 pub async fn accept_agreement(
@@ -617,12 +617,12 @@ fn admit_if_complete(
     request_body = DepositPayment,
     responses(
         (status = 201, description = "The payment received (and, when whole, the provider active and its store open)", body = DepositPaymentView),
-        (status = 400, description = "`idempotency_key_required`, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (agreement not accepted, or already admitted)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_amount`, `deposit_exceeds_outstanding`, `idempotency_key_reused`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`idempotency_key_required`, or malformed JSON"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the applicant"),
+        (status = 404, description = "No such application the caller may see"),
+        (status = 409, description = "`invalid_transition` (agreement not accepted, or already admitted)"),
+        (status = 422, description = "`invalid_amount`, `deposit_exceeds_outstanding`, `idempotency_key_reused`, unknown members"),
     )
 )]
 pub async fn pay_deposit(
@@ -754,8 +754,8 @@ async fn decide_payment(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's provider", body = ProviderView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The caller has no provider (never applied)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "The caller has no provider (never applied)"),
     )
 )]
 pub async fn own_provider(

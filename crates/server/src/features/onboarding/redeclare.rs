@@ -88,10 +88,10 @@ where
     request_body = MaterialChangeReport,
     responses(
         (status = 200, description = "The provider with the pending re-declaration and its due time", body = Object),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The caller has no provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (not active), `material_change_already_reported`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`material_not_required`, `material_not_uploadable`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "The caller has no provider"),
+        (status = 409, description = "`invalid_transition` (not active), `material_change_already_reported`"),
+        (status = 422, description = "`material_not_required`, `material_not_uploadable`, unknown members"),
     )
 )]
 pub async fn report_material_change(
@@ -121,12 +121,12 @@ pub async fn report_material_change(
     request_body(content = Vec<u8>, description = "The file's bytes; `Content-Type` one of `application/pdf`, `image/png`, `image/jpeg`", content_type = "application/pdf"),
     responses(
         (status = 201, description = "The provider with the material on file", body = Object),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The caller has no provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (not active)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`material_too_large`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_material_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_material`, `material_not_required`, `material_not_uploadable`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "The caller has no provider"),
+        (status = 409, description = "`invalid_transition` (not active)"),
+        (status = 413, description = "`material_too_large`"),
+        (status = 415, description = "`unsupported_material_type`"),
+        (status = 422, description = "`invalid_material`, `material_not_required`, `material_not_uploadable`"),
     )
 )]
 pub async fn redeclare_material(

@@ -50,9 +50,9 @@ pub struct ApplicationQuery {
     params(ApplicationQuery),
     responses(
         (status = 200, description = "One page of applications", body = ApplicationPage),
-        (status = 400, description = "Bad query parameters", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad query parameters"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
     )
 )]
 pub async fn list_applications(
@@ -112,10 +112,10 @@ fn reviewer(principal: &Principal) -> Result<yunshi_core::ids::UserId, Problem> 
     params(("id" = String, Path, description = "Application id")),
     responses(
         (status = 200, description = "The application, under review", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "`invalid_transition`"),
     )
 )]
 pub async fn start_review(
@@ -146,11 +146,11 @@ pub async fn start_review(
     request_body = MoreMaterialRequest,
     responses(
         (status = 200, description = "The application, needing more material", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (not under review)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required` (empty note), `material_not_required`, `material_not_uploadable`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "`invalid_transition` (not under review)"),
+        (status = 422, description = "`reason_required` (empty note), `material_not_required`, `material_not_uploadable`, unknown members"),
     )
 )]
 pub async fn request_material(
@@ -185,11 +185,11 @@ pub async fn request_material(
     request_body = ApproveRequest,
     responses(
         (status = 200, description = "The application, approved: the applicant may accept the agreement", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`, `verification_missing`, `partner_membership_required`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`materials_missing`, `individuals_not_allowed`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "`invalid_transition`, `verification_missing`, `partner_membership_required`"),
+        (status = 422, description = "`materials_missing`, `individuals_not_allowed`, unknown members"),
     )
 )]
 pub async fn approve(
@@ -229,11 +229,11 @@ pub async fn approve(
     request_body = ReasonRequest,
     responses(
         (status = 200, description = "The application, rejected", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "`invalid_transition`"),
+        (status = 422, description = "`reason_required`, unknown members"),
     )
 )]
 pub async fn reject(
@@ -265,11 +265,11 @@ pub async fn reject(
     request_body = VerificationRequest,
     responses(
         (status = 200, description = "The application (its provider's verification recorded)", body = ApplicationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an onboarding reviewer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (the provider has left)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an onboarding reviewer"),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "`invalid_transition` (the provider has left)"),
+        (status = 422, description = "`reason_required`, unknown members"),
     )
 )]
 pub async fn record_verification(

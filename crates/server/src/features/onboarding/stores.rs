@@ -58,8 +58,8 @@ pub struct StoreQuery {
     params(StoreQuery),
     responses(
         (status = 200, description = "One page of stores, with standing and visibility now", body = StorePage),
-        (status = 400, description = "Bad query parameters", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad query parameters"),
+        (status = 401, description = "No valid bearer token"),
     )
 )]
 pub async fn list_stores(
@@ -139,8 +139,8 @@ async fn visible_store(
     params(("id" = String, Path, description = "Store id")),
     responses(
         (status = 200, description = "The store", body = StoreView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such store the caller may see"),
     )
 )]
 pub async fn get_store(
@@ -220,11 +220,11 @@ where
     request_body = TransferRequestBody,
     responses(
         (status = 200, description = "The store with the transfer pending", body = StoreView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the store's provider; `console_access_limited`: the provider has left the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store the caller may see, or no such receiving provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`transfer_pending`, `provider_not_active`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_transfer` (to itself), unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "Not the store's provider; `console_access_limited`: the provider has left the marketplace"),
+        (status = 404, description = "No such store the caller may see, or no such receiving provider"),
+        (status = 409, description = "`transfer_pending`, `provider_not_active`, `invalid_transition`"),
+        (status = 422, description = "`invalid_transfer` (to itself), unknown members"),
     )
 )]
 pub async fn request_transfer(
@@ -269,10 +269,10 @@ fn consenting_operator(principal: &Principal) -> Result<yunshi_core::ids::UserId
     params(("id" = String, Path, description = "Store id")),
     responses(
         (status = 200, description = "The store, now the receiver's", body = StoreView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `review_onboarding`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`transfer_not_requested`, `provider_not_active`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `review_onboarding`"),
+        (status = 404, description = "No such store"),
+        (status = 409, description = "`transfer_not_requested`, `provider_not_active`, `invalid_transition`"),
     )
 )]
 pub async fn approve_transfer(
@@ -311,11 +311,11 @@ pub async fn approve_transfer(
     request_body = ReasonRequest,
     responses(
         (status = 200, description = "The store, transfer refused", body = StoreView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks `review_onboarding`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`transfer_not_requested`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`reason_required`, unknown members", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller lacks `review_onboarding`"),
+        (status = 404, description = "No such store"),
+        (status = 409, description = "`transfer_not_requested`"),
+        (status = 422, description = "`reason_required`, unknown members"),
     )
 )]
 pub async fn reject_transfer(

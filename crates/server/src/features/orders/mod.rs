@@ -435,12 +435,12 @@ const P404: &str = "No such order, or not the caller's";
     request_body = PlaceOrderRequest,
     responses(
         (status = 201, description = "The order, awaiting payment", body = OrderView),
-        (status = 400, description = P400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`product_not_on_sale`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_order_terms` (quantity), unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = P400),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not a member"),
+        (status = 404, description = "No such product"),
+        (status = 409, description = "`product_not_on_sale`"),
+        (status = 422, description = "`invalid_order_terms` (quantity), unknown fields"),
     )
 )]
 pub async fn place_order(
@@ -486,8 +486,8 @@ pub async fn place_order(
     params(ListQuery),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`as=buyer` by a non-member, or `as=provider` by a caller acting for no provider", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "`as=buyer` by a non-member, or `as=provider` by a caller acting for no provider"),
     )
 )]
 pub async fn list_orders(
@@ -559,8 +559,8 @@ pub async fn list_orders(
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = P404),
     )
 )]
 pub async fn get_order(
@@ -586,13 +586,13 @@ pub async fn get_order(
     request_body = PayRequest,
     responses(
         (status = 200, description = "The paid order (the same answer for every replay)", body = OrderView),
-        (status = 400, description = "Malformed JSON or no `Idempotency-Key` (`idempotency_key_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 402, description = "`payment_failed`: the gateway declined; the order stays unpaid", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_paid`, `payment_in_progress` (another request's payment of this order is under way: nothing was charged), `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused` (same key, other request), unknown fields", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "`payment_timed_out`: no answer from the gateway; the order stays unpaid, retry with the same key (an unconfirmed charge is voided after 30 minutes)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or no `Idempotency-Key` (`idempotency_key_required`)"),
+        (status = 402, description = "`payment_failed`: the gateway declined; the order stays unpaid"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`already_paid`, `payment_in_progress` (another request's payment of this order is under way: nothing was charged), `invalid_transition`"),
+        (status = 422, description = "`idempotency_key_reused` (same key, other request), unknown fields"),
+        (status = 504, description = "`payment_timed_out`: no answer from the gateway; the order stays unpaid, retry with the same key (an unconfirmed charge is voided after 30 minutes)"),
     )
 )]
 pub async fn pay_order(
@@ -834,9 +834,9 @@ simple_command!(
         params(("id" = String, Path, description = "Order id")),
         responses(
             (status = 200, description = "The cancelled order", body = OrderView),
-            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not the buyer"),
+            (status = 404, description = P404),
+            (status = 409, description = "`invalid_transition`"),
         )
     )]
     cancel_order, Who::Buyer, |r, ctx| same_order(order::cancel)(r, ctx)
@@ -849,9 +849,9 @@ simple_command!(
         params(("id" = String, Path, description = "Order id")),
         responses(
             (status = 200, description = "The released order", body = OrderView),
-            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "`service_needs_acceptance`, `refund_in_progress`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not the buyer"),
+            (status = 404, description = P404),
+            (status = 409, description = "`service_needs_acceptance`, `refund_in_progress`, `invalid_transition`"),
         )
     )]
     confirm_receipt, Who::Buyer, |r, ctx| same_order(order::confirm_receipt)(r, ctx)
@@ -864,9 +864,9 @@ simple_command!(
         params(("id" = String, Path, description = "Order id")),
         responses(
             (status = 200, description = "The order with the escalated refund", body = OrderView),
-            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not the buyer"),
+            (status = 404, description = P404),
+            (status = 409, description = "`no_open_refund`, `invalid_transition`"),
         )
     )]
     escalate_refund, Who::Buyer, |r, ctx| same_order(order::escalate_refund)(r, ctx)
@@ -879,9 +879,9 @@ simple_command!(
         params(("id" = String, Path, description = "Order id")),
         responses(
             (status = 200, description = "The order", body = OrderView),
-            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "`no_open_refund`", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not the buyer"),
+            (status = 404, description = P404),
+            (status = 409, description = "`no_open_refund`"),
         )
     )]
     withdraw_refund, Who::Buyer, |r, ctx| same_order(order::withdraw_refund)(r, ctx)
@@ -895,9 +895,9 @@ simple_command!(
         params(("id" = String, Path, description = "Order id")),
         responses(
             (status = 200, description = "The accepted order with its warranty", body = OrderView),
-            (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-            (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "`not_a_service_order`, `milestone_pending`, `refund_in_progress`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "Not the buyer"),
+            (status = 404, description = P404),
+            (status = 409, description = "`not_a_service_order`, `milestone_pending`, `refund_in_progress`, `invalid_transition`"),
         )
     )]
     accept_service, Who::Buyer, |r, ctx| {
@@ -913,10 +913,10 @@ simple_command!(
     request_body = MilestoneBody,
     responses(
         (status = 200, description = "The order with the milestone", body = OrderView),
-        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_a_service_order`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_order_terms` (title length)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider"),
+        (status = 404, description = P404),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition`"),
+        (status = 422, description = "`invalid_order_terms` (title length)"),
     )
 )]
 pub async fn report_milestone(
@@ -938,10 +938,10 @@ pub async fn report_milestone(
     params(("id" = String, Path, description = "Order id"), ("index" = usize, Path, description = "Milestone index, from 0")),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_a_service_order`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_milestone`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition`"),
+        (status = 422, description = "`unknown_milestone`"),
     )
 )]
 pub async fn confirm_milestone(
@@ -963,10 +963,10 @@ pub async fn confirm_milestone(
     request_body = WarrantyBody,
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_a_service_order`, `invalid_transition` (already accepted)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_order_terms` (more than 3660 days)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider"),
+        (status = 404, description = P404),
+        (status = 409, description = "`not_a_service_order`, `invalid_transition` (already accepted)"),
+        (status = 422, description = "`invalid_order_terms` (more than 3660 days)"),
     )
 )]
 pub async fn register_warranty(
@@ -1019,10 +1019,10 @@ pub async fn register_warranty(
     request_body = RenewRequest,
     responses(
         (status = 201, description = "The renewal order, awaiting payment", body = OrderView),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_a_subscription`, `product_not_on_sale`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`renewal_mismatch`, `invalid_order_terms`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`not_a_subscription`, `product_not_on_sale`, `invalid_transition`"),
+        (status = 422, description = "`renewal_mismatch`, `invalid_order_terms`"),
     )
 )]
 pub async fn renew_order(
@@ -1060,11 +1060,11 @@ pub async fn renew_order(
     request_body = RefundRequestBody,
     responses(
         (status = 200, description = "The order with the open refund request", body = OrderView),
-        (status = 400, description = "Malformed JSON or no `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`refund_in_progress`, `not_refundable` (API, tool), `window_closed`, `nothing_unused`, `already_refunded`, `not_paid`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`refund_reason_required`, `refund_reason_not_allowed`, `idempotency_key_reused`, unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or no `Idempotency-Key`"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`refund_in_progress`, `not_refundable` (API, tool), `window_closed`, `nothing_unused`, `already_refunded`, `not_paid`"),
+        (status = 422, description = "`refund_reason_required`, `refund_reason_not_allowed`, `idempotency_key_reused`, unknown fields"),
     )
 )]
 pub async fn request_refund(
@@ -1094,11 +1094,11 @@ pub async fn request_refund(
            ("Idempotency-Key" = String, Header, description = "One key per acceptance")),
     responses(
         (status = 200, description = "The refunded order", body = OrderView),
-        (status = 400, description = "No `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`refund_exceeds_paid`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No `Idempotency-Key`"),
+        (status = 403, description = "Not the provider"),
+        (status = 404, description = P404),
+        (status = 409, description = "`no_open_refund`, `invalid_transition`"),
+        (status = 422, description = "`refund_exceeds_paid`, `idempotency_key_reused`"),
     )
 )]
 pub async fn accept_refund(
@@ -1125,9 +1125,9 @@ pub async fn accept_refund(
     request_body = NoteBody,
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_open_refund`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider"),
+        (status = 404, description = P404),
+        (status = 409, description = "`no_open_refund`, `invalid_transition`"),
     )
 )]
 pub async fn decline_refund(
@@ -1152,10 +1152,10 @@ pub async fn decline_refund(
     request_body = DecisionBody,
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 403, description = "Not customer service; `operator_refund_not_allowed`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`refund_not_escalated`, `no_open_refund`, `nothing_unused`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`refund_exceeds_paid`, `invalid_order_terms` (negative amount), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not customer service; `operator_refund_not_allowed`"),
+        (status = 404, description = P404),
+        (status = 409, description = "`refund_not_escalated`, `no_open_refund`, `nothing_unused`"),
+        (status = 422, description = "`refund_exceeds_paid`, `invalid_order_terms` (negative amount), `idempotency_key_reused`"),
     )
 )]
 pub async fn decide_refund(
@@ -1192,10 +1192,10 @@ pub async fn decide_refund(
     request_body = DirectRefundBody,
     responses(
         (status = 200, description = "The refunded order", body = OrderView),
-        (status = 403, description = "Not customer service", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`refund_in_progress`, `not_refundable`, `already_refunded`, `not_paid`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`refund_ground_not_allowed`, `ground_requires_full_refund`, `refund_exceeds_paid`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not customer service"),
+        (status = 404, description = P404),
+        (status = 409, description = "`refund_in_progress`, `not_refundable`, `already_refunded`, `not_paid`"),
+        (status = 422, description = "`refund_ground_not_allowed`, `ground_requires_full_refund`, `refund_exceeds_paid`, `idempotency_key_reused`"),
     )
 )]
 pub async fn refund_directly(
@@ -1231,10 +1231,10 @@ pub async fn refund_directly(
     request_body = RatingBody,
     responses(
         (status = 200, description = "The rated order", body = OrderView),
-        (status = 403, description = "Not the buyer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = P404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_rated`, `not_paid`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`score_out_of_scale`, `invalid_rating`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the buyer"),
+        (status = 404, description = P404),
+        (status = 409, description = "`already_rated`, `not_paid`"),
+        (status = 422, description = "`score_out_of_scale`, `invalid_rating`"),
     )
 )]
 pub async fn rate_order(
@@ -1337,7 +1337,7 @@ pub async fn rate_order(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product's rating", body = ProductRatingView),
-        (status = 404, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Malformed id"),
     )
 )]
 pub async fn product_rating(

@@ -123,7 +123,7 @@ fn csv_field(f: &str) -> String {
     params(("id" = String, Path, description = "Statement id")),
     responses(
         (status = 200, description = "The statement", content_type = "text/csv"),
-        (status = 404, description = "No such statement the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such statement the caller may see"),
     )
 )]
 pub async fn csv(
@@ -151,7 +151,7 @@ pub async fn csv(
     params(("id" = String, Path, description = "Statement id")),
     responses(
         (status = 200, description = "The statement", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 404, description = "No such statement the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such statement the caller may see"),
     )
 )]
 pub async fn xlsx(

@@ -212,9 +212,9 @@ pub struct RunRequest {
     request_body = RunRequest,
     responses(
         (status = 200, description = "What the run wrote", body = RunSummary),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`period_not_ended`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not the first day of a period", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 409, description = "`period_not_ended`"),
+        (status = 422, description = "Not the first day of a period"),
     )
 )]
 pub async fn start_run(
@@ -300,7 +300,7 @@ pub struct StatementQuery {
     params(("id" = String, Path, description = "Provider id"), StatementQuery),
     responses(
         (status = 200, description = "The statements", body = Vec<Object>),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn statements(
@@ -324,7 +324,7 @@ pub async fn statements(
     params(("id" = String, Path, description = "Statement id")),
     responses(
         (status = 200, description = "The statement", body = StatementView),
-        (status = 404, description = "No such statement the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such statement the caller may see"),
     )
 )]
 pub async fn statement(
@@ -357,9 +357,9 @@ pub struct IssueInvoiceRequest {
     request_body = IssueInvoiceRequest,
     responses(
         (status = 200, description = "The statement", body = Object),
-        (status = 403, description = "Not the issuer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such statement the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_invoice_due`, `invoice_issued`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the issuer"),
+        (status = 404, description = "No such statement the caller may see"),
+        (status = 409, description = "`no_invoice_due`, `invoice_issued`"),
     )
 )]
 pub async fn issue_invoice(
@@ -415,7 +415,7 @@ pub async fn issue_invoice(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The payouts", body = Vec<Object>),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn provider_payouts(
@@ -452,7 +452,7 @@ pub(crate) async fn load_fee_agreement(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The agreement", body = Object),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn fee_agreement(
@@ -472,8 +472,8 @@ pub async fn fee_agreement(
     request_body = Object,
     responses(
         (status = 200, description = "The agreement", body = Object),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_fee_terms`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 422, description = "`invalid_fee_terms`"),
     )
 )]
 pub async fn set_fee_agreement(

@@ -228,9 +228,9 @@ pub enum PayoutAnswerRequest {
     request_body = PayoutAnswerRequest,
     responses(
         (status = 200, description = "The payout", body = serde_json::Value),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such payout", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`payout_not_pending`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 404, description = "No such payout"),
+        (status = 409, description = "`payout_not_pending`"),
     )
 )]
 pub async fn answer_payout(
@@ -361,8 +361,8 @@ fn shown(
     params(("id" = String, Path, description = "Provider id"), RevealQuery),
     responses(
         (status = 200, description = "The receiving account", body = serde_json::Value),
-        (status = 403, description = "`reveal=true` by someone other than finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`reveal=true` by someone other than finance staff"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn payee_account(
@@ -401,8 +401,8 @@ pub async fn payee_account(
     request_body = serde_json::Value,
     responses(
         (status = 202, description = "The change, waiting for approval", body = serde_json::Value),
-        (status = 403, description = "Not the provider's staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`payee_holder_mismatch`, `required`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider's staff"),
+        (status = 422, description = "`payee_holder_mismatch`, `required`"),
     )
 )]
 pub async fn request_payee_change(
@@ -455,8 +455,8 @@ pub struct PayeeDecisionRequest {
     request_body = PayeeDecisionRequest,
     responses(
         (status = 200, description = "The receiving account", body = serde_json::Value),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_pending_change`, `payee_change_replaced`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 409, description = "`no_pending_change`, `payee_change_replaced`"),
     )
 )]
 pub async fn decide_payee_change(

@@ -112,8 +112,8 @@ fn settlement_movement(s: &Statement) -> Result<Fen, Problem> {
     params(("period" = String, Path, description = "First day of the period, e.g. 2026-03-01")),
     responses(
         (status = 200, description = "Totals and the ledger proof", body = PeriodReport),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not the first day of a period", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 422, description = "Not the first day of a period"),
     )
 )]
 pub async fn period_report(
@@ -320,8 +320,8 @@ async fn payout_status(
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "The chain", body = OrderChain),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 404, description = "No such order"),
     )
 )]
 pub async fn order_chain(
@@ -387,8 +387,8 @@ pub struct PayoutOrders {
     params(("id" = String, Path, description = "Payout id")),
     responses(
         (status = 200, description = "The payout's orders", body = PayoutOrders),
-        (status = 403, description = "Not finance staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such payout", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not finance staff"),
+        (status = 404, description = "No such payout"),
     )
 )]
 pub async fn payout_orders(

@@ -122,8 +122,8 @@ pub struct DeploymentChecks {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Scheduled (or already scheduled)", body = DeploymentChecks),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
     )
 )]
 pub async fn start_deployment_checks(
@@ -297,11 +297,11 @@ async fn product_for(
     request_body = DeclarationBody,
     responses(
         (status = 200, description = "Declared", body = DeclarationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller does not act for the product's provider", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`deployment_check_not_in_force`: the rulebook in force has no deployment rule (TC)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`deployment_more_on_cloud_than_sold`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller does not act for the product's provider"),
+        (status = 404, description = "No such product the caller may see"),
+        (status = 409, description = "`deployment_check_not_in_force`: the rulebook in force has no deployment rule (TC)"),
+        (status = 422, description = "`deployment_more_on_cloud_than_sold`"),
     )
 )]
 pub async fn declare(
@@ -363,8 +363,8 @@ pub async fn declare(
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The declarations (none yet: empty `years`)", body = DeclarationView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such product the caller may see"),
     )
 )]
 pub async fn declaration(
@@ -418,8 +418,8 @@ pub struct DeploymentShareView {
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The share", body = DeploymentShareView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn deployment_share(
@@ -486,8 +486,8 @@ pub struct DeploymentFindingPage {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The findings", body = DeploymentFindingPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not operator staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not operator staff"),
     )
 )]
 pub async fn deployment_findings(

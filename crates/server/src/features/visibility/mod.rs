@@ -433,8 +433,8 @@ pub struct SaasDeliveryStandingView {
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The standing", body = SaasDeliveryStandingView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn saas_delivery_standing(

@@ -98,8 +98,8 @@ pub struct MonthlyChecks {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Scheduled (or already scheduled)", body = MonthlyChecks),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
     )
 )]
 pub async fn start_monthly_checks(

@@ -110,8 +110,8 @@ pub struct RefundRateChecks {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Scheduled (or already scheduled)", body = RefundRateChecks),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not an operator administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not an operator administrator"),
     )
 )]
 pub async fn start_refund_rate_checks(
@@ -349,8 +349,8 @@ async fn standing_view(
     params(("id" = String, Path, description = "Provider id")),
     responses(
         (status = 200, description = "The standing", body = RefundRateStandingView),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "No such provider the caller may see"),
     )
 )]
 pub async fn refund_rate_standing(
@@ -394,8 +394,8 @@ pub struct RefundRateStandingPage {
     params(StandingsQuery),
     responses(
         (status = 200, description = "The standings", body = RefundRateStandingPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller is not operator staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The caller is not operator staff"),
     )
 )]
 pub async fn refund_rate_standings(
