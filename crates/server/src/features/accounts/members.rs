@@ -18,8 +18,8 @@ use super::views::{
     MemberView, RegisterMember, VerificationDecisionRequest, VerificationSubmission,
 };
 use super::{
-    EMAIL_SCOPE, MAX_ATTEMPTS, UserRecord, add_events, load_member, member_write, password,
-    path_id, refused, user_write, write_failed,
+    EMAIL_SCOPE, UserRecord, add_events, load_member, member_write, password, path_id, refused,
+    user_write, write_failed,
 };
 use crate::AppState;
 use crate::kernel::auth::Principal;
@@ -209,9 +209,7 @@ async fn update_member(
     id: MemberId,
     decide: impl Fn(&Member, Timestamp) -> Result<(Member, Outcome), Problem>,
 ) -> Result<Member, Problem> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load_member(state, id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no member {id}")))?;
@@ -222,12 +220,9 @@ async fn update_member(
             ..WriteBatch::default()
         };
         add_events(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((batch, next))
+    })
+    .await
 }
 
 /// The member submits its real-name (personal) or enterprise details for review. Allowed
