@@ -37,7 +37,7 @@ use yunshi_core::money::Fen;
 use yunshi_core::provider::ProviderStatus;
 use yunshi_core::rulebook::{ExtraMeasure, MarketplaceRulebook};
 use yunshi_core::storefront::Store;
-use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, Deadline, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -45,9 +45,9 @@ use crate::features::cases::apply::{all_owned, load_record};
 use crate::features::onboarding::{STORE, acts_for, load_provider, rulebook_at, store_write};
 use crate::features::orders::PROVIDER_ORDER;
 use crate::kernel::auth::Principal;
-use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
+use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 
 /// Aggregate kind of a provider's deposit account (id = the provider's id).
@@ -652,43 +652,28 @@ async fn fire(state: AppState, d: Deadline, step: Step) -> Result<(), Problem> {
         tracing::error!(deadline = %d.id, kind = %d.kind, "malformed deposit deadline; fired without effect");
         return fire_only(&state, &d).await;
     };
-    for _ in 0..MAX_ATTEMPTS {
-        let now = firing_time(&state, &d);
-        let rulebook = rulebook_at(&state, now)?;
-        let (account, version) = load_account(&state, p.provider).await?;
-        let b = balances(&state, p.provider).await?;
-        let decided = with_ctx(&state, now, rulebook, |ctx| {
-            step(&account, p.deduction, b, ctx)
-        })
-        .map_err(refused)?;
-        let mut batch = WriteBatch::default();
-        if let Some(decision) = decided {
-            write_decision(&state, &mut batch, decision, version, rulebook, now).await?;
+    crate::kernel::pipeline::fire(&state, &d, |now| {
+        let (state, p) = (&state, &p);
+        async move {
+            let rulebook = rulebook_at(state, now)?;
+            let (account, version) = load_account(state, p.provider).await?;
+            let b = balances(state, p.provider).await?;
+            let decided = with_ctx(state, now, rulebook, |ctx| {
+                step(&account, p.deduction, b, ctx)
+            })
+            .map_err(refused)?;
+            let mut batch = WriteBatch::default();
+            if let Some(decision) = decided {
+                write_decision(state, &mut batch, decision, version, rulebook, now).await?;
+            }
+            Ok(batch)
         }
-        batch.fire.push(FiredDeadline { id: d.id, at: now });
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(
-        "the deposit account kept changing while its deadline fired",
-    ))
+    })
+    .await
 }
 
 async fn fire_only(state: &AppState, d: &Deadline) -> Result<(), Problem> {
-    let batch = WriteBatch {
-        fire: vec![FiredDeadline {
-            id: d.id,
-            at: firing_time(state, d),
-        }],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    crate::kernel::pipeline::fire(state, d, |_| async { Ok(WriteBatch::default()) }).await
 }
 
 #[cfg(test)]
