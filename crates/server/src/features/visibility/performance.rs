@@ -35,7 +35,7 @@ use crate::AppState;
 use crate::features::catalogue::{PRODUCT, ProductRecord, load_product, load_rating, rulebook_at};
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::HandlerFuture;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, load};
+use crate::kernel::pipeline::{Decision, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 
 /// Aggregate kind of a product's paid-order counts at the monthly checks (id = product id).
@@ -167,9 +167,9 @@ async fn check_product(
     rulebook: &MarketplaceRulebook,
     now: Timestamp,
 ) -> Result<(), Problem> {
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::write(&state.store, || async {
         let Some(product) = load_product(state, id).await? else {
-            return Ok(());
+            return Ok(Decision::Answer(()));
         };
         let ProductRecord { product, .. } = product.state;
         let history = load::<SalesHistory>(&state.store, HISTORY, id.uuid()).await?;
@@ -184,7 +184,7 @@ async fn check_product(
         let rating = load_rating(state, id).await?;
         let decision = monthly_check(&past, &product, paid, &rating, &rulebook.visibility, month);
         let Some(next) = decision.history else {
-            return Ok(());
+            return Ok(Decision::Answer(()));
         };
         let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
@@ -205,13 +205,7 @@ async fn check_product(
             now,
         )
         .await?;
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(format!(
-        "product {id} kept changing during the monthly visibility check"
-    )))
+        Ok(Decision::Write(batch, ()))
+    })
+    .await
 }
