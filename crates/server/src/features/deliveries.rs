@@ -42,7 +42,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use yunshi_core::account::Owner;
 use yunshi_core::ids::{OrderId, ProviderId};
-use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, WriteBatch};
 
 use crate::AppState;
 use crate::kernel::auth::{Principal, new_secret};
@@ -69,8 +69,6 @@ pub const STATUS_LINE_CHARS: usize = 64;
 const MAX_URL_LEN: usize = 2048;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
-/// Decisions retried after losing a race.
-const MAX_RACES: u32 = 8;
 
 /// The signature scheme, as documented to providers.
 const SIGNING_DOC: &str = "Every delivery is an HTTP `POST` of a JSON body \
@@ -282,14 +280,9 @@ fn attempt_handler(state: AppState, deadline: Deadline) -> HandlerFuture {
 
 /// Fires the deadline and nothing else (a stale or moot attempt).
 async fn fire_only(state: &AppState, fired: FiredDeadline) -> Result<(), Problem> {
-    let batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    crate::kernel::pipeline::fire_at(state, fired, |_| async { Ok((WriteBatch::default(), ())) })
+        .await
+        .map(|_| ())
 }
 
 fn is_current(d: &Delivery, number: u32) -> bool {
@@ -344,34 +337,45 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
     );
     // A `create` also marks its order delivered or "delivery failed", in the same batch.
     let order_of = |d: &Delivery| (d.event == DeliveryKind::Create).then_some(d.order_id);
-    let mut order = match order_of(&loaded.state) {
+    let order = match order_of(&loaded.state) {
         Some(id) => crate::kernel::repo::orders::load_order(&state.store, id).await?,
         None => None,
     };
     // TC 4.2: a failed `create`, and its repair, feed the SaaS delivery-failure rule when
     // the rulebook in force has it (crate::features::visibility).
     let rule = crate::reactions::saas::saas_rule_in_force(&state, at).is_some();
-    let mut current = loaded;
-    for _ in 0..MAX_RACES {
-        let batch = record(&current, attempt.clone(), fired, order.as_ref(), rule)?;
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => {
-                match load::<Delivery>(&state.store, DELIVERY, payload.delivery_id).await? {
-                    Some(again) if is_current(&again.state, payload.attempt) => current = again,
-                    _ => return fire_only(&state, fired).await,
+    // The first attempt records on what was loaded before sending; a lost race reloads.
+    let mut first = Some((loaded, order));
+    crate::kernel::pipeline::fire_at(&state, fired, |_| {
+        let (state, payload, attempt) = (&state, &payload, &attempt);
+        let loaded = first.take();
+        async move {
+            let (current, order) = match loaded {
+                Some(loaded) => loaded,
+                None => {
+                    match load::<Delivery>(&state.store, DELIVERY, payload.delivery_id).await? {
+                        Some(again) if is_current(&again.state, payload.attempt) => {
+                            let order = match order_of(&again.state) {
+                                Some(id) => {
+                                    crate::kernel::repo::orders::load_order(&state.store, id)
+                                        .await?
+                                }
+                                None => None,
+                            };
+                            (again, order)
+                        }
+                        _ => return Ok((WriteBatch::default(), ())),
+                    }
                 }
-                order = match order_of(&current.state) {
-                    Some(id) => crate::kernel::repo::orders::load_order(&state.store, id).await?,
-                    None => None,
-                };
-            }
-            Err(e) => return Err(e.into()),
+            };
+            Ok((
+                record(&current, attempt.clone(), at, order.as_ref(), rule)?,
+                (),
+            ))
         }
-    }
-    Err(Problem::conflict(
-        "the delivery kept changing while recording an attempt",
-    ))
+    })
+    .await
+    .map(|_| ())
 }
 
 /// The batch that logs `attempt` on the delivery and decides what follows. For a `create`,
@@ -383,18 +387,14 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
 fn record(
     loaded: &Loaded<Delivery>,
     attempt: Attempt,
-    fired: FiredDeadline,
+    at: Timestamp,
     order: Option<&Loaded<crate::kernel::repo::orders::OrderRecord>>,
     visibility_rule: bool,
 ) -> Result<WriteBatch, Problem> {
-    let at = fired.at;
     let mut d = loaded.state.clone();
     let subject = format!("{DELIVERY}:{}", d.id);
     let order_subject = format!("order:{}", d.order_id);
-    let mut batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
+    let mut batch = WriteBatch::default();
     let succeeded = attempt.succeeded();
     d.attempts.push(attempt);
     let done = u32::try_from(d.attempts.len()).unwrap_or(u32::MAX);

@@ -27,9 +27,6 @@ pub const CLOCK_AGGREGATE: &str = "clock";
 /// The one `clock` aggregate's id.
 pub const CLOCK_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_00c1_0c00_0001);
 
-/// How many times a write of the stored clock is retried against a concurrent writer.
-const MAX_ATTEMPTS: u32 = 5;
-
 /// What the `clock` aggregate holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredClock {
@@ -72,8 +69,7 @@ pub async fn persist(
     at: Timestamp,
     event: Option<NewEvent>,
 ) -> Result<(), StoreError> {
-    let mut last = None;
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::commit(store, || async {
         let current = stored(store).await?;
         let now = match current {
             Some((c, _)) if c.now > at => c.now,
@@ -81,7 +77,7 @@ pub async fn persist(
         };
         let state = serde_json::to_value(StoredClock { now })
             .map_err(|e| StoreError::Corrupt(format!("the stored clock: {e}")))?;
-        let batch = WriteBatch {
+        Ok(WriteBatch {
             aggregates: vec![AggregateWrite {
                 kind: CLOCK_AGGREGATE.into(),
                 id: CLOCK_ID,
@@ -93,14 +89,9 @@ pub async fn persist(
             }],
             events: event.iter().cloned().collect(),
             ..WriteBatch::default()
-        };
-        match store.commit(batch).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_conflict() => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or(StoreError::Closed))
+        })
+    })
+    .await
 }
 
 /// At start-up: moves a simulated `clock` forward to the stored instant if that is later

@@ -16,14 +16,14 @@ use uuid::Uuid;
 use yunshi_core::account::{AccountError, Capability, User, check_password};
 use yunshi_core::decision::Outcome;
 use yunshi_core::ids::UserId;
-use yunshi_store::{ApiToken, StoreError, WriteBatch};
+use yunshi_store::{ApiToken, WriteBatch};
 
 use super::password::{self, COMMON_PASSWORDS};
 use super::tokens::{ID_LEN, token_id};
 use super::views::{
     CredentialList, CredentialView, IssuedPasswordReset, PasswordChange, PasswordReset, UserView,
 };
-use super::{MAX_ATTEMPTS, add_events, path_id, refused};
+use super::{add_events, path_id, refused};
 use crate::AppState;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, user_principal,
@@ -57,9 +57,7 @@ async fn update_user(
     id: UserId,
     decide: impl Fn(&UserRecord) -> Result<(UserRecord, Outcome), Problem>,
 ) -> Result<UserRecord, Problem> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load_user(&state.store, id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no user {id}")))?;
@@ -70,12 +68,9 @@ async fn update_user(
             ..WriteBatch::default()
         };
         add_events(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((batch, next))
+    })
+    .await
 }
 
 /// Commits the events of an act on credentials (no aggregate changes).

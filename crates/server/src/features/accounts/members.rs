@@ -17,7 +17,7 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 use super::views::{
     MemberView, RegisterMember, VerificationDecisionRequest, VerificationSubmission,
 };
-use super::{MAX_ATTEMPTS, add_events, password, path_id, refused, write_failed};
+use super::{add_events, password, path_id, refused, write_failed};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ApiJson, Problem};
@@ -211,9 +211,7 @@ async fn update_member(
     id: MemberId,
     decide: impl Fn(&Member, Timestamp) -> Result<(Member, Outcome), Problem>,
 ) -> Result<Member, Problem> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load_member(state, id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no member {id}")))?;
@@ -224,12 +222,9 @@ async fn update_member(
             ..WriteBatch::default()
         };
         add_events(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((batch, next))
+    })
+    .await
 }
 
 /// The member submits its real-name (personal) or enterprise details for review. Allowed

@@ -3,8 +3,8 @@
 //!
 //! Members and users are aggregates (`member`, `user`); a user's e-mail is the unique key
 //! `user.email`. Every change is one `WriteBatch` (aggregates, events, unique keys),
-//! conditional on the version it was decided from; a lost race reloads and decides again,
-//! at most [`MAX_ATTEMPTS`] times. Sessions and API tokens are rows of the token table, only
+//! conditional on the version it was decided from; a lost race reloads and decides again
+//! ([`crate::kernel::pipeline`]). Sessions and API tokens are rows of the token table, only
 //! their hashes stored.
 
 pub mod admin;
@@ -32,9 +32,6 @@ pub use admin::{create_user, create_user_token};
 pub use members::{decide_verification, get_member, register_member, submit_verification};
 pub use sessions::{login, logout, me};
 pub use tokens::{create_token, list_tokens, revoke_token};
-
-/// How many times a decision is retried after losing a race.
-pub const MAX_ATTEMPTS: u32 = 5;
 
 /// The account routes.
 pub fn routes() -> Router<AppState> {

@@ -29,7 +29,7 @@ use yunshi_core::governance::{
 use yunshi_core::ids::ProviderId;
 use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
-use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, Deadline, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -52,8 +52,6 @@ use crate::kernel::views::{CaseView, DeadlineView};
 use crate::reactions::penalties::{
     apply_final, apply_stacked, deposit_held, load_record, penalties_owed,
 };
-
-const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -715,20 +713,16 @@ async fn fire_window(state: AppState, d: Deadline, f: Step) -> Result<(), Proble
         .ok_or_else(|| {
             Problem::internal(format!("deadline {} has subject {:?}", d.id, d.subject))
         })?;
-    for _ in 0..MAX_ATTEMPTS {
-        let now = crate::kernel::deadlines::firing_time(&state, &d);
-        let mut batch = match load_case(&state, id).await? {
-            Some(loaded) => decide_case(&state, &loaded, now, f).await?.0,
-            None => WriteBatch::default(),
-        };
-        batch.fire.push(FiredDeadline { id: d.id, at: now });
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+    crate::kernel::pipeline::fire(&state, &d, |now| {
+        let state = &state;
+        async move {
+            Ok(match load_case(state, id).await? {
+                Some(loaded) => decide_case(state, &loaded, now, f).await?.0,
+                None => WriteBatch::default(),
+            })
         }
-    }
-    Err(Problem::conflict("the case kept changing; try again"))
+    })
+    .await
 }
 
 // ---- opening a case from another module's batch ----

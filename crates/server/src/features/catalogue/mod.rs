@@ -37,7 +37,7 @@ use yunshi_core::listing::{
 use yunshi_core::provider::Provider;
 use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::{Store, Visibility};
-use yunshi_store::{StoreError, WriteBatch};
+use yunshi_store::WriteBatch;
 
 use crate::AppState;
 use crate::kernel::auth::Principal;
@@ -51,8 +51,6 @@ use crate::kernel::repo::providers::{PROVIDER, STORE, sees_provider};
 
 /// Aggregate kind of the review-queue index (one per product).
 pub const LISTING_REVIEW: &str = "listing_review";
-/// How many times a decision is retried after losing a race.
-pub const MAX_ATTEMPTS: u32 = 8;
 
 /// The operator's own domains per rulebook family: links and e-mail addresses on them are
 /// not flagged as external by the automatic checks. **[design assumption]** The rulebooks
@@ -339,14 +337,12 @@ pub(crate) async fn update_product<F>(
     principal: &Principal,
     id: ProductId,
     acting: Acting,
-    mut decide: F,
+    decide: F,
 ) -> Result<ProductRecord, Problem>
 where
-    F: FnMut(&Product, &mut Context<'_>) -> Result<(Product, Outcome), ListingError>,
+    F: Fn(&Product, &mut Context<'_>) -> Result<(Product, Outcome), ListingError>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load_product(state, id)
             .await?
             .ok_or_else(|| no_product(id))?;
@@ -369,10 +365,7 @@ where
         };
         index_write(state, &mut batch, &record.product, now).await?;
         add_outcome(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(record),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((batch, record))
+    })
+    .await
 }

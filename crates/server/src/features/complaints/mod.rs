@@ -37,7 +37,7 @@ use yunshi_core::decision::Context;
 use yunshi_core::ids::{OrderId, ProviderId};
 use yunshi_core::order::{self, DirectRefund};
 use yunshi_core::time::beijing_date;
-use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -45,7 +45,7 @@ use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::parties::PartyList;
-use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::orders::OrderRecord;
@@ -675,22 +675,19 @@ async fn fire(state: AppState, d: Deadline, f: Step) -> Result<(), Problem> {
         .ok_or_else(|| {
             Problem::internal(format!("deadline {} has subject {:?}", d.id, d.subject))
         })?;
-    for _ in 0..MAX_ATTEMPTS {
-        let now = crate::kernel::deadlines::firing_time(&state, &d);
-        let mut batch = WriteBatch::default();
-        if let Some(loaded) = load::<Complaint>(&state.store, COMPLAINT, id).await? {
-            let case_id = Uuid::now_v7();
-            let decided = decide(&state, now, |ctx| f(&loaded.state, &d, case_id, ctx))?;
-            write_decided(&state, &loaded, decided, case_id, now, &mut batch)?;
+    crate::kernel::pipeline::fire(&state, &d, |now| {
+        let (state, d) = (&state, &d);
+        async move {
+            let mut batch = WriteBatch::default();
+            if let Some(loaded) = load::<Complaint>(&state.store, COMPLAINT, id).await? {
+                let case_id = Uuid::now_v7();
+                let decided = decide(state, now, |ctx| f(&loaded.state, d, case_id, ctx))?;
+                write_decided(state, &loaded, decided, case_id, now, &mut batch)?;
+            }
+            Ok(batch)
         }
-        batch.fire.push(FiredDeadline { id: d.id, at: now });
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict("the complaint kept changing; try again"))
+    })
+    .await
 }
 
 /// An evidence file cited on a complaint's timeline, for every party of the complaint (its

@@ -34,15 +34,14 @@ use yunshi_core::ids::ProviderId;
 use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_core::money::Fen;
 use yunshi_core::provider::ProviderStatus;
-use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, Deadline, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
-use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
+use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
-use crate::kernel::pipeline::MAX_ATTEMPTS;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::DEPOSIT_ACCOUNT;
 use crate::kernel::repo::all_owned;
@@ -494,43 +493,28 @@ async fn fire(state: AppState, d: Deadline, step: Step) -> Result<(), Problem> {
         tracing::error!(deadline = %d.id, kind = %d.kind, "malformed deposit deadline; fired without effect");
         return fire_only(&state, &d).await;
     };
-    for _ in 0..MAX_ATTEMPTS {
-        let now = firing_time(&state, &d);
-        let rulebook = rulebook_at(&state, now)?;
-        let (account, version) = load_account(&state, p.provider).await?;
-        let b = balances(&state, p.provider).await?;
-        let decided = with_ctx(&state, now, rulebook, |ctx| {
-            step(&account, p.deduction, b, ctx)
-        })
-        .map_err(refused)?;
-        let mut batch = WriteBatch::default();
-        if let Some(decision) = decided {
-            write_decision(&state, &mut batch, decision, version, rulebook, now).await?;
+    crate::kernel::pipeline::fire(&state, &d, |now| {
+        let (state, p) = (&state, &p);
+        async move {
+            let rulebook = rulebook_at(state, now)?;
+            let (account, version) = load_account(state, p.provider).await?;
+            let b = balances(state, p.provider).await?;
+            let decided = with_ctx(state, now, rulebook, |ctx| {
+                step(&account, p.deduction, b, ctx)
+            })
+            .map_err(refused)?;
+            let mut batch = WriteBatch::default();
+            if let Some(decision) = decided {
+                write_decision(state, &mut batch, decision, version, rulebook, now).await?;
+            }
+            Ok(batch)
         }
-        batch.fire.push(FiredDeadline { id: d.id, at: now });
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(
-        "the deposit account kept changing while its deadline fired",
-    ))
+    })
+    .await
 }
 
 async fn fire_only(state: &AppState, d: &Deadline) -> Result<(), Problem> {
-    let batch = WriteBatch {
-        fire: vec![FiredDeadline {
-            id: d.id,
-            at: firing_time(state, d),
-        }],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    crate::kernel::pipeline::fire(state, d, |_| async { Ok(WriteBatch::default()) }).await
 }
 
 #[cfg(test)]

@@ -26,7 +26,6 @@ pub use crate::kernel::repo::exits as views;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
-use jiff::Timestamp;
 use serde_json::json;
 use utoipa::OpenApi;
 use uuid::Uuid;
@@ -39,7 +38,7 @@ use yunshi_core::provider::{
     reentry_allowed_from,
 };
 use yunshi_core::time::beijing_date;
-use yunshi_store::{Committed, Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, StoreError, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -47,7 +46,8 @@ use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
-use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, load};
+use crate::kernel::pipeline::Decision;
+use crate::kernel::pipeline::{Loaded, add_outcome, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
@@ -188,32 +188,30 @@ where
     let fingerprint = key
         .claim(principal, what, &json!(null), state.clock.now())?
         .fingerprint;
-    for _ in 0..MAX_ATTEMPTS {
-        if let Some(answer) = replayed(state, principal, key, &fingerprint).await? {
-            return Ok(answer);
-        }
-        let (mut batch, answer) = match decide().await {
-            Ok(v) => v,
-            Err(problem) => {
-                // A request with this very key changed the state meanwhile: its answer.
-                if let Some(answer) = replayed(state, principal, key, &fingerprint).await? {
-                    return Ok(answer);
+    let fingerprint = &fingerprint;
+    crate::kernel::pipeline::write(&state.store, || {
+        let decided = decide();
+        async move {
+            if let Some(answer) = replayed(state, principal, key, fingerprint).await? {
+                return Ok(Decision::Answer(answer));
+            }
+            let (mut batch, answer) = match decided.await {
+                Ok(v) => v,
+                Err(problem) => {
+                    // A request with this very key changed the state meanwhile: its answer.
+                    if let Some(answer) = replayed(state, principal, key, fingerprint).await? {
+                        return Ok(Decision::Answer(answer));
+                    }
+                    return Err(problem);
                 }
-                return Err(problem);
-            }
-        };
-        let now = state.clock.now();
-        batch.idempotency = Some(key.claim(principal, what, &answer, now)?);
-        match state.store.commit(batch).await {
-            Ok(Committed::Applied { .. }) => {
-                return serde_json::to_value(&answer).map_err(Problem::internal);
-            }
-            Ok(Committed::Replayed { response }) => return Ok(response),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(mismatch(&e).unwrap_or_else(|| e.into())),
+            };
+            let now = state.clock.now();
+            batch.idempotency = Some(key.claim(principal, what, &answer, now)?);
+            let answer = serde_json::to_value(&answer).map_err(Problem::internal)?;
+            Ok(Decision::Write(batch, answer))
         }
-    }
-    Err(Problem::conflict("the provider kept changing; try again"))
+    })
+    .await
 }
 
 /// The provider's exit standing: the tenure (term, announced exit, how it ended), when it may
@@ -752,21 +750,6 @@ fn payload_uuid(d: &Deadline, key: &str) -> Result<Uuid, Problem> {
         .ok_or_else(|| Problem::internal(format!("deadline {} has no {key}", d.id)))
 }
 
-/// Commits `batch` with `d` fired: `Ok(true)` when done (or fired by someone else).
-async fn commit_fired(
-    state: &AppState,
-    mut batch: WriteBatch,
-    d: &Deadline,
-    now: Timestamp,
-) -> Result<bool, Problem> {
-    batch.fire.push(FiredDeadline { id: d.id, at: now });
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(true),
-        Err(StoreError::VersionConflict { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Loads what a tenure deadline is about: the tenure and its provider, if both still stand.
 async fn tenure_and_provider(
     state: &AppState,
@@ -787,40 +770,40 @@ async fn tenure_and_provider(
 fn fire_exit_takes_effect(state: AppState, d: Deadline) -> HandlerFuture {
     Box::pin(async move {
         let pending = payload_uuid(&d, "pending")?;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = crate::kernel::deadlines::firing_time(&state, &d);
-            let mut batch = WriteBatch::default();
-            if let Some((tenure, provider)) = tenure_and_provider(&state, &d).await? {
-                let step = decide_now(&state, now, |ctx| {
-                    tenure.state.announced_exit_due(pending, ctx)
-                })?
-                .map_err(refused)?;
-                if let ExitStep::TakesEffect { kind } = step
-                    && provider.state.is_active()
-                {
-                    let reason = tenure
-                        .state
-                        .pending
-                        .as_ref()
-                        .map(|p| p.reason.clone())
-                        .unwrap_or_default();
-                    apply_exit(
-                        &state,
-                        &provider,
-                        Some(&tenure),
-                        kind,
-                        &reason,
-                        now,
-                        &mut batch,
-                    )
-                    .await?;
+        crate::kernel::pipeline::fire(&state, &d, |now| {
+            let (state, d) = (&state, &d);
+            async move {
+                let mut batch = WriteBatch::default();
+                if let Some((tenure, provider)) = tenure_and_provider(state, d).await? {
+                    let step = decide_now(state, now, |ctx| {
+                        tenure.state.announced_exit_due(pending, ctx)
+                    })?
+                    .map_err(refused)?;
+                    if let ExitStep::TakesEffect { kind } = step
+                        && provider.state.is_active()
+                    {
+                        let reason = tenure
+                            .state
+                            .pending
+                            .as_ref()
+                            .map(|p| p.reason.clone())
+                            .unwrap_or_default();
+                        apply_exit(
+                            state,
+                            &provider,
+                            Some(&tenure),
+                            kind,
+                            &reason,
+                            now,
+                            &mut batch,
+                        )
+                        .await?;
+                    }
                 }
+                Ok(batch)
             }
-            if commit_fired(&state, batch, &d, now).await? {
-                return Ok(());
-            }
-        }
-        Err(Problem::conflict("the provider kept changing; try again"))
+        })
+        .await
     })
 }
 
@@ -833,33 +816,33 @@ fn fire_term_ends(state: AppState, d: Deadline) -> HandlerFuture {
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Problem::internal(format!("deadline {} has no last_day", d.id)))?;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = crate::kernel::deadlines::firing_time(&state, &d);
-            let mut batch = WriteBatch::default();
-            if let Some((tenure, provider)) = tenure_and_provider(&state, &d).await?
-                && provider.state.is_active()
-            {
-                let (next, step, outcome) =
-                    decide_now(&state, now, |ctx| tenure.state.term_end_due(last_day, ctx))?
-                        .map_err(refused)?;
-                match step {
-                    ExitStep::Extended { .. } => {
-                        add_outcome(&mut batch, outcome, now);
-                        batch
-                            .aggregates
-                            .push(tenure_write(&next, Some(tenure.version), now)?);
+        crate::kernel::pipeline::fire(&state, &d, |now| {
+            let (state, d) = (&state, &d);
+            async move {
+                let mut batch = WriteBatch::default();
+                if let Some((tenure, provider)) = tenure_and_provider(state, d).await?
+                    && provider.state.is_active()
+                {
+                    let (next, step, outcome) =
+                        decide_now(state, now, |ctx| tenure.state.term_end_due(last_day, ctx))?
+                            .map_err(refused)?;
+                    match step {
+                        ExitStep::Extended { .. } => {
+                            add_outcome(&mut batch, outcome, now);
+                            batch
+                                .aggregates
+                                .push(tenure_write(&next, Some(tenure.version), now)?);
+                        }
+                        ExitStep::TakesEffect { kind } => {
+                            apply_exit(state, &provider, Some(&tenure), kind, "", now, &mut batch)
+                                .await?;
+                        }
+                        ExitStep::Announced { .. } | ExitStep::Nothing => {}
                     }
-                    ExitStep::TakesEffect { kind } => {
-                        apply_exit(&state, &provider, Some(&tenure), kind, "", now, &mut batch)
-                            .await?;
-                    }
-                    ExitStep::Announced { .. } | ExitStep::Nothing => {}
                 }
+                Ok(batch)
             }
-            if commit_fired(&state, batch, &d, now).await? {
-                return Ok(());
-            }
-        }
-        Err(Problem::conflict("the provider kept changing; try again"))
+        })
+        .await
     })
 }

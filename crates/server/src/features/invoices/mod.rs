@@ -38,7 +38,7 @@ use yunshi_core::ids::OrderId;
 use yunshi_core::invoice::{
     Decided, ISSUE_DUE, InvoiceError, InvoiceRequest, Issuer, RequestInvoice,
 };
-use yunshi_store::{Deadline, FiredDeadline, StoreError, UniqueKey, WriteBatch};
+use yunshi_store::{Deadline, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -46,7 +46,7 @@ use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
 use crate::kernel::parties::PartyList;
-use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem, path_id};
 use crate::kernel::repo::invoices::{ORDER_SCOPE, invoice_write, write_decided};
 use crate::kernel::repo::providers::acts_for;
@@ -583,21 +583,16 @@ async fn fire_issue(state: AppState, d: Deadline) -> Result<(), Problem> {
         .ok_or_else(|| {
             Problem::internal(format!("deadline {} has subject {:?}", d.id, d.subject))
         })?;
-    for _ in 0..MAX_ATTEMPTS {
-        let now = crate::kernel::deadlines::firing_time(&state, &d);
-        let mut batch = WriteBatch::default();
-        if let Some(loaded) = load::<InvoiceRequest>(&state.store, INVOICE, id).await? {
-            let decided = decide(&state, now, |ctx| loaded.state.issue_due_passes(ctx))?;
-            write_decided(&loaded, decided, now, &mut batch)?;
+    crate::kernel::pipeline::fire(&state, &d, |now| {
+        let state = &state;
+        async move {
+            let mut batch = WriteBatch::default();
+            if let Some(loaded) = load::<InvoiceRequest>(&state.store, INVOICE, id).await? {
+                let decided = decide(state, now, |ctx| loaded.state.issue_due_passes(ctx))?;
+                write_decided(&loaded, decided, now, &mut batch)?;
+            }
+            Ok(batch)
         }
-        batch.fire.push(FiredDeadline { id: d.id, at: now });
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(
-        "the invoice request kept changing; try again",
-    ))
+    })
+    .await
 }

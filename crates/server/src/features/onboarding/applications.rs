@@ -19,21 +19,21 @@ use yunshi_core::provider::{
 use yunshi_core::rulebook::Material;
 use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
-use yunshi_store::{AggregateQuery, Committed, StoreError, StoredFile, UniqueKey};
+use yunshi_store::{AggregateQuery, StoreError, StoredFile, UniqueKey};
 
 use super::agreement;
 use super::views::{
     AcceptAgreement, ApplicationView, DepositPayment, DepositPaymentView, PaymentReceipt,
     ProviderView, StartApplication,
 };
-use super::{ApplicationRecord, Change, MAX_ATTEMPTS, load_application, path_id};
+use super::{ApplicationRecord, Change, load_application, path_id};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::files::{MAX_MATERIAL_BYTES, material_type};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
-use crate::kernel::pipeline::Loaded;
+use crate::kernel::pipeline::{Decision, Loaded};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::providers::PROVIDER_OF_MEMBER;
 use crate::kernel::repo::providers::STORE;
@@ -100,9 +100,7 @@ pub(crate) async fn update_application<F>(
 where
     F: Fn(&Loaded<ApplicationRecord>, &Loaded<Provider>, Timestamp) -> Result<Change, Problem>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let (app, provider) = load_visible(state, principal, raw_id).await?;
         if who == Who::Applicant {
             require_applicant(principal, &provider.state)?;
@@ -113,12 +111,9 @@ where
             .application
             .as_ref()
             .map_or_else(|| app.state.clone(), |(_, a)| a.clone());
-        match state.store.commit(change.batch(now)?).await {
-            Ok(_) => return Ok(result),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((change.batch(now)?, result))
+    })
+    .await
 }
 
 /// A change of the application alone.
@@ -202,9 +197,7 @@ pub async fn start_application(
         MemberKind::Enterprise => EntityKind::Enterprise,
         MemberKind::Personal => EntityKind::Individual,
     };
-    let mut attempt = 0;
-    let record = loop {
-        attempt += 1;
+    let record = crate::kernel::pipeline::write(&state.store, || async {
         let now = state.clock.now();
         let existing =
             match crate::kernel::repo::providers::provider_of_member(&state, member_id).await? {
@@ -253,16 +246,9 @@ pub async fn start_application(
                 id: provider.id.uuid(),
             });
         }
-        match state.store.commit(batch).await {
-            Ok(_) => break record,
-            Err(StoreError::VersionConflict { .. } | StoreError::DuplicateKey { .. })
-                if attempt < MAX_ATTEMPTS =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+        Ok(Decision::WriteKeys(batch, record))
+    })
+    .await?;
     tracing::info!(application = %record.application.id, provider = %record.application.provider, "onboarding application started");
     let location = format!("/api/v1/onboarding/applications/{}", record.application.id);
     Ok(created(view(&state, &record)?, &location))
@@ -640,11 +626,9 @@ pub async fn pay_deposit(
     let fingerprint = key
         .claim(&principal, &what, &json!(null), state.clock.now())?
         .fingerprint;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let paid = crate::kernel::pipeline::write(&state.store, || async {
         if let Some(res) = replayed(&state, &principal, &key, &fingerprint).await? {
-            return Ok(res);
+            return Ok(Decision::Answer(Paid::Before(res)));
         }
         let decided = decide_payment(&state, &principal, &id, &req).await;
         let (change, answer) = match decided {
@@ -653,7 +637,7 @@ pub async fn pay_deposit(
                 // Decided from a state that a request with this very key changed meanwhile
                 // (the loads are not one snapshot): answer as that request did.
                 if let Some(res) = replayed(&state, &principal, &key, &fingerprint).await? {
-                    return Ok(res);
+                    return Ok(Decision::Answer(Paid::Before(res)));
                 }
                 return Err(problem);
             }
@@ -661,17 +645,31 @@ pub async fn pay_deposit(
         let now = state.clock.now();
         let mut batch = change.batch(now)?;
         batch.idempotency = Some(key.claim(&principal, &what, &answer, now)?);
-        match state.store.commit(batch).await {
-            Ok(Committed::Applied { .. }) => {
-                tracing::info!(application = %answer.application.application.id, amount = %req.amount, admitted = answer.store.is_some(), "deposit payment received");
-                return Ok((StatusCode::CREATED, axum::Json(answer)).into_response());
-            }
-            Ok(Committed::Replayed { response }) => {
-                return Ok((StatusCode::CREATED, axum::Json(response)).into_response());
-            }
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(mismatch(&e).unwrap_or_else(|| e.into())),
+        Ok(Decision::Write(batch, Paid::Now(Box::new(answer))))
+    })
+    .await?;
+    Ok(match paid {
+        Paid::Now(answer) => {
+            tracing::info!(application = %answer.application.application.id, amount = %req.amount, admitted = answer.store.is_some(), "deposit payment received");
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
         }
+        Paid::Before(res) => res,
+    })
+}
+
+/// A deposit payment's answer: this request's, or the first answer to its key.
+enum Paid {
+    Now(Box<DepositPaymentView>),
+    Before(Response),
+}
+
+/// A stored answer (the key's first request committed meanwhile) is given as it was stored.
+impl<'de> Deserialize<'de> for Paid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let response = serde_json::Value::deserialize(d)?;
+        Ok(Paid::Before(
+            (StatusCode::CREATED, axum::Json(response)).into_response(),
+        ))
     }
 }
 

@@ -28,7 +28,7 @@ use yunshi_core::decision::Outcome;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::provider::{Application, Provider, REDECLARATION_DEADLINE};
 use yunshi_core::storefront::{BLOCK_ENDS, FREEZE_ENDS, Store};
-use yunshi_store::{Deadline, FiredDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, WriteBatch};
 
 use crate::AppState;
 use crate::kernel::context::decide;
@@ -39,9 +39,6 @@ pub(crate) use crate::kernel::problem::path_id;
 use crate::kernel::repo::providers::{
     APPLICATION, PROVIDER, load_provider, load_store, store_write,
 };
-
-/// How many times a decision is retried after losing a race.
-pub const MAX_ATTEMPTS: u32 = 8;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -282,47 +279,30 @@ fn payload_id(d: &Deadline, key: &str) -> Result<Uuid, Problem> {
         .ok_or_else(|| Problem::internal(format!("deadline {} has no {key} in its payload", d.id)))
 }
 
-/// Commits `batch` with the deadline fired; another worker having fired it is success.
-async fn commit_fired(
-    state: &AppState,
-    mut batch: WriteBatch,
-    d: &Deadline,
-    now: Timestamp,
-) -> Result<bool, Problem> {
-    batch.fire.push(FiredDeadline { id: d.id, at: now });
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(true),
-        Err(StoreError::VersionConflict { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// `provider.material_redeclaration_due`: the changed material was not re-declared in time.
 fn fire_redeclaration_due(state: AppState, d: Deadline) -> HandlerFuture {
     Box::pin(async move {
         let provider = ProviderId(subject_id(&d, "provider:")?);
         let redeclaration = payload_id(&d, "redeclaration")?;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = crate::kernel::deadlines::firing_time(&state, &d);
-            let Some(loaded) = load_provider(&state, provider).await? else {
-                return commit_fired(&state, WriteBatch::default(), &d, now)
-                    .await
-                    .map(|_| ());
-            };
-            let (next, outcome) = decide(&state, now, |ctx| {
-                loaded.state.material_redeclaration_due(redeclaration, ctx)
-            })?
-            .map_err(|e| Problem::refusal(&e))?;
-            let change = Change {
-                provider: (next != loaded.state).then_some((Some(loaded.version), next)),
-                outcome,
-                ..Change::default()
-            };
-            if commit_fired(&state, change.batch(now)?, &d, now).await? {
-                return Ok(());
+        crate::kernel::pipeline::fire(&state, &d, |now| {
+            let state = &state;
+            async move {
+                let Some(loaded) = load_provider(state, provider).await? else {
+                    return Ok(WriteBatch::default());
+                };
+                let (next, outcome) = decide(state, now, |ctx| {
+                    loaded.state.material_redeclaration_due(redeclaration, ctx)
+                })?
+                .map_err(|e| Problem::refusal(&e))?;
+                let change = Change {
+                    provider: (next != loaded.state).then_some((Some(loaded.version), next)),
+                    outcome,
+                    ..Change::default()
+                };
+                change.batch(now)
             }
-        }
-        Err(Problem::conflict("the provider kept changing; try again"))
+        })
+        .await
     })
 }
 
@@ -331,35 +311,33 @@ fn fire_measure_ends(state: AppState, d: Deadline) -> HandlerFuture {
     Box::pin(async move {
         let store = subject_id(&d, "store:")?;
         let measure = payload_id(&d, "measure")?;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = crate::kernel::deadlines::firing_time(&state, &d);
-            let Some(loaded) = load_store(&state, store).await? else {
-                return commit_fired(&state, WriteBatch::default(), &d, now)
-                    .await
-                    .map(|_| ());
-            };
-            // Instants are stored to the microsecond, while a measure's end may carry
-            // nanoseconds: decide the lift no earlier than the stored due time rounded up.
-            let lift_at = now.max(
-                d.due_at
-                    .checked_add(jiff::SignedDuration::from_micros(1))
-                    .unwrap_or(d.due_at),
-            );
-            let (next, outcome) = decide(&state, lift_at, |ctx| {
-                loaded.state.lift_measure(measure, ctx)
-            })?
-            .map_err(|e| Problem::refusal(&e))?;
-            let mut change = Change {
-                outcome,
-                ..Change::default()
-            };
-            if next != loaded.state {
-                change.stores.push((Some(loaded.version), next));
+        crate::kernel::pipeline::fire(&state, &d, |now| {
+            let (state, d) = (&state, &d);
+            async move {
+                let Some(loaded) = load_store(state, store).await? else {
+                    return Ok(WriteBatch::default());
+                };
+                // Instants are stored to the microsecond, while a measure's end may carry
+                // nanoseconds: decide the lift no earlier than the stored due time rounded up.
+                let lift_at = now.max(
+                    d.due_at
+                        .checked_add(jiff::SignedDuration::from_micros(1))
+                        .unwrap_or(d.due_at),
+                );
+                let (next, outcome) = decide(state, lift_at, |ctx| {
+                    loaded.state.lift_measure(measure, ctx)
+                })?
+                .map_err(|e| Problem::refusal(&e))?;
+                let mut change = Change {
+                    outcome,
+                    ..Change::default()
+                };
+                if next != loaded.state {
+                    change.stores.push((Some(loaded.version), next));
+                }
+                change.batch(now)
             }
-            if commit_fired(&state, change.batch(now)?, &d, now).await? {
-                return Ok(());
-            }
-        }
-        Err(Problem::conflict("the store kept changing; try again"))
+        })
+        .await
     })
 }

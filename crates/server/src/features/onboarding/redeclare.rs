@@ -14,10 +14,10 @@ use uuid::Uuid;
 use yunshi_core::decision::Outcome;
 use yunshi_core::provider::{MaterialChange, MaterialRef, Provider};
 use yunshi_core::rulebook::Material;
-use yunshi_store::{StoreError, StoredFile};
+use yunshi_store::StoredFile;
 
+use super::Change;
 use super::applications::MaterialQuery;
-use super::{Change, MAX_ATTEMPTS};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
@@ -59,9 +59,7 @@ where
     let id = own_provider_id(state, &principal.actor)
         .await?
         .ok_or_else(not_found)?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load_provider(state, id).await?.ok_or_else(not_found)?;
         let now = state.clock.now();
         let (next, outcome) = decide_change(&loaded.state, now)?;
@@ -70,12 +68,9 @@ where
             outcome,
             ..Change::default()
         };
-        match state.store.commit(change.batch(now)?).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((change.batch(now)?, next))
+    })
+    .await
 }
 
 /// The admitted provider reports a changed or expiring material; the new one is due by the

@@ -11,10 +11,10 @@ use yunshi_core::account::Capability;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::provider::Provider;
 use yunshi_core::storefront::Store;
-use yunshi_store::{AggregateQuery, StoreError};
+use yunshi_store::AggregateQuery;
 
 use super::views::{ReasonRequest, StorePage, TransferRequestBody};
-use super::{Change, MAX_ATTEMPTS, path_id};
+use super::{Change, path_id};
 use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
@@ -168,9 +168,7 @@ where
         jiff::Timestamp,
     ) -> Result<(Store, yunshi_core::decision::Outcome), Problem>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::run(&state.store, || async {
         let (store, holder) = visible_store(state, principal, raw_id).await?;
         if as_holder && !acts_for(&principal.actor, &holder.state) {
             return Err(Problem::forbidden(
@@ -201,12 +199,9 @@ where
             outcome,
             ..Change::default()
         };
-        match state.store.commit(change.batch(now)?).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Ok((change.batch(now)?, next))
+    })
+    .await
 }
 
 /// The store's provider asks to transfer it to another active provider; the operator must

@@ -51,9 +51,7 @@ use yunshi_core::order::{
     self, ConfirmedPayment, GUARANTEE_WINDOW_END, IntentStatus, Order, OrderError, PaymentStart,
     PlaceOrder, PriceSnapshot, ProductRating, ProductReviews, ProductSales, SaleCount,
 };
-use yunshi_store::{
-    AggregateQuery, Deadline, FiredDeadline, Store, StoreError, UniqueKey, WriteBatch,
-};
+use yunshi_store::{AggregateQuery, Deadline, Store, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
 use crate::AppState;
@@ -61,7 +59,8 @@ use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::gateway::{Charge, ChargeOutcome, VoidOutcome};
 use crate::kernel::idempotency::{IdempotencyKey, mismatch};
-use crate::kernel::pipeline::{Loaded, MAX_ATTEMPTS, add_outcome, aggregate_write};
+use crate::kernel::pipeline::Decision;
+use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::orders::{ORDER, OrderRecord, PROVIDER_ORDER, write_record};
 use crate::kernel::repo::products::{
@@ -305,23 +304,6 @@ fn same_order(
     }
 }
 
-/// Commits `batch`; `Ok(None)` means the race was lost and the caller should decide again.
-async fn commit(
-    store: &Store,
-    batch: WriteBatch,
-    answer: OrderView,
-    attempt: u32,
-) -> Result<Option<OrderView>, Problem> {
-    match store.commit(batch).await {
-        Ok(yunshi_store::Committed::Applied { .. }) => Ok(Some(answer)),
-        Ok(yunshi_store::Committed::Replayed { response }) => serde_json::from_value(response)
-            .map(Some)
-            .map_err(|e| Problem::internal(format!("stored answer does not read back: {e}"))),
-        Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => Ok(None),
-        Err(e) => Err(mismatch(&e).unwrap_or_else(|| e.into())),
-    }
-}
-
 /// Load, check, decide, commit — again from a fresh load after a lost race.
 async fn order_command(
     state: &AppState,
@@ -331,15 +313,13 @@ async fn order_command(
     idem: Option<Idem<'_>>,
     f: &Decide<'_>,
 ) -> Result<OrderView, Problem> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    crate::kernel::pipeline::write(&state.store, || async {
         let loaded = load_for(state, principal, id, Some(who)).await?;
         // Checked after the load: a replay that lost the race finds the winner's answer.
         if let Some(idem) = &idem
             && let Some(answer) = replayed(&state.store, principal, idem).await?
         {
-            return Ok(answer);
+            return Ok(Decision::Answer(answer));
         }
         let now = state.clock.now();
         let (next, outcome) = decide(state, now, |ctx| f(&loaded.state, ctx))?;
@@ -358,10 +338,9 @@ async fn order_command(
         if let Some(idem) = &idem {
             batch.idempotency = Some(idem.key.claim(principal, &idem.what, &answer, now)?);
         }
-        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
-            return Ok(answer);
-        }
-    }
+        Ok(Decision::Write(batch, answer))
+    })
+    .await
 }
 
 fn what(action: &str, id: Uuid, body: &impl Serialize) -> serde_json::Value {
@@ -611,16 +590,10 @@ pub async fn pay_order(
     let attempt_of =
         blake3::hash(format!("{}\n{}", principal.principal, key.0).as_bytes()).to_hex();
     let attempt_of = &attempt_of[..32];
-    let mut lost_races = 0;
-    loop {
-        if lost_races >= MAX_ATTEMPTS {
-            return Err(Problem::conflict(format!(
-                "order {id} kept changing while it was being paid; retry with the same Idempotency-Key"
-            )));
-        }
+    let answer = crate::kernel::pipeline::write(&state.store, || async {
         let loaded = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
         if let Some(answer) = replayed(&state.store, &principal, &idem).await? {
-            return Ok(ApiJson(answer));
+            return Ok(Decision::Answer(answer));
         }
         let order = &loaded.state.order;
         let now = state.clock.now();
@@ -633,12 +606,7 @@ pub async fn pay_order(
                 // racing with different keys one loses here and then finds it open.
                 let mut batch = WriteBatch::default();
                 intent_change(&mut batch, &loaded, *next, outcome, now)?;
-                match state.store.commit(batch).await {
-                    Ok(_) => {}
-                    Err(StoreError::VersionConflict { .. }) => lost_races += 1,
-                    Err(e) => return Err(e.into()),
-                }
-                continue;
+                return Ok(Decision::Step(batch));
             }
         };
         let charge = Charge {
@@ -656,10 +624,11 @@ pub async fn pay_order(
                 {
                     let mut batch = WriteBatch::default();
                     intent_change(&mut batch, &loaded, next, outcome, now)?;
-                    match state.store.commit(batch).await {
-                        // A changed order keeps the intent open; its reconciliation closes it.
-                        Ok(_) | Err(StoreError::VersionConflict { .. }) => {}
-                        Err(e) => return Err(e.into()),
+                    // A changed order keeps the intent open; its reconciliation closes it.
+                    if let Err(e) = state.store.commit(batch).await
+                        && !crate::kernel::pipeline::lost_race(&e, false)
+                    {
+                        return Err(e.into());
                     }
                 }
                 return Err(Problem::coded(
@@ -724,11 +693,10 @@ pub async fn pay_order(
             )?;
         }
         // A lost race reloads and charges again under the same intent: one charge.
-        lost_races += 1;
-        if let Some(answer) = commit(&state.store, batch, answer, lost_races).await? {
-            return Ok(ApiJson(answer));
-        }
-    }
+        Ok(Decision::Write(batch, answer))
+    })
+    .await?;
+    Ok(ApiJson(answer))
 }
 
 /// Adds to `batch` the loaded order with its payment intent opened or closed (`next`),
@@ -772,15 +740,8 @@ async fn reconcile_intent(state: &AppState, deadline: &Deadline) -> Result<(), P
         .and_then(|v| v.as_str())
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(|| Problem::internal(format!("deadline {} names no intent", deadline.id)))?;
-    for _ in 0..MAX_ATTEMPTS {
-        let now = state.clock.now().max(deadline.due_at);
-        let mut batch = WriteBatch {
-            fire: vec![FiredDeadline {
-                id: deadline.id,
-                at: now,
-            }],
-            ..WriteBatch::default()
-        };
+    crate::kernel::pipeline::fire(state, deadline, |now| async move {
+        let mut batch = WriteBatch::default();
         let loaded = crate::kernel::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await?;
         if let Some(loaded) = &loaded
             && let Some((next, mut outcome)) =
@@ -801,15 +762,9 @@ async fn reconcile_intent(state: &AppState, deadline: &Deadline) -> Result<(), P
             outcome.cancel.clear();
             intent_change(&mut batch, loaded, next, outcome, now)?;
         }
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(format!(
-        "order {id} kept changing while its payment intent was reconciled"
-    )))
+        Ok(batch)
+    })
+    .await
 }
 
 macro_rules! simple_command {
@@ -1244,9 +1199,7 @@ pub async fn rate_order(
     ApiJson(req): ApiJson<RatingBody>,
 ) -> Result<ApiJson<OrderView>, Problem> {
     let id = path_id(&id)?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let answer = crate::kernel::pipeline::write(&state.store, || async {
         let loaded = load_for(&state, &principal, id, Some(Who::Buyer)).await?;
         let product = loaded.state.order.terms.product;
         let acc =
@@ -1325,10 +1278,10 @@ pub async fn rate_order(
         )
         .await?;
         add_outcome(&mut batch, outcome, now);
-        if let Some(answer) = commit(&state.store, batch, answer, attempt).await? {
-            return Ok(ApiJson(answer));
-        }
-    }
+        Ok(Decision::Write(batch, answer))
+    })
+    .await?;
+    Ok(ApiJson(answer))
 }
 
 /// A product's rating: count and exact average (public).
@@ -1362,18 +1315,11 @@ fn fire_window_end(state: AppState, deadline: Deadline) -> HandlerFuture {
 /// The window-end handler, callable directly (tests, a deadline worker).
 pub async fn window_end(state: &AppState, deadline: &Deadline) -> Result<(), Problem> {
     let id = window_end_order(deadline)?;
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::fire(state, deadline, |now| async move {
         let loaded = crate::kernel::pipeline::load::<OrderRecord>(&state.store, ORDER, id).await?;
-        let batch = window_end_batch(state, deadline, loaded).await?;
-        match state.store.commit(batch).await {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(format!(
-        "order {id} kept changing while its window end fired"
-    )))
+        window_end_batch(state, deadline, loaded, now).await
+    })
+    .await
 }
 
 /// `order.guarantee_window_end` in bulk ([`crate::kernel::deadlines::BatchHandler`]): a day's window
@@ -1395,16 +1341,14 @@ async fn window_ends(state: &AppState, deadlines: &[Deadline]) -> Result<(), Pro
             .into_iter()
             .map(|l| (l.id, l))
             .collect();
-    let mut batches = Vec::with_capacity(deadlines.len());
+    let mut firings = Vec::with_capacity(deadlines.len());
     for (deadline, id) in deadlines.iter().zip(&ids) {
-        batches.push(window_end_batch(state, deadline, loaded.remove(id)).await?);
+        let now = crate::kernel::deadlines::firing_time(state, deadline);
+        let batch = window_end_batch(state, deadline, loaded.remove(id), now).await?;
+        firings.push((deadline, now, batch));
     }
-    let results = state.store.commit_many(batches).await?;
-    for (deadline, result) in deadlines.iter().zip(results) {
-        match result {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => {}
-            Err(_) => window_end(state, deadline).await?,
-        }
+    for deadline in crate::kernel::pipeline::fire_each(state, firings).await? {
+        window_end(state, deadline).await?;
     }
     Ok(())
 }
@@ -1425,22 +1369,15 @@ fn window_end_order(deadline: &Deadline) -> Result<Uuid, Problem> {
         .ok_or_else(|| Problem::internal(format!("deadline {} names no order", deadline.id)))
 }
 
-/// The batch that fires a window end: the order (as `loaded`) released from escrow where it
-/// still held it, and the deadline marked fired.
+/// What a window end firing at `now` writes: the order (as `loaded`) released from escrow
+/// where it still held it.
 async fn window_end_batch(
     state: &AppState,
     deadline: &Deadline,
     loaded: Option<Loaded<OrderRecord>>,
+    now: Timestamp,
 ) -> Result<WriteBatch, Problem> {
-    // Never before it is due, even if a simulated clock lags behind the caller's `now`.
-    let now = state.clock.now().max(deadline.due_at);
-    let mut batch = WriteBatch {
-        fire: vec![FiredDeadline {
-            id: deadline.id,
-            at: now,
-        }],
-        ..WriteBatch::default()
-    };
+    let mut batch = WriteBatch::default();
     if let Some(loaded) = loaded {
         let (next, mut outcome) = decide(state, now, |ctx| {
             order::guarantee_window_ended(&loaded.state.order, ctx)
@@ -1506,14 +1443,9 @@ fn fire_sale_counts(state: AppState, deadlines: Vec<Deadline>) -> HandlerFuture 
 /// Applies the sale changes of `deadlines` to their products' counts in the batch that fires
 /// them all (exactly once per order and change).
 async fn count_sales(state: &AppState, deadlines: &[Deadline]) -> Result<(), Problem> {
-    let mut fire = Vec::with_capacity(deadlines.len());
     let mut changes: std::collections::BTreeMap<Uuid, (ProviderId, Vec<order::SaleChange>)> =
         std::collections::BTreeMap::new();
     for deadline in deadlines {
-        fire.push(FiredDeadline {
-            id: deadline.id,
-            at: crate::kernel::deadlines::firing_time(state, deadline),
-        });
         match serde_json::from_value::<SaleCount>(deadline.payload.clone()) {
             Ok(count) => changes
                 .entry(count.product_id.0)
@@ -1525,14 +1457,10 @@ async fn count_sales(state: &AppState, deadlines: &[Deadline]) -> Result<(), Pro
             }
         }
     }
-    let at = fire
-        .iter()
-        .map(|f| f.at)
-        .max()
-        .unwrap_or_else(|| state.clock.now());
-    for _ in 0..SALE_COUNT_ATTEMPTS {
+    let changes = &changes;
+    crate::kernel::pipeline::fire_together(state, deadlines, SALE_COUNT_ATTEMPTS, |at| async move {
         let mut aggregates = Vec::with_capacity(changes.len());
-        for (&product, (provider, product_changes)) in &changes {
+        for (&product, (provider, product_changes)) in changes {
             let current =
                 crate::kernel::pipeline::load::<ProductSales>(&state.store, PRODUCT_SALES, product)
                     .await?;
@@ -1550,19 +1478,10 @@ async fn count_sales(state: &AppState, deadlines: &[Deadline]) -> Result<(), Pro
                 at,
             )?);
         }
-        let batch = WriteBatch {
-            fire: fire.clone(),
+        Ok(WriteBatch {
             aggregates,
             ..WriteBatch::default()
-        };
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::DeadlineNotPending(_)) if deadlines.len() == 1 => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(
-        "the sales counts kept changing; retried when the lease runs out",
-    ))
+        })
+    })
+    .await
 }

@@ -30,7 +30,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
-use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, all_aggregates, load};
+use crate::kernel::pipeline::{aggregate_write, all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
@@ -378,7 +378,7 @@ pub async fn issue_invoice(
     } else {
         principal.require(Capability::ManageInvoices)?;
     }
-    for _ in 0..MAX_ATTEMPTS {
+    let next = crate::kernel::pipeline::run(&state.store, || async {
         let loaded = load::<Statement>(&state.store, STATEMENT, statement.id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no statement {id:?}")))?;
@@ -400,13 +400,10 @@ pub async fn issue_invoice(
             ),
             now,
         );
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(ApiJson(next)),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict("the statement kept changing"))
+        Ok((batch, next))
+    })
+    .await?;
+    Ok(ApiJson(next))
 }
 
 /// A provider's payouts. Its staff and finance.
@@ -489,7 +486,7 @@ pub async fn set_fee_agreement(
     let agreement = agreement
         .checked(&rulebook.settlement, pid)
         .map_err(|e| Problem::refusal(&e))?;
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::run(&state.store, || async {
         let (_, version) = load_fee_agreement(&state, pid).await?;
         let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
@@ -510,11 +507,8 @@ pub async fn set_fee_agreement(
             ),
             now,
         );
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(ApiJson(agreement)),
-            Err(StoreError::VersionConflict { .. } | StoreError::DuplicateKey { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict("the fee agreement kept changing"))
+        Ok((batch, agreement.clone()))
+    })
+    .await
+    .map(ApiJson)
 }

@@ -22,7 +22,6 @@ use yunshi_core::settlement::{
     GatewayAnswer, PayeeAccount, PayeeChannel, PayeeDecision, PayeeRegistration, Payout,
     PayoutStatus, SettlementError,
 };
-use yunshi_store::StoreError;
 
 use super::run::open_payouts;
 use super::{payout_write, visible_provider};
@@ -30,7 +29,8 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::Decision;
+use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::PAYEE;
 use crate::kernel::repo::PAYOUT;
@@ -149,7 +149,7 @@ async fn apply_answer(
     id: uuid::Uuid,
     answer: impl Fn(&Payout) -> GatewayAnswer,
 ) -> Result<Payout, Problem> {
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::write(&state.store, || async {
         let loaded = load::<Payout>(&state.store, PAYOUT, id)
             .await?
             .ok_or_else(|| Problem::not_found(format!("no payout {id}")))?;
@@ -160,20 +160,16 @@ async fn apply_answer(
         })
         .map_err(refused)?;
         if next == loaded.state {
-            return Ok(next);
+            return Ok(Decision::Answer(next));
         }
         let mut batch = yunshi_store::WriteBatch::default();
         batch
             .aggregates
             .push(payout_write(&next, Some(loaded.version), now)?);
         add_outcome(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict("the payout kept changing"))
+        Ok(Decision::Write(batch, next))
+    })
+    .await
 }
 
 /// How many payouts go to the gateway in one batch (批量代付) and one write.
@@ -202,7 +198,7 @@ pub async fn send_instructed(state: &AppState) -> Result<(), Problem> {
         }
         match state.store.commit(batch).await {
             Ok(_) => {}
-            Err(StoreError::VersionConflict { .. }) => {
+            Err(e) if crate::kernel::pipeline::lost_race(&e, false) => {
                 for a in chunk {
                     apply_answer(state, a.id, |p| sandbox_answer_sealed(state, p)).await?;
                 }
@@ -292,13 +288,14 @@ async fn load_payee(
     )
 }
 
-async fn save_payee(
+/// The write of `reg` (its numbers sealed) and its event, conditional on `version`.
+fn payee_batch(
     state: &AppState,
     reg: &PayeeRegistration,
     version: Option<i64>,
     event: &str,
     now: Timestamp,
-) -> Result<bool, Problem> {
+) -> Result<yunshi_store::WriteBatch, Problem> {
     let context = payee_context(reg.provider);
     let sealed = map_registration(reg, |n| {
         state
@@ -325,11 +322,7 @@ async fn save_payee(
         ),
         now,
     );
-    match state.store.commit(batch).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::VersionConflict { .. } | StoreError::DuplicateKey { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(batch)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -418,23 +411,21 @@ pub async fn request_payee_change(
         ));
     }
     let name = legal_name(&state, provider.member).await?;
-    for _ in 0..MAX_ATTEMPTS {
+    let next = crate::kernel::pipeline::run(&state.store, || async {
         let now = state.clock.now();
         let (reg, version) = load_payee(&state, pid).await?;
         let next = reg.request(account.clone(), &name, now).map_err(refused)?;
-        if save_payee(
+        let batch = payee_batch(
             &state,
             &next,
             version,
             "settlement.payee_change_requested",
             now,
-        )
-        .await?
-        {
-            return Ok((StatusCode::ACCEPTED, ApiJson(shown(&state, &next, false)?)));
-        }
-    }
-    Err(Problem::conflict("the receiving account kept changing"))
+        )?;
+        Ok((batch, next))
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(shown(&state, &next, false)?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -474,23 +465,21 @@ pub async fn decide_payee_change(
             reason: req.reason.clone(),
         }
     };
-    for _ in 0..MAX_ATTEMPTS {
+    let next = crate::kernel::pipeline::run(&state.store, || async {
         let now = state.clock.now();
         let (reg, version) = load_payee(&state, pid).await?;
         let next = reg
             .decide(decision.clone(), &req.account, &principal.principal, now)
             .map_err(refused)?;
-        if save_payee(
+        let batch = payee_batch(
             &state,
             &next,
             version,
             "settlement.payee_change_decided",
             now,
-        )
-        .await?
-        {
-            return Ok(ApiJson(shown(&state, &next, false)?));
-        }
-    }
-    Err(Problem::conflict("the receiving account kept changing"))
+        )?;
+        Ok((batch, next))
+    })
+    .await?;
+    Ok(ApiJson(shown(&state, &next, false)?))
 }

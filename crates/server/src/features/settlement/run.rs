@@ -518,14 +518,14 @@ async fn commit_chunk(
             }
             return Ok(0);
         }
-        Err(StoreError::DuplicateKey { .. } | StoreError::VersionConflict { .. }) => {}
+        Err(e) if crate::kernel::pipeline::lost_race(&e, true) => {}
         Err(e) => return Err(e.into()),
     }
     let mut lost = 0;
     for b in batches {
         match state.store.commit(b.batch.clone()).await {
             Ok(_) => count(summary, &b)?,
-            Err(StoreError::DuplicateKey { .. } | StoreError::VersionConflict { .. }) => lost += 1,
+            Err(e) if crate::kernel::pipeline::lost_race(&e, true) => lost += 1,
             Err(e) => return Err(e.into()),
         }
     }

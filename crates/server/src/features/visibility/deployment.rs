@@ -49,7 +49,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Decision, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
@@ -195,14 +195,14 @@ async fn judge(
     threshold: Rate,
     now: Timestamp,
 ) -> Result<(), Problem> {
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::write(&state.store, || async {
         let loaded = load::<DeploymentStanding>(&state.store, STANDING, provider.uuid()).await?;
         let (standing, version) = match loaded {
             Some(l) => (l.state, Some(l.version)),
             None => (DeploymentStanding::new(provider), None),
         };
         let Some(decision) = standing.judge(year, instances, threshold, now) else {
-            return Ok(());
+            return Ok(Decision::Answer(()));
         };
         let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
@@ -215,15 +215,9 @@ async fn judge(
             now,
         )?);
         add_outcome(&mut batch, decision.outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(format!(
-        "the deployment standing of provider {provider} kept changing during the year-end check"
-    )))
+        Ok(Decision::Write(batch, ()))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -320,7 +314,7 @@ pub async fn declare(
         on_operator_cloud: body.on_operator_cloud,
         total: body.total,
     };
-    for _ in 0..MAX_ATTEMPTS {
+    let next = crate::kernel::pipeline::run(&state.store, || async {
         let now = state.clock.now();
         let start = rulebook_at(&state, now)?.expulsion.deployment_year_start;
         let loaded =
@@ -343,15 +337,10 @@ pub async fn declare(
             now,
         )?);
         add_outcome(&mut batch, outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(ApiJson(declaration_view(&state, next))),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(
-        "the declaration kept changing; try again",
-    ))
+        Ok((batch, next))
+    })
+    .await?;
+    Ok(ApiJson(declaration_view(&state, next)))
 }
 
 /// The product's deployment declarations. Its provider's staff and operator staff only.

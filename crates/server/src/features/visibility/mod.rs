@@ -49,7 +49,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
-use crate::kernel::pipeline::{MAX_ATTEMPTS, NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{NewIds, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::deliveries::DELIVERY;
@@ -259,13 +259,13 @@ async fn settle<F>(
     state: &AppState,
     fired: FiredDeadline,
     provider: ProviderId,
-    mut decide: F,
+    decide: F,
 ) -> Result<(), Problem>
 where
-    F: FnMut(&SaasFailureStanding, &MarketplaceRulebook) -> Option<SaasDecision>,
+    F: Fn(&SaasFailureStanding, &MarketplaceRulebook) -> Option<SaasDecision>,
 {
     let now = fired.at;
-    for _ in 0..MAX_ATTEMPTS {
+    let applied = crate::kernel::pipeline::fire_at(state, fired, |_| async {
         let loaded = load::<SaasFailureStanding>(&state.store, STANDING, provider.uuid()).await?;
         let (standing, version) = match loaded {
             Some(l) => (l.state, Some(l.version)),
@@ -273,12 +273,9 @@ where
         };
         let rulebook = rulebook_at(state, now)?;
         let Some(decision) = decide(&standing, rulebook) else {
-            return fire_only(state, fired).await;
+            return Ok((WriteBatch::default(), None));
         };
-        let mut batch = WriteBatch {
-            fire: vec![fired],
-            ..WriteBatch::default()
-        };
+        let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
             STANDING,
             provider.uuid(),
@@ -291,20 +288,14 @@ where
         let changed =
             apply_holds(state, &mut batch, provider, &decision.holds, rulebook, now).await?;
         add_outcome(&mut batch, decision.outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => {
-                tracing::info!(%provider, status = decision.standing.status_label(),
-                    products = changed, "SaaS delivery-failure rule applied");
-                return Ok(());
-            }
-            Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Ok((batch, Some((decision.standing.status_label(), changed))))
+    })
+    .await?;
+    if let Some(Some((status, changed))) = applied {
+        tracing::info!(%provider, status, products = changed,
+            "SaaS delivery-failure rule applied");
     }
-    Err(Problem::conflict(
-        "the provider's products kept changing while applying the SaaS delivery-failure rule",
-    ))
+    Ok(())
 }
 
 /// Stores a recurring check's next deadline; already stored (its dedupe key taken) is the

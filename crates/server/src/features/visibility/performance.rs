@@ -35,7 +35,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, aggregate_write, load};
+use crate::kernel::pipeline::{Decision, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
@@ -170,9 +170,9 @@ async fn check_product(
     rulebook: &MarketplaceRulebook,
     now: Timestamp,
 ) -> Result<(), Problem> {
-    for _ in 0..MAX_ATTEMPTS {
+    crate::kernel::pipeline::write(&state.store, || async {
         let Some(product) = load_product(state, id).await? else {
-            return Ok(());
+            return Ok(Decision::Answer(()));
         };
         let ProductRecord { product, .. } = product.state;
         let history = load::<SalesHistory>(&state.store, HISTORY, id.uuid()).await?;
@@ -187,7 +187,7 @@ async fn check_product(
         let rating = crate::kernel::repo::products::load_product_rating(&state.store, id).await?;
         let decision = monthly_check(&past, &product, paid, &rating, &rulebook.visibility, month);
         let Some(next) = decision.history else {
-            return Ok(());
+            return Ok(Decision::Answer(()));
         };
         let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
@@ -208,13 +208,7 @@ async fn check_product(
             now,
         )
         .await?;
-        match state.store.commit(batch).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Problem::conflict(format!(
-        "product {id} kept changing during the monthly visibility check"
-    )))
+        Ok(Decision::Write(batch, ()))
+    })
+    .await
 }

@@ -44,7 +44,7 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
-use crate::kernel::pipeline::{MAX_ATTEMPTS, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{Decision, add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
@@ -217,28 +217,26 @@ async fn settle<F>(
     now: Timestamp,
     fired: Option<FiredDeadline>,
     provider: ProviderId,
-    mut decide: F,
+    decide: F,
 ) -> Result<(), Problem>
 where
-    F: FnMut(&RefundRateStanding, RefundRate) -> Option<RefundRateDecision>,
+    F: Fn(&RefundRateStanding, RefundRate) -> Option<RefundRateDecision>,
 {
-    for _ in 0..MAX_ATTEMPTS {
+    // The batch and what it applies; `None`: nothing changes.
+    let decided = || async {
         let loaded = load::<RefundRateStanding>(&state.store, STANDING, provider.uuid()).await?;
         let (standing, version) = match loaded {
             Some(l) => (l.state, Some(l.version)),
             None => (RefundRateStanding::new(provider), None),
         };
         let Some(rule) = rule_at(state, now) else {
-            break;
+            return Ok((WriteBatch::default(), None));
         };
         let rate = measure(state, provider, &rule, now).await?;
         let Some(decision) = decide(&standing, rate) else {
-            break;
+            return Ok((WriteBatch::default(), None));
         };
-        let mut batch = WriteBatch {
-            fire: fired.into_iter().collect(),
-            ..WriteBatch::default()
-        };
+        let mut batch = WriteBatch::default();
         batch.aggregates.push(aggregate_write(
             STANDING,
             provider.uuid(),
@@ -249,21 +247,30 @@ where
             now,
         )?);
         add_outcome(&mut batch, decision.outcome, now);
-        match state.store.commit(batch).await {
-            Ok(_) => {
-                tracing::info!(%provider, status = decision.standing.status.as_str(),
-                    paid = rate.paid, refunded = rate.refunded, "refund-rate rule applied");
-                return Ok(());
-            }
-            Err(StoreError::DeadlineNotPending(_)) => return Ok(()),
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+        Ok((
+            batch,
+            Some((decision.standing.status.as_str().to_owned(), rate)),
+        ))
+    };
+    let applied = match fired {
+        Some(fired) => crate::kernel::pipeline::fire_at(state, fired, |_| decided())
+            .await?
+            .flatten(),
+        None => {
+            crate::kernel::pipeline::write(&state.store, || async {
+                Ok(match decided().await? {
+                    (batch, Some(applied)) => Decision::Write(batch, Some(applied)),
+                    (_, None) => Decision::Answer(None),
+                })
+            })
+            .await?
         }
+    };
+    if let Some((status, rate)) = applied {
+        tracing::info!(%provider, status = status.as_str(),
+            paid = rate.paid, refunded = rate.refunded, "refund-rate rule applied");
     }
-    match fired {
-        Some(fired) => fire_only(state, fired).await,
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
