@@ -349,7 +349,7 @@ pub async fn run_after(
             Some(&changed.providers)
         }
     };
-    let books = crate::features::settlement::reconcile::books(state, scope).await?;
+    let books = crate::kernel::books::books(state, scope).await?;
     let unbalanced = books
         .proofs
         .iter()

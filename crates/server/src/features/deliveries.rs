@@ -8,7 +8,7 @@
 //! failed" (`order.delivery`, in the same batch, conditional on the order's version; a later
 //! successful manual retry marks it delivered). Where the rulebook in force has the SaaS
 //! delivery-failure rule (TC 4.2), the same batches schedule that rule's deadlines: the
-//! failure's and, on the later delivery, the repair's ([`crate::features::visibility`]). Every attempt is logged on the delivery and
+//! failure's and, on the later delivery, the repair's (the visibility feature). Every attempt is logged on the delivery and
 //! the provider sees its own deliveries.
 //!
 //! Aggregates: `webhook_endpoint` (id = the provider's id; it holds the secret sealed under
@@ -342,7 +342,7 @@ async fn run_attempt(state: AppState, deadline: Deadline) -> Result<(), Problem>
         None => None,
     };
     // TC 4.2: a failed `create`, and its repair, feed the SaaS delivery-failure rule when
-    // the rulebook in force has it (crate::features::visibility).
+    // the rulebook in force has it (the visibility feature).
     let rule = crate::reactions::saas::saas_rule_in_force(&state, at).is_some();
     // The first attempt records on what was loaded before sending; a lost race reloads.
     let mut first = Some((loaded, order));

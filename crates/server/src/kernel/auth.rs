@@ -56,6 +56,9 @@ pub const BOOTSTRAP_PRINCIPALS: [&str; 2] = [BOOTSTRAP_PRINCIPAL, SETUP_ADMIN_PR
 pub const SETUP_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 /// The token role of a login session.
 pub const ROLE_SESSION: &str = "session";
+
+/// How long a login session lasts (absolute, not sliding).
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
 /// The token role of a user's API token.
 pub const ROLE_API: &str = "api";
 /// Principals of user tokens are `user:<uuid>`.

@@ -3,8 +3,10 @@
 //! authentication and problem documents. A kernel module never names a feature or a reaction
 //! (`tests/layering.rs`).
 
+pub mod agreement;
 pub mod amount;
 pub mod auth;
+pub mod books;
 pub mod clock;
 pub mod config;
 pub mod context;

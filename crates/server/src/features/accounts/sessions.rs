@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jiff::SignedDuration;
 use yunshi_core::account::{Email, UserKind};
 use yunshi_store::ApiToken;
 
 use super::password;
 use super::views::{LoginRequest, MeView, MemberView, SessionView, UserView};
 use crate::AppState;
+use crate::kernel::auth::SESSION_LIFETIME;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_SESSION, hash_secret, new_secret, user_principal,
 };
@@ -18,9 +18,6 @@ use crate::kernel::repo::accounts::EMAIL_SCOPE;
 use crate::kernel::repo::accounts::load_member;
 use crate::kernel::repo::accounts::load_user;
 use crate::kernel::throttle::ClientAddr;
-
-/// How long a login session lasts (absolute, not sliding).
-pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
 
 fn invalid_credentials() -> Problem {
     Problem::coded(

@@ -307,7 +307,7 @@ async fn home(c: &Console, token: &str, lang: Lang) -> String {
 
 fn signed_in(to: &str, token: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
-    let max_age = crate::features::accounts::sessions::SESSION_LIFETIME.as_secs();
+    let max_age = crate::kernel::auth::SESSION_LIFETIME.as_secs();
     if let Ok(v) = HeaderValue::from_str(&cookie(SESSION_COOKIE, token, max_age)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -8,7 +8,7 @@
 //!   behalf is an operator command.
 //! - Deadlines: the reminder and end of each top-up term, and the refund's due time. A
 //!   missed top-up claimed from the next settlement is taken by the settlement run, as its
-//!   own statement line (`crate::features::settlement`).
+//!   own statement line (the settlement feature).
 //!
 //! Aggregate: [`DEPOSIT_ACCOUNT`] (the core's `DepositAccount`), id = the provider's id, owner = the
 //! provider, status = [`DepositAccount::status_label`].

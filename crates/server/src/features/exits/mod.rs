@@ -552,7 +552,7 @@ pub async fn renew_agreement(
         let (provider, owner) = provider_for(&state, &principal, &id).await?;
         require_owner(owner)?;
         let now = state.clock.now();
-        let current = crate::features::onboarding::agreement::in_force(beijing_date(now))
+        let current = crate::kernel::agreement::in_force(beijing_date(now))
             .ok_or_else(|| Problem::conflict("no provider agreement is in force"))?;
         if req.agreement_id.trim() != current.id {
             return Err(Problem::coded(

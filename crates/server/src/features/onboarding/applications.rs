@@ -21,7 +21,6 @@ use yunshi_core::storefront::Store;
 use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, StoreError, StoredFile, UniqueKey};
 
-use super::agreement;
 use super::views::{
     AcceptAgreement, ApplicationView, DepositPayment, DepositPaymentView, PaymentReceipt,
     ProviderView, StartApplication,
@@ -516,7 +515,7 @@ pub async fn accept_agreement(
         &id,
         Who::Applicant,
         |app, provider, now| {
-            let current = agreement::in_force(beijing_date(now))
+            let current = crate::kernel::agreement::in_force(beijing_date(now))
                 .ok_or_else(|| Problem::conflict("no provider agreement is in force"))?;
             if req.agreement_id.trim() != current.id {
                 return Err(Problem::coded(

@@ -10,7 +10,7 @@
 //! that lost the race — gets that answer.
 //!
 //! Prices are snapshotted from the `product` aggregate's live version, fee terms from the
-//! provider's fee agreement (`crate::features::settlement`; the rulebook's default commission where it
+//! provider's fee agreement (the settlement feature; the rulebook's default commission where it
 //! says nothing); every order write also writes the settlement items its change created.
 //! Ratings also update
 //! the product's accumulator, the aggregate `product_rating` keyed by the product id (kept
@@ -27,7 +27,7 @@
 //!
 //! A SaaS order carries its delivery state (`order.delivery`): pending when paid, delivered
 //! when the provider's endpoint acknowledges the `create`, failed when the `create` is
-//! dead-lettered (written by [`crate::features::deliveries`] in the dead-lettering batch).
+//! dead-lettered (written by the deliveries feature in the dead-lettering batch).
 
 pub mod views;
 
@@ -386,7 +386,7 @@ async fn snapshot(state: &AppState, id: Uuid, quantity: u32) -> Result<PriceSnap
             )
         })?;
     let (agreement, _) =
-        crate::features::settlement::load_fee_agreement(state, product.provider).await?;
+        crate::kernel::repo::settlement::load_fee_agreement(state, product.provider).await?;
     let now = state.clock.now();
     let rulebook = crate::kernel::context::rulebook_at(state, now)?;
     Ok(PriceSnapshot {

@@ -30,11 +30,13 @@ use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
-use crate::kernel::pipeline::{aggregate_write, all_aggregates, load};
+use crate::kernel::pipeline::{aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 
+use crate::kernel::repo::read_all;
+use crate::kernel::repo::settlement::load_fee_agreement;
 use crate::kernel::repo::{FEE_AGREEMENT, PAYOUT, STATEMENT};
 pub use run::{RunSummary, RunTiming, ensure_scheduled, run_period};
 
@@ -125,23 +127,6 @@ pub(crate) fn payout_write(
         p,
         now,
     )
-}
-
-/// Every aggregate of `kind` (owned by `owner`, with `status`, where given), read as `T`.
-pub(crate) async fn read_all<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    kind: &str,
-    owner: Option<&str>,
-    status: Option<&str>,
-) -> Result<Vec<T>, Problem> {
-    all_aggregates(&state.store, kind, owner, status)
-        .await?
-        .into_iter()
-        .map(|a| {
-            serde_json::from_value(a.state)
-                .map_err(|e| Problem::internal(format!("stored {kind} does not read back: {e}")))
-        })
-        .collect()
 }
 
 /// The provider a caller may see: its own staff and operator staff; 404 for anyone else.
@@ -428,18 +413,6 @@ pub async fn provider_payouts(
             .map(|p| payouts::masked_payout(&state, p))
             .collect::<Result<_, _>>()?,
     ))
-}
-
-pub(crate) async fn load_fee_agreement(
-    state: &AppState,
-    pid: ProviderId,
-) -> Result<(FeeAgreement, Option<i64>), Problem> {
-    Ok(
-        match load::<FeeAgreement>(&state.store, FEE_AGREEMENT, pid.uuid()).await? {
-            Some(l) => (l.state, Some(l.version)),
-            None => (FeeAgreement::default(), None),
-        },
-    )
 }
 
 /// The provider's fee agreement: standing commission, per-product terms (commission or base

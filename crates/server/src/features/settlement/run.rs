@@ -5,7 +5,7 @@
 //! (the process died in between) are sent by the next run — the gateway reference is derived
 //! from the payout id, so a repeat cannot pay twice.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -28,6 +28,7 @@ use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey
 use super::payouts::send_instructed;
 use super::{RUN_DEADLINE, payout_write, statement_write};
 use crate::AppState;
+use crate::kernel::books::balances;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, all_aggregates};
@@ -122,32 +123,6 @@ fn read<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Problem> {
     serde_json::from_value(state)
         .map_err(|e| Problem::internal(format!("stored {kind} does not read back: {e}")))
-}
-
-/// Balances of `kind` by owner, as positive amounts in the account's natural direction.
-pub(super) async fn balances(
-    state: &AppState,
-    kind: AccountKind,
-    only: Option<&BTreeSet<String>>,
-) -> Result<HashMap<String, Fen>, Problem> {
-    let flip = !kind.is_debit_normal();
-    let mut out = HashMap::new();
-    let owners = match only {
-        None => state.store.owner_balances(kind).await?,
-        Some(owners) => {
-            let owners = owners.iter().cloned().collect();
-            state.store.owner_balances_of(kind, owners).await?
-        }
-    };
-    for (owner, b) in owners {
-        let b = if flip {
-            b.checked_neg().map_err(Problem::internal)?
-        } else {
-            b
-        };
-        out.insert(owner, b);
-    }
-    Ok(out)
 }
 
 /// Providers held by an open complaint, open case or a breach (ALI-A 2.3.5, 4.3.5).

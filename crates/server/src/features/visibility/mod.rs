@@ -4,7 +4,7 @@
 //!
 //! SaaS delivery failure (TC 4.2):
 //!
-//! - When a SaaS `create` delivery is dead-lettered, [`crate::features::deliveries`] schedules, in the
+//! - When a SaaS `create` delivery is dead-lettered, the deliveries feature schedules, in the
 //!   batch that dead-letters it, the deadline [`FAILED`] due at once (dedupe key
 //!   `saas_failure:<delivery>:reported`) — only while the rulebook in force has the rule. Its
 //!   handler records the failure in the provider's [`STANDING`] aggregate, hides the product

@@ -9,9 +9,11 @@ pub mod invoices;
 pub mod orders;
 pub mod products;
 pub mod providers;
+pub mod settlement;
 
 use yunshi_store::StoredAggregate;
 
+use crate::kernel::pipeline::all_aggregates;
 use crate::kernel::problem::Problem;
 use crate::kernel::state::AppState;
 
@@ -74,4 +76,21 @@ pub async fn all_of_kind(
     status: Option<String>,
 ) -> Result<Vec<StoredAggregate>, Problem> {
     crate::kernel::pipeline::all_aggregates(&state.store, kind, None, status.as_deref()).await
+}
+
+/// Every aggregate of `kind` (owned by `owner`, with `status`, where given), read as `T`.
+pub async fn read_all<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: &str,
+    owner: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<T>, Problem> {
+    all_aggregates(&state.store, kind, owner, status)
+        .await?
+        .into_iter()
+        .map(|a| {
+            serde_json::from_value(a.state)
+                .map_err(|e| Problem::internal(format!("stored {kind} does not read back: {e}")))
+        })
+        .collect()
 }
