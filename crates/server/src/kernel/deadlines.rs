@@ -44,7 +44,7 @@ pub type Handler = fn(AppState, Deadline) -> HandlerFuture;
 pub type BatchHandler = fn(AppState, Vec<Deadline>) -> HandlerFuture;
 
 /// Every feature's deadline handlers by kind, assembled once in `lib.rs`
-/// ([`crate::deadline_registry`]) and held in the [`AppState`].
+/// (`deadline_registry`) and held in the [`AppState`].
 #[derive(Clone, Default)]
 pub struct Registry {
     /// One handler per kind.

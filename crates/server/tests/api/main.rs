@@ -24,6 +24,7 @@ mod exits;
 mod health;
 mod invoices;
 mod journey;
+mod layering;
 mod lifecycle;
 mod money;
 mod onboarding;
