@@ -1,3 +1,7 @@
+//! The deposit after admission (SPEC §10) as other decisions reach it: a violation's deduction
+//! or a stacked measure opens a top-up, and a deposit decision closes or reopens the
+//! provider's stores — in the batch of the decision that caused it.
+
 use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};

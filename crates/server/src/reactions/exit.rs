@@ -1,3 +1,8 @@
+//! A provider leaves (SPEC §13): its unfinished orders refunded in full, turned into a refund
+//! task (ALI, partly delivered services) or cancelled; its tenure ended; the exit announced
+//! — for a voluntary exit, a termination, a term's end or an expulsion alike. A provider
+//! admitted begins a tenure; one that has left may only read in its console.
+
 use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
@@ -18,7 +23,7 @@ use crate::reactions::order_written::write_order;
 use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
-use yunshi_core::decision::{Context, Outcome};
+use yunshi_core::decision::Outcome;
 use yunshi_core::ids::ProviderId;
 use yunshi_core::order::{self, ExitTreatment};
 use yunshi_core::provider::{ConsoleAction, ExitError, ExitKind, Provider, Tenure, console_allows};
@@ -105,16 +110,6 @@ pub fn task_write(
     )
 }
 
-/// Runs `f` with a context under the rulebook in force at `now`.
-pub fn decide_now<T>(
-    state: &AppState,
-    now: Timestamp,
-    f: impl FnOnce(&mut Context<'_>) -> T,
-) -> Result<T, Problem> {
-    let rulebook = rulebook_at(state, now)?;
-    Ok(with_ctx(state, now, rulebook, f))
-}
-
 /// The provider's open tenure (not ended), if any; with `ended`, the latest one at all.
 pub async fn current_tenure(
     state: &AppState,
@@ -152,7 +147,7 @@ pub fn begin_tenure(
         .agreement
         .as_ref()
         .map_or(("", None), |a| (a.version.as_str(), Some(a.signer)));
-    let (tenure, outcome) = decide_now(state, now, |ctx| {
+    let (tenure, outcome) = crate::kernel::context::decide(state, now, |ctx| {
         Tenure::begin(application.id.uuid(), provider.id, agreement, signer, ctx)
     })?
     .map_err(refused)?;
@@ -323,7 +318,8 @@ pub fn end_tenure(
         Some(t) => (t.state.clone(), Some(t.version)),
         None => (Tenure::untermed(Uuid::now_v7(), provider, now), None),
     };
-    let (ended, outcome) = decide_now(state, now, |ctx| base.record_exit(kind, reason, ctx))?;
+    let (ended, outcome) =
+        crate::kernel::context::decide(state, now, |ctx| base.record_exit(kind, reason, ctx))?;
     batch.aggregates.push(tenure_write(&ended, version, now)?);
     add_outcome(batch, outcome, now);
     Ok(ended.id)

@@ -725,8 +725,6 @@ async fn fire_window(state: AppState, d: Deadline, f: Step) -> Result<(), Proble
     .await
 }
 
-// ---- opening a case from another module's batch ----
-
 /// An evidence file cited in a case's reply or objection, for the provider it concerns and
 /// operator staff.
 #[utoipa::path(

@@ -57,8 +57,7 @@ use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
 use crate::reactions::exit::{
-    apply_exit, current_tenure, decide_now, notice_write, read, refused, store_names, task_write,
-    tenure_write,
+    apply_exit, current_tenure, notice_write, read, refused, store_names, task_write, tenure_write,
 };
 use crate::reactions::order_written::write_order;
 
@@ -141,10 +140,6 @@ fn require_owner(owner: bool) -> Result<(), Problem> {
         ))
     }
 }
-
-// ---- applying an exit ----
-
-// ---- the public notice list ----
 
 // ---- handlers ----
 
@@ -305,7 +300,7 @@ pub async fn request_exit(
             || Tenure::untermed(Uuid::now_v7(), provider.state.id, now),
             |t| t.state.clone(),
         );
-        let (next, step, outcome) = decide_now(&state, now, |ctx| {
+        let (next, step, outcome) = crate::kernel::context::decide(&state, now, |ctx| {
             base.request_voluntary_exit(&provider.state, principal.user_id(), &req.reason, ctx)
         })?
         .map_err(refused)?;
@@ -402,7 +397,8 @@ async fn withdraw(
             .await?
             .ok_or_else(none)?;
         let (next, outcome) =
-            decide_now(state, now, |ctx| tenure.state.withdraw(kind, ctx))?.map_err(refused)?;
+            crate::kernel::context::decide(state, now, |ctx| tenure.state.withdraw(kind, ctx))?
+                .map_err(refused)?;
         let mut batch = WriteBatch::default();
         add_outcome(&mut batch, outcome, now);
         batch
@@ -478,7 +474,7 @@ pub async fn give_termination_notice(
             || Tenure::untermed(Uuid::now_v7(), provider.state.id, now),
             |t| t.state.clone(),
         );
-        let (next, step, outcome) = decide_now(&state, now, |ctx| {
+        let (next, step, outcome) = crate::kernel::context::decide(&state, now, |ctx| {
             base.give_termination_notice(&provider.state, principal.user_id(), &req.reason, ctx)
         })?
         .map_err(refused)?;
@@ -568,7 +564,7 @@ pub async fn renew_agreement(
         let tenure = current_tenure(&state, provider.state.id, false)
             .await?
             .ok_or_else(|| refused(ExitError::NoFixedTerm))?;
-        let (next, outcome) = decide_now(&state, now, |ctx| {
+        let (next, outcome) = crate::kernel::context::decide(&state, now, |ctx| {
             tenure
                 .state
                 .renew(&provider.state, current.id, principal.user_id(), ctx)
@@ -682,7 +678,7 @@ pub async fn resolve_task(
             .ok_or_else(|| Problem::internal(format!("task {tid} names no order")))?;
         let now = state.clock.now();
         let order = &loaded.state.order;
-        let decided = decide_now(&state, now, |ctx| {
+        let decided = crate::kernel::context::decide(&state, now, |ctx| {
             if req.amount.is_zero() {
                 order::release_on_exit(order, ctx)
             } else {
@@ -775,7 +771,7 @@ fn fire_exit_takes_effect(state: AppState, d: Deadline) -> HandlerFuture {
             async move {
                 let mut batch = WriteBatch::default();
                 if let Some((tenure, provider)) = tenure_and_provider(state, d).await? {
-                    let step = decide_now(state, now, |ctx| {
+                    let step = crate::kernel::context::decide(state, now, |ctx| {
                         tenure.state.announced_exit_due(pending, ctx)
                     })?
                     .map_err(refused)?;
@@ -824,8 +820,10 @@ fn fire_term_ends(state: AppState, d: Deadline) -> HandlerFuture {
                     && provider.state.is_active()
                 {
                     let (next, step, outcome) =
-                        decide_now(state, now, |ctx| tenure.state.term_end_due(last_day, ctx))?
-                            .map_err(refused)?;
+                        crate::kernel::context::decide(state, now, |ctx| {
+                            tenure.state.term_end_due(last_day, ctx)
+                        })?
+                        .map_err(refused)?;
                     match step {
                         ExitStep::Extended { .. } => {
                             add_outcome(&mut batch, outcome, now);

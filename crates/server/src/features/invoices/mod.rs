@@ -204,8 +204,6 @@ fn task_no(raw: &str) -> Result<u32, Problem> {
         .map_err(|_| Problem::not_found(format!("no task {raw:?}")))
 }
 
-// ---- the refund hook ----
-
 // ---- handlers ----
 
 /// The buyer requests an invoice for its paid order: the title (抬头), the tax number for an
