@@ -14,11 +14,11 @@ use utoipa::{OpenApi, ToSchema};
 use yunshi_core::account::OperatorRole;
 use yunshi_core::time::BEIJING;
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::config::ClockMode;
 use crate::kernel::deadlines::{self, AdvanceError, ClockTarget, FailedDeadline};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
+use crate::kernel::state::AppState;
 
 /// The server runs on the system clock, which only time moves.
 pub const CLOCK_NOT_SIMULATED: &str = "clock_not_simulated";

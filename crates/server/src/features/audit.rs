@@ -19,10 +19,10 @@ use yunshi_core::order::{Order, OrderStatus};
 use yunshi_core::provider::{Provider, ProviderStatus};
 use yunshi_store::{AggregateQuery, Changes, StoredAggregate};
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::pipeline::{all_aggregates, load};
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::state::AppState;
 
 /// The least time an audit is given: a full audit of a marketplace of a million orders
 /// takes over a minute, far beyond the request timeout the rest of the API keeps.

@@ -44,7 +44,6 @@ use yunshi_core::account::Owner;
 use yunshi_core::ids::{OrderId, ProviderId};
 use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::auth::{Principal, new_secret};
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::egress::{GuardedResolver, Refused};
@@ -55,6 +54,7 @@ use crate::kernel::repo::deliveries::{
     ATTEMPT, Attempt, BACKOFF, DELIVERY, Delivery, DeliveryKind, DeliveryStatus, ENDPOINT,
     add_delivery, attempt_deadline, delivery_write, event,
 };
+use crate::kernel::state::AppState;
 
 /// Event recorded when a `create` delivery is dead-lettered (subject `order:<id>`).
 pub const DELIVERY_FAILED: &str = "saas.delivery_failed";

@@ -16,13 +16,13 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use yunshi_store::StoredFile;
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::files::MAX_MATERIAL_BYTES;
 use crate::kernel::files::material_type;
 use crate::kernel::files::{file_response, owner_of, stored};
 use crate::kernel::problem::{ErrorCode, Problem};
 use crate::kernel::sha256::sha256_hex;
+use crate::kernel::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -9,9 +9,9 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::kernel::auth::{IssuedToken, ROLE_SETUP, hash_secret, redeem_setup_secret};
 use crate::kernel::problem::{ApiJson, HtmlErrorPage, Problem};
+use crate::kernel::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SetupQuery {

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yunshi_core::time::{BEIJING, beijing_date};
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::config::ClockMode;
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::state::AppState;
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);

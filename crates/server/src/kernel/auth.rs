@@ -33,8 +33,8 @@ use yunshi_core::account::{Actor, Capability, OperatorRole, ProviderRole, UserKi
 use yunshi_core::ids::UserId;
 use yunshi_store::{AggregateQuery, ApiToken, NewEvent, Store, StoreError, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::problem::Problem;
+use crate::kernel::state::AppState;
 use std::collections::BTreeSet;
 
 /// Operator administrator: may do anything.

@@ -2,12 +2,12 @@
 //! statements say each provider is owed and holds, beside its ledger accounts. Read by the
 //! audit and by the settlement reports.
 
-use crate::AppState;
 use crate::kernel::pipeline::all_aggregates;
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::PAYOUT;
 use crate::kernel::repo::STATEMENT;
 use crate::kernel::repo::read_all;
+use crate::kernel::state::AppState;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use yunshi_core::ledger::AccountKind;
 use yunshi_core::money::Fen;

@@ -5,7 +5,7 @@
 //!
 //! [`fire_due`] claims due deadlines with a lease ([`Store::claim_due_deadlines`]) and hands
 //! each, in due order, to the handler of its kind. In system-clock mode a [`Worker`] started
-//! by [`Server::run_until`](crate::Server::run_until) calls it every second; several server
+//! by `Server::run_until` (`lib.rs`) calls it every second; several server
 //! processes on one PostgreSQL share the work because a claim is a lease that no other
 //! worker takes until it runs out. In simulated-clock mode nothing fires by itself: an
 //! operator advances the clock ([`advance_to`]) and every deadline due up to the target fires
@@ -29,8 +29,8 @@ use uuid::Uuid;
 use yunshi_core::time::{Clock, ClockError};
 use yunshi_store::{Deadline, DeadlineState, NewEvent, StoreError};
 
-use crate::AppState;
 use crate::kernel::problem::Problem;
+use crate::kernel::state::AppState;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), Problem>> + Send>>;
 

@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunshi_store::{IdempotencyClaim, StoreError};
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ErrorCode, Problem};
+use crate::kernel::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 

@@ -10,12 +10,12 @@ use yunshi_core::account::Actor;
 use yunshi_core::ids::ProviderId;
 use yunshi_store::AggregateQuery;
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::pipeline::Loaded;
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::state::AppState;
 
 /// The order `id` for a command only its buyer gives (`only`: the refusal's detail): 404 when
 /// there is none or the caller may not see it, 403 when the caller sees it (operator staff,

@@ -16,10 +16,10 @@ use yunshi_store::{
     Store, StoreError, StoredAggregate, WriteBatch,
 };
 
-use crate::AppState;
 use crate::kernel::deadlines::firing_time;
 use crate::kernel::idempotency::mismatch;
 use crate::kernel::problem::Problem;
+use crate::kernel::state::AppState;
 
 /// How many times a decision is retried after losing a race before giving up with 409.
 pub const MAX_ATTEMPTS: u32 = 8;

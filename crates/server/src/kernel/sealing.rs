@@ -298,21 +298,21 @@ fn file_context(id: uuid::Uuid) -> String {
 
 /// Stores `file` with its content sealed (size and SHA-256 stay those of the plain file).
 pub async fn put_file(
-    state: &crate::AppState,
+    state: &crate::kernel::state::AppState,
     mut file: yunshi_store::StoredFile,
-) -> Result<bool, crate::Problem> {
+) -> Result<bool, crate::kernel::problem::Problem> {
     file.content = state
         .keys
         .seal(&file.content, file_context(file.id).as_bytes())
-        .map_err(|e| crate::Problem::internal(format!("sealing a file: {e}")))?;
+        .map_err(|e| crate::kernel::problem::Problem::internal(format!("sealing a file: {e}")))?;
     Ok(state.store.put_file(&file).await?)
 }
 
 /// A stored file with its content opened (a file stored before sealing as it is).
 pub async fn file(
-    state: &crate::AppState,
+    state: &crate::kernel::state::AppState,
     id: uuid::Uuid,
-) -> Result<Option<yunshi_store::StoredFile>, crate::Problem> {
+) -> Result<Option<yunshi_store::StoredFile>, crate::kernel::problem::Problem> {
     let Some(mut file) = state.store.file(id).await? else {
         return Ok(None);
     };
@@ -320,7 +320,9 @@ pub async fn file(
         file.content = state
             .keys
             .open(&file.content, file_context(id).as_bytes())
-            .map_err(|e| crate::Problem::internal(format!("file {id} does not open: {e}")))?;
+            .map_err(|e| {
+                crate::kernel::problem::Problem::internal(format!("file {id} does not open: {e}"))
+            })?;
     }
     Ok(Some(file))
 }

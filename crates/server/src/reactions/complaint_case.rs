@@ -1,9 +1,9 @@
 //! A complaint escalated: the violation case it opens, in the complaint's batch.
 
-use crate::AppState;
 use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::cases::case_write;
+use crate::kernel::state::AppState;
 use jiff::Timestamp;
 use uuid::Uuid;
 use yunshi_core::governance::{Case, CaseError, OpenCase};

@@ -2,7 +2,6 @@
 //! or a stacked measure opens a top-up, and a deposit decision closes or reopens the
 //! provider's stores — in the batch of the decision that caused it.
 
-use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::Problem;
@@ -10,6 +9,7 @@ use crate::kernel::repo::DEPOSIT_ACCOUNT;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::store_write;
+use crate::kernel::state::AppState;
 use jiff::Timestamp;
 use uuid::Uuid;
 use yunshi_core::decision::Context;

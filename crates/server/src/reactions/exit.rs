@@ -3,7 +3,6 @@
 //! — for a voluntary exit, a termination, a term's end or an expulsion alike. A provider
 //! admitted begins a tenure; one that has left may only read in its console.
 
-use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write};
@@ -19,6 +18,7 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
+use crate::kernel::state::AppState;
 use crate::reactions::order_written::write_order;
 use jiff::Timestamp;
 use serde_json::json;

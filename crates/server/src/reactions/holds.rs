@@ -1,10 +1,10 @@
 //! What holds a provider's settlement (SPEC §11): open complaints, open violation cases and
 //! overdue invoices — read across the three for the settlement run and the holds view.
 
-use crate::AppState;
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::COMPLAINT;
 use crate::kernel::repo::INVOICE;
+use crate::kernel::state::AppState;
 use crate::kernel::views::CaseView;
 use crate::kernel::views::{HeldComplaint, HoldsView};
 use uuid::Uuid;

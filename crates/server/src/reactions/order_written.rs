@@ -1,12 +1,12 @@
 //! An order written: the order and its index through the repository, and when the write
 //! adds a refund payment, the order's invoice request follows in the same batch.
 
-use crate::AppState;
 use crate::kernel::pipeline::load;
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::INVOICE;
 use crate::kernel::repo::invoices::{ORDER_SCOPE, write_decided};
 use crate::kernel::repo::orders::{OrderRecord, write_record};
+use crate::kernel::state::AppState;
 use jiff::Timestamp;
 use yunshi_core::invoice::InvoiceRequest;
 use yunshi_core::order::Order;

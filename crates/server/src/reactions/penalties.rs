@@ -17,7 +17,6 @@ use yunshi_core::rulebook::{Action, ExtraMeasure, MarketplaceRulebook};
 use yunshi_core::storefront::{ClosureReason, Store};
 use yunshi_store::{StoredAggregate, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::context::act_rulebook;
 use crate::kernel::context::with_ctx;
 use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
@@ -31,6 +30,7 @@ use crate::kernel::repo::providers::PROVIDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
+use crate::kernel::state::AppState;
 
 /// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
 /// in `batch`.

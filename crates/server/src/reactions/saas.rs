@@ -1,10 +1,10 @@
 //! A SaaS `create` delivery dead-lettered or repaired (ALI-R art.16, SPEC §7): the deadline
 //! that reports it to the product's visibility standing, in the delivery's own batch.
 
-use crate::AppState;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::repo::deliveries::DELIVERY;
 use crate::kernel::repo::deliveries::Delivery;
+use crate::kernel::state::AppState;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

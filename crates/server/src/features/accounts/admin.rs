@@ -16,13 +16,13 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 use super::members::new_member_batch;
 use super::views::{CreatedUser, MemberView, NewToken, NewUser, NewUserKind, UserView};
 use super::{add_events, password, path_id, refused, write_failed};
-use crate::AppState;
 use crate::kernel::auth::{Principal, ROLE_API, user_principal};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
 use crate::kernel::repo::accounts::UserRecord;
 use crate::kernel::repo::accounts::load_user;
 use crate::kernel::repo::accounts::user_write;
+use crate::kernel::state::AppState;
 
 /// Creates a user: operator staff with roles, provider staff of a provider, or a member
 /// (a new member account with this user as its login). The password is optional.

@@ -24,7 +24,6 @@ use super::views::{
     CredentialList, CredentialView, IssuedPasswordReset, PasswordChange, PasswordReset, UserView,
 };
 use super::{add_events, path_id, refused};
-use crate::AppState;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, user_principal,
 };
@@ -32,6 +31,7 @@ use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::accounts::UserRecord;
 use crate::kernel::repo::accounts::load_user;
 use crate::kernel::repo::accounts::user_write;
+use crate::kernel::state::AppState;
 use crate::kernel::throttle::ClientAddr;
 
 /// The token role of a password-reset token (good only for `POST /api/v1/password-resets`).

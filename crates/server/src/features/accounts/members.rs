@@ -18,7 +18,6 @@ use super::views::{
     MemberView, RegisterMember, VerificationDecisionRequest, VerificationSubmission,
 };
 use super::{add_events, password, path_id, refused, write_failed};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
@@ -27,6 +26,7 @@ use crate::kernel::repo::accounts::load_member;
 use crate::kernel::repo::accounts::member_write;
 use crate::kernel::repo::accounts::user_write;
 use crate::kernel::sealing::Keyring;
+use crate::kernel::state::AppState;
 
 /// Whether `actor` sees the member's identity numbers unmasked: the member itself and
 /// operator staff whose role needs them (SPEC §14).

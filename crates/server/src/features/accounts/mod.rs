@@ -23,9 +23,9 @@ use yunshi_core::account::AccountError;
 use yunshi_core::decision::Outcome;
 use yunshi_store::{NewEvent, StoreError, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ErrorCode, Problem};
+use crate::kernel::state::AppState;
 
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
 pub use admin::{create_user, create_user_token};

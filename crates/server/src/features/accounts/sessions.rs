@@ -8,7 +8,6 @@ use yunshi_store::ApiToken;
 
 use super::password;
 use super::views::{LoginRequest, MeView, MemberView, SessionView, UserView};
-use crate::AppState;
 use crate::kernel::auth::SESSION_LIFETIME;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_SESSION, hash_secret, new_secret, user_principal,
@@ -17,6 +16,7 @@ use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
 use crate::kernel::repo::accounts::load_member;
 use crate::kernel::repo::accounts::load_user;
+use crate::kernel::state::AppState;
 use crate::kernel::throttle::ClientAddr;
 
 fn invalid_credentials() -> Problem {

@@ -10,11 +10,11 @@ use utoipa::IntoParams;
 use yunshi_store::ApiToken;
 
 use super::views::{IssuedApiToken, NewToken, TokenPage, TokenView};
-use crate::AppState;
 use crate::kernel::auth::{
     Credential, Principal, ROLE_SESSION, ROLE_SETUP, hash_secret, new_secret,
 };
 use crate::kernel::problem::{ApiJson, Problem};
+use crate::kernel::state::AppState;
 
 const MAX_LABEL_CHARS: usize = 100;
 const DEFAULT_PAGE: u32 = 50;

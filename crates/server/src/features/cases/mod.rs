@@ -32,7 +32,6 @@ use yunshi_core::time::beijing_date;
 use yunshi_store::{AggregateQuery, Deadline, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -47,6 +46,7 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
+use crate::kernel::state::AppState;
 use crate::kernel::views::StoreView;
 use crate::kernel::views::{CaseView, DeadlineView};
 use crate::reactions::penalties::{
@@ -204,7 +204,7 @@ pub async fn open_case(
     let provider = ProviderId(req.provider_id);
     if load_provider(&state, provider).await?.is_none() {
         return Err(Problem::coded(
-            crate::ErrorCode::InvalidRequest,
+            crate::kernel::problem::ErrorCode::InvalidRequest,
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_provider",
             format!("no provider {}", req.provider_id),
@@ -218,7 +218,7 @@ pub async fn open_case(
             .is_some_and(|a| a.owner == provider.to_string());
         if !owned {
             return Err(Problem::coded(
-                crate::ErrorCode::InvalidRequest,
+                crate::kernel::problem::ErrorCode::InvalidRequest,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown_product",
                 format!("provider {provider} has no product {product}"),

@@ -19,7 +19,6 @@ use super::views::{
     CatalogueItem, CataloguePageView, CatalogueParams, CatalogueProductView, ReviewView,
 };
 use super::{load_store, no_product, path_id, store_visibility};
-use crate::AppState;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::PRODUCT_RATING;
@@ -28,6 +27,7 @@ use crate::kernel::repo::products::ProductRecord;
 use crate::kernel::repo::products::load_product;
 use crate::kernel::repo::products::load_sales;
 use crate::kernel::repo::providers::STORE;
+use crate::kernel::state::AppState;
 
 /// Rows read per store round trip while loading the live catalogue.
 const LOAD_BATCH: u32 = 500;

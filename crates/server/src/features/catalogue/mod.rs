@@ -39,7 +39,6 @@ use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::{Store, Visibility};
 use yunshi_store::WriteBatch;
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::Handler;
@@ -48,6 +47,7 @@ use crate::kernel::problem::Problem;
 pub(crate) use crate::kernel::problem::path_id;
 use crate::kernel::repo::products::{ProductRecord, load_product, load_sales, product_write};
 use crate::kernel::repo::providers::{PROVIDER, STORE, sees_provider};
+use crate::kernel::state::AppState;
 
 /// Aggregate kind of the review-queue index (one per product).
 pub const LISTING_REVIEW: &str = "listing_review";

@@ -15,7 +15,6 @@ use super::{
     Acting, check_provider_access, no_product, operator_domains, path_id, provider_standing,
     refused, require_may_publish, update_product, view,
 };
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::pipeline::add_outcome;
@@ -27,6 +26,7 @@ use crate::kernel::repo::products::product_write;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::own_provider;
 use crate::kernel::repo::providers::sees_provider;
+use crate::kernel::state::AppState;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

@@ -10,10 +10,10 @@ use yunshi_store::AggregateQuery;
 
 use super::views::{ApproveRequest, PageQuery, ProductView, RejectRequest, ReviewItem, ReviewPage};
 use super::{Acting, LISTING_REVIEW, path_id, provider_standing, update_product, view};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::products::load_product;
+use crate::kernel::state::AppState;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

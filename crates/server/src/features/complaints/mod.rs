@@ -40,7 +40,6 @@ use yunshi_core::time::beijing_date;
 use yunshi_store::{Deadline, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
@@ -52,6 +51,7 @@ use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{BUYER_COMPLAINT, COMPLAINT};
+use crate::kernel::state::AppState;
 use crate::kernel::views::{HeldComplaint, HoldsView};
 use crate::reactions::holds::provider_holds;
 

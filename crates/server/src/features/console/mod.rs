@@ -37,7 +37,7 @@ use uuid::Uuid;
 use self::api::{Api, Failure};
 use self::blocks::{Block, Cell, Form};
 use self::i18n::Lang;
-use crate::AppState;
+use crate::kernel::state::AppState;
 
 /// What the console's handlers share.
 #[derive(Clone)]

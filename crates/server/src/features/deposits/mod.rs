@@ -37,7 +37,6 @@ use yunshi_core::provider::ProviderStatus;
 use yunshi_store::{AggregateQuery, Deadline, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -48,6 +47,7 @@ use crate::kernel::repo::all_owned;
 use crate::kernel::repo::orders::PROVIDER_ORDER;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
+use crate::kernel::state::AppState;
 use crate::reactions::deposit::{
     Balances, balances, load_account, refused, with_ctx, write_decision,
 };

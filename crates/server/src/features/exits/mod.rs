@@ -41,7 +41,6 @@ use yunshi_core::time::beijing_date;
 use yunshi_store::{Deadline, StoreError, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
@@ -56,6 +55,7 @@ use crate::kernel::repo::orders::load_order;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
+use crate::kernel::state::AppState;
 use crate::reactions::exit::{
     apply_exit, current_tenure, notice_write, read, refused, store_names, task_write, tenure_write,
 };

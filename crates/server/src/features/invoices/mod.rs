@@ -41,7 +41,6 @@ use yunshi_core::invoice::{
 use yunshi_store::{Deadline, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::idempotency::IdempotencyKey;
@@ -52,6 +51,7 @@ use crate::kernel::repo::invoices::{ORDER_SCOPE, invoice_write, write_decided};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{BUYER_INVOICE, INVOICE};
+use crate::kernel::state::AppState;
 
 const P404: &str = "No such invoice request, or not the caller's";
 

@@ -8,10 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use yunshi_core::time::beijing_date;
 
-use crate::AppState;
 use crate::kernel::agreement::{AgreementText, in_force};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::sha256::sha256_hex;
+use crate::kernel::state::AppState;
 
 /// The agreement text to accept.
 #[derive(Debug, Serialize, ToSchema)]

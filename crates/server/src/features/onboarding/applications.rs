@@ -26,7 +26,6 @@ use super::views::{
     ProviderView, StartApplication,
 };
 use super::{ApplicationRecord, Change, load_application, path_id};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::context::rulebook_at;
@@ -41,6 +40,7 @@ use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::repo::providers::sees;
 use crate::kernel::sha256::sha256_hex;
+use crate::kernel::state::AppState;
 use crate::kernel::views::StoreView;
 
 fn refused(e: yunshi_core::provider::ProviderError) -> Problem {

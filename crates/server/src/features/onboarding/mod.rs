@@ -30,7 +30,6 @@ use yunshi_core::provider::{Application, Provider, REDECLARATION_DEADLINE};
 use yunshi_core::storefront::{BLOCK_ENDS, FREEZE_ENDS, Store};
 use yunshi_store::{Deadline, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::context::decide;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
@@ -39,6 +38,7 @@ pub(crate) use crate::kernel::problem::path_id;
 use crate::kernel::repo::providers::{
     APPLICATION, PROVIDER, load_provider, load_store, store_write,
 };
+use crate::kernel::state::AppState;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]

@@ -18,7 +18,6 @@ use yunshi_store::StoredFile;
 
 use super::Change;
 use super::applications::MaterialQuery;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::files::{MAX_MATERIAL_BYTES, material_type};
@@ -26,6 +25,7 @@ use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::sha256::sha256_hex;
+use crate::kernel::state::AppState;
 
 /// A changed or expiring material.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -16,11 +16,11 @@ use super::views::{
     VerificationRequest,
 };
 use super::{ApplicationRecord, Change};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::providers::APPLICATION;
+use crate::kernel::state::AppState;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

@@ -15,7 +15,6 @@ use yunshi_store::AggregateQuery;
 
 use super::views::{ReasonRequest, StorePage, TransferRequestBody};
 use super::{Change, path_id};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::decide;
 use crate::kernel::pipeline::Loaded;
@@ -26,6 +25,7 @@ use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::load_store;
 use crate::kernel::repo::providers::own_provider_id;
 use crate::kernel::repo::providers::sees;
+use crate::kernel::state::AppState;
 use crate::kernel::views::StoreView;
 
 const DEFAULT_PAGE: u32 = 50;

@@ -54,7 +54,6 @@ use yunshi_core::order::{
 use yunshi_store::{AggregateQuery, Deadline, Store, StoreError, UniqueKey, WriteBatch};
 
 use self::views::*;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::deadlines::{Handler, HandlerFuture};
 use crate::kernel::gateway::{Charge, ChargeOutcome, VoidOutcome};
@@ -66,6 +65,7 @@ use crate::kernel::repo::orders::{ORDER, OrderRecord, PROVIDER_ORDER, write_reco
 use crate::kernel::repo::products::{
     PRODUCT, PRODUCT_RATING, PRODUCT_REVIEWS, PRODUCT_SALES, load_product_rating,
 };
+use crate::kernel::state::AppState;
 use crate::kernel::views::AwardBody;
 use crate::reactions::order_written::write_order;
 

@@ -9,9 +9,9 @@ use yunshi_core::money::Fen;
 use yunshi_core::settlement::{AdjustmentKind, LineKind, Statement};
 
 use super::{statement_lines, visible_statement};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::problem::Problem;
+use crate::kernel::state::AppState;
 
 const HEADER: [&str; 7] = [
     "类型 Type",

@@ -26,7 +26,6 @@ use yunshi_core::settlement::{
 };
 use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, StoreError, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
@@ -34,6 +33,7 @@ use crate::kernel::pipeline::{aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
+use crate::kernel::state::AppState;
 
 use crate::kernel::repo::read_all;
 use crate::kernel::repo::settlement::load_fee_agreement;

@@ -25,7 +25,6 @@ use yunshi_core::settlement::{
 
 use super::run::open_payouts;
 use super::{payout_write, visible_provider};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
@@ -34,6 +33,7 @@ use crate::kernel::pipeline::{add_outcome, aggregate_write, load};
 use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::PAYEE;
 use crate::kernel::repo::PAYOUT;
+use crate::kernel::state::AppState;
 
 fn refused(e: SettlementError) -> Problem {
     Problem::refusal(&e)

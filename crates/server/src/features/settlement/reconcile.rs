@@ -20,7 +20,6 @@ use yunshi_store::ItemQuery;
 
 use super::run::period_of;
 use super::statement_lines;
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::books::{books, sum};
 use crate::kernel::context::rulebook_at;
@@ -29,6 +28,7 @@ use crate::kernel::problem::{ApiJson, Problem, path_id};
 use crate::kernel::repo::PAYOUT;
 use crate::kernel::repo::STATEMENT;
 use crate::kernel::repo::read_all;
+use crate::kernel::state::AppState;
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ProviderProof {

@@ -27,7 +27,6 @@ use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey
 
 use super::payouts::send_instructed;
 use super::{RUN_DEADLINE, payout_write, statement_write};
-use crate::AppState;
 use crate::kernel::books::balances;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::context::with_ctx;
@@ -37,6 +36,7 @@ use crate::kernel::repo::PAYEE;
 use crate::kernel::repo::PAYOUT;
 use crate::kernel::repo::STATEMENT;
 use crate::kernel::repo::providers::PROVIDER;
+use crate::kernel::state::AppState;
 
 /// Providers per batch: large enough that group commit pays off, small enough that a
 /// crash loses little.

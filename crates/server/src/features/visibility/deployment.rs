@@ -45,7 +45,6 @@ use yunshi_core::visibility::deployment::{
 use yunshi_store::{Deadline, NewDeadline, StoreError, WriteBatch};
 
 use super::{fire_only, fired_at, payload};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
@@ -54,6 +53,7 @@ use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::products::load_product;
+use crate::kernel::state::AppState;
 
 /// Aggregate kind of a product's deployment declaration (id = the product's id).
 pub const DECLARATION: &str = "deployment_declaration";

@@ -45,7 +45,6 @@ use yunshi_core::visibility::{
 };
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
@@ -59,6 +58,7 @@ use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
 use crate::kernel::repo::products::load_product;
 use crate::kernel::repo::products::product_write;
+use crate::kernel::state::AppState;
 use crate::reactions::saas::{DeliveryPayload, FAILED, REPAIRED, saas_rule_in_force};
 use axum::routing::{get, post};
 

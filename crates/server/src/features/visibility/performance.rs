@@ -31,7 +31,6 @@ use yunshi_core::visibility::performance::{
 use yunshi_store::{AggregateQuery, Deadline, NewDeadline, StoreError, WriteBatch};
 
 use super::{apply_holds, fire_only, fired_at, payload};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
@@ -40,6 +39,7 @@ use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
 use crate::kernel::repo::products::load_product;
+use crate::kernel::state::AppState;
 
 /// Aggregate kind of a product's paid-order counts at the monthly checks (id = product id).
 pub const HISTORY: &str = "product_sales_history";

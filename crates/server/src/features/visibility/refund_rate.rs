@@ -40,7 +40,6 @@ use yunshi_core::visibility::refund_rate::{
 use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
 
 use super::{fire_only, fired_at, payload};
-use crate::AppState;
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
@@ -51,6 +50,7 @@ use crate::kernel::repo::all_owned;
 use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::orders::PROVIDER_ORDER;
 use crate::kernel::repo::orders::load_order;
+use crate::kernel::state::AppState;
 
 /// Aggregate kind of a provider's refund-rate standing (id = the provider's id).
 pub const STANDING: &str = "refund_rate_standing";
