@@ -10,12 +10,16 @@
 //!   deduction or forfeiture, ban), which the shell applies in one batch.
 
 pub mod case;
+pub mod effects;
 pub mod error;
 pub mod record;
 
 pub use case::{
     Case, CaseSource, CaseStatus, Finding, OBJECTION_WINDOW_ENDS, Objection, OpenCase,
     PenaltyNotice, REPLY_WINDOW_ENDS, Reply, StackedMeasure,
+};
+pub use effects::{
+    EffectError, PenaltyEffects, ProductsReached, penalty_effects, products_reached,
 };
 pub use error::CaseError;
 pub use record::{PenaltyPlan, PointsEntry, ViolationRecord, plan_penalty};

@@ -12,9 +12,9 @@ use yunshi_core::ids::ProviderId;
 use yunshi_core::ledger::{Account, AccountKind};
 use yunshi_core::listing::HoldKind;
 use yunshi_core::money::Fen;
-use yunshi_core::provider::{Provider, ProviderStatus};
-use yunshi_core::rulebook::{Action, ExtraMeasure, MarketplaceRulebook};
-use yunshi_core::storefront::{ClosureReason, Store};
+use yunshi_core::provider::Provider;
+use yunshi_core::rulebook::{ExtraMeasure, MarketplaceRulebook};
+use yunshi_core::storefront::Store;
 use yunshi_store::{StoredAggregate, WriteBatch};
 
 use crate::kernel::context::act_rulebook;
@@ -31,6 +31,7 @@ use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
 use crate::kernel::state::AppState;
+use yunshi_core::governance::{ProductsReached, penalty_effects, products_reached};
 
 /// Delists the stored product `stored` under hold `key` (by the operator, for `reason`),
 /// in `batch`.
@@ -145,108 +146,75 @@ pub(crate) async fn apply_final(
         )
         .await?;
     }
-    let subject = case.subject();
-    let mut pending: Vec<serde_json::Value> = Vec::new();
-    let mut exit_effects = None;
-
-    // The provider: expelled, or banned for good.
-    if (plan.expel || plan.ban)
-        && let Some(p) = load_provider(state, provider).await?
-    {
-        let decided = with_ctx(state, now, rb, |ctx| {
-            let banned = matches!(p.state.status, ProviderStatus::Banned { .. });
-            if plan.ban && !banned {
-                p.state.ban(ctx).map(Some)
-            } else if plan.expel && p.state.is_active() {
-                p.state.expel(ctx).map(Some)
-            } else {
-                Ok(None)
-            }
-        })
-        .map_err(|e| Problem::refusal(&e))?;
-        if let Some((next, outcome)) = decided {
-            write_provider(batch, &next, p.version, now)?;
-            add_outcome(batch, outcome, now);
-        }
+    // The provider, its stores and the products the plan reaches, as the core decides.
+    let provider_row = match plan.expel || plan.ban {
+        true => load_provider(state, provider).await?,
+        false => None,
+    };
+    let stores = all_owned(state, STORE, &owner).await?;
+    let store_states = stores.iter().map(read).collect::<Result<Vec<Store>, _>>()?;
+    let products = match products_reached(&plan) {
+        ProductsReached::All => all_owned(state, PRODUCT, &owner).await?,
+        ProductsReached::CaseProduct => match case.product {
+            Some(product) => vec![
+                state
+                    .store
+                    .aggregate(PRODUCT, product.uuid())
+                    .await?
+                    .ok_or_else(|| {
+                        Problem::internal(format!("case {} names no product", case.id))
+                    })?,
+            ],
+            None => Vec::new(),
+        },
+        ProductsReached::None => Vec::new(),
+    };
+    let records = products
+        .iter()
+        .map(read)
+        .collect::<Result<Vec<ProductRecord>, _>>()?;
+    let product_states: Vec<_> = records.iter().map(|r| r.product.clone()).collect();
+    let effects = with_ctx(state, now, rb, |ctx| {
+        penalty_effects(
+            case,
+            &plan,
+            provider_row.as_ref().map(|p| &p.state),
+            &store_states,
+            &product_states,
+            ctx,
+        )
+    })
+    .map_err(|e| Problem::refusal(&e))?;
+    if let (Some((next, outcome)), Some(p)) = (effects.provider, &provider_row) {
+        write_provider(batch, &next, p.version, now)?;
+        add_outcome(batch, outcome, now);
     }
-
-    // Stores: closed on expulsion, else frozen or blocked for the row's days.
-    for stored in all_owned(state, STORE, &owner).await? {
-        let store: Store = read(&stored)?;
-        if store.closed.is_some() {
-            continue;
-        }
-        let decided = with_ctx(state, now, rb, |ctx| {
-            if plan.expel {
-                let reason = if plan.ban {
-                    ClosureReason::AccountBan
-                } else {
-                    ClosureReason::Expulsion
-                };
-                store.close(reason, ctx).map(Some)
-            } else {
-                match plan.store_action {
-                    Action::Freeze(_) | Action::BlockAndRestrict(_) => store
-                        .apply_action(plan.store_action, &subject, ctx)
-                        .map(Some),
-                    _ => Ok(None),
-                }
-            }
-        })
-        .map_err(|e| Problem::refusal(&e))?;
-        if let Some((next, outcome)) = decided {
-            batch
-                .aggregates
-                .push(store_write(&next, Some(stored.version), now)?);
-            add_outcome(batch, outcome, now);
-        }
+    for (i, next, outcome) in effects.stores {
+        batch
+            .aggregates
+            .push(store_write(&next, Some(stores[i].version), now)?);
+        add_outcome(batch, outcome, now);
     }
-
-    // Products: all delisted on expulsion.
-    if plan.expel {
-        let key = format!("violation:{}", case.id);
-        let reason = format!("清退 expelled: {}", case.row.code);
-        for stored in all_owned(state, PRODUCT, &owner).await? {
-            delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
+    for (i, next, outcome) in effects.products {
+        let record = ProductRecord {
+            product: next,
+            ..records[i].clone()
+        };
+        batch
+            .aggregates
+            .push(product_write(&record, Some(products[i].version), now)?);
+        add_outcome(batch, outcome, now);
+    }
+    // Unfinished orders refunded per the rulebook (ALI partly delivered services: a refund
+    // task), the tenure ended, the exit announced (SPEC §13).
+    let exit_effects = match plan.expel {
+        true => {
+            Some(crate::reactions::exit::expulsion_effects(state, provider, rb, now, batch).await?)
         }
-        // Unfinished orders refunded per the rulebook (ALI partly delivered services: a
-        // refund task), the tenure ended, the exit announced (SPEC §13).
-        exit_effects =
-            Some(crate::reactions::exit::expulsion_effects(state, provider, rb, now, batch).await?);
-    }
-    if plan.hide_and_delist && !plan.expel {
-        match case.product {
-            Some(product) => {
-                let Some(stored) = state.store.aggregate(PRODUCT, product.uuid()).await? else {
-                    return Err(Problem::internal(format!(
-                        "case {} names no product",
-                        case.id
-                    )));
-                };
-                let record: ProductRecord = read(&stored)?;
-                if record.product.provider == provider {
-                    let key = format!("violation:{}", case.id);
-                    let reason = format!("屏蔽并下架 hidden and delisted: {}", case.row.code);
-                    delist_in_batch(state, rb, &stored, &key, &reason, now, batch)?;
-                }
-            }
-            None => pending.push(json!({
-                "task": "hide_and_delist_product",
-                "note": "the case names no product: compliance delists the offending product",
-            })),
-        }
-    }
-    if !pending.is_empty() {
-        add_outcome(
-            batch,
-            yunshi_core::decision::Outcome::default().event(
-                "case.pending_tasks",
-                subject.clone(),
-                json!({ "tasks": pending }),
-            ),
-            now,
-        );
-    }
+        false => None,
+    };
+    add_outcome(batch, effects.outcome, now);
+    let pending = effects.pending_tasks;
     case.applied = Some(json!({ "plan": plan, "pending_tasks": pending, "exit": exit_effects }));
     Ok(())
 }
