@@ -39,6 +39,7 @@ use crate::ledger::{Account, AccountKind, LedgerTransaction, Posting};
 use crate::money::Fen;
 use crate::rulebook::{MarketplaceRulebook, TopUpFailureStep};
 use crate::settlement::Period;
+use crate::storefront::{Store, StoreError};
 use crate::time::beijing_date;
 
 /// Deadline kind: the reminder on the eve of a top-up's last day.
@@ -792,6 +793,27 @@ impl DepositAccount {
 }
 
 impl DepositDecision {
+    /// What this decision does to one of the provider's stores: a store open or only held is
+    /// closed for the shortfall (ALI-R art.13(7)3, JD art.9(6)3, TC 3.1.5③) unless it already
+    /// is, or reopened when the deposit is whole again if it was closed for it; a store
+    /// closed for good stays as it is. `None`: nothing changes.
+    pub fn store_effect(
+        &self,
+        store: &Store,
+        ctx: &mut Context<'_>,
+    ) -> Result<Option<(Store, Outcome)>, StoreError> {
+        if store.closed.is_some() {
+            return Ok(None);
+        }
+        if self.close_stores && store.deposit_closure.is_none() {
+            store.close_for_deposit(ctx).map(Some)
+        } else if self.reopen_stores && store.deposit_closure.is_some() {
+            store.reopen_after_top_up(ctx).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn close_for_shortfall(&mut self, now: Timestamp) {
         if self.account.closed_for_shortfall.is_none() {
             self.account.closed_for_shortfall = Some(now);

@@ -495,3 +495,56 @@ fn a_provider_with_debt_that_exits_is_charged_against_the_deposit() {
     assert_eq!(moved(AccountKind::PenaltiesReceivable), -100_000);
     assert_eq!(moved(AccountKind::OperatorCash), -back.fen());
 }
+
+#[test]
+fn a_shortfall_closes_the_stores_not_closed_for_good_and_the_top_up_reopens_them() {
+    use crate::provider::testkit::active_provider;
+    use crate::storefront::{ClosureReason, Store};
+    let mut w = World::new("tc", "2025-06-02T10:00:00+08:00");
+    let (p, _) = active_provider(&mut w);
+    let (open, _) = Store::open(&p, "Acme", None, &mut w.ctx()).unwrap();
+    let (gone, _) = Store::open(&p, "Old", None, &mut w.ctx()).unwrap();
+    let (gone, _) = gone.close(ClosureReason::Expulsion, &mut w.ctx()).unwrap();
+    let required = w.rulebook.deposit.required_amount;
+    let d = deducted(&mut w, &DepositAccount::new(p.id), yuan(5_000));
+    let demand = d.account.top_ups[0].clone();
+    w.now = demand.due_at;
+    let held = required.checked_sub(yuan(5_000)).unwrap();
+    let missed = d
+        .account
+        .top_up_missed(demand.deduction, held, &mut w.ctx())
+        .unwrap()
+        .unwrap();
+
+    let (closed, outcome) = missed
+        .store_effect(&open, &mut w.ctx())
+        .unwrap()
+        .expect("an open store closes for the shortfall");
+    assert_eq!(closed.deposit_closure, Some(w.now));
+    assert_eq!(outcome.events[0].kind, "store.closed_for_deposit");
+    assert!(
+        missed
+            .store_effect(&closed, &mut w.ctx())
+            .unwrap()
+            .is_none(),
+        "already closed for it"
+    );
+    assert!(
+        missed.store_effect(&gone, &mut w.ctx()).unwrap().is_none(),
+        "a store closed for good stays so"
+    );
+
+    let whole = missed
+        .account
+        .top_up(yuan(5_000), held, &mut w.ctx())
+        .unwrap();
+    let (reopened, _) = whole
+        .store_effect(&closed, &mut w.ctx())
+        .unwrap()
+        .expect("the store closed for the shortfall reopens");
+    assert_eq!(reopened.deposit_closure, None);
+    assert!(
+        whole.store_effect(&open, &mut w.ctx()).unwrap().is_none(),
+        "a store never closed for it is left alone"
+    );
+}

@@ -80,7 +80,8 @@ pub fn with_ctx<T>(
 }
 
 /// Writes `decision` into `batch`: the account (conditional on `version`), its ledger
-/// transactions, events and deadlines, and the stores it closes or reopens.
+/// transactions, events and deadlines, and the stores it closes or reopens
+/// ([`DepositDecision::store_effect`] decides each).
 pub async fn write_decision(
     state: &AppState,
     batch: &mut WriteBatch,
@@ -104,17 +105,8 @@ pub async fn write_decision(
         for stored in all_owned(state, STORE, &owner).await? {
             let store: Store = serde_json::from_value(stored.state)
                 .map_err(|e| Problem::internal(format!("stored store does not read back: {e}")))?;
-            if store.closed.is_some() {
-                continue;
-            }
             let decided = with_ctx(state, now, rulebook, |ctx| {
-                if decision.close_stores && store.deposit_closure.is_none() {
-                    store.close_for_deposit(ctx).map(Some)
-                } else if decision.reopen_stores && store.deposit_closure.is_some() {
-                    store.reopen_after_top_up(ctx).map(Some)
-                } else {
-                    Ok(None)
-                }
+                decision.store_effect(&store, ctx)
             })
             .map_err(|e| Problem::refusal(&e))?;
             if let Some((next, outcome)) = decided {
