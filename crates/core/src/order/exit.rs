@@ -68,6 +68,54 @@ pub fn exit_treatment(order: &Order, rule: ExitRefund) -> ExitTreatment {
     }
 }
 
+/// What an exit does to one of the provider's orders, decided and applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExitSettlement {
+    /// Finished, free, pay-later in use, refunded or cancelled: nothing to do.
+    Keep,
+    /// Placed and never paid: the order cancelled.
+    Cancelled(Order, Outcome),
+    /// Unfinished or not started: the order refunded in full.
+    Refunded(Order, Outcome),
+    /// Partly delivered: customer service sets the amount from these figures (a refund task).
+    Assess {
+        confirmed_milestones: usize,
+        milestones: usize,
+        paid: Fen,
+        refundable: Fen,
+    },
+}
+
+/// `order` settled on its provider's exit under the rulebook's rule (SPEC §13): the
+/// [`exit_treatment`] applied — cancelled, refunded in full with `note`, or the figures of
+/// the assessment customer service makes.
+pub fn settle_on_exit(
+    order: &Order,
+    rule: ExitRefund,
+    note: &str,
+    ctx: &mut Context<'_>,
+) -> Result<ExitSettlement, OrderError> {
+    Ok(match exit_treatment(order, rule) {
+        ExitTreatment::Keep => ExitSettlement::Keep,
+        ExitTreatment::Cancel => {
+            let (next, outcome) = super::lifecycle::cancel(order, ctx)?;
+            ExitSettlement::Cancelled(next, outcome)
+        }
+        ExitTreatment::RefundInFull => {
+            let (next, outcome) = refund_on_exit(order, None, note, ctx)?;
+            ExitSettlement::Refunded(next, outcome)
+        }
+        ExitTreatment::Assess {
+            confirmed_milestones,
+        } => ExitSettlement::Assess {
+            confirmed_milestones,
+            milestones: order.milestones.len(),
+            paid: order.paid_amount(),
+            refundable: order.refundable_remaining()?,
+        },
+    })
+}
+
 /// Refunds `amount` (`None`: everything not yet refunded) because the provider left. An open
 /// buyer request is settled by this refund rather than left hanging. What escrow still holds
 /// afterwards is released to the provider: it is the delivered part.
@@ -267,6 +315,55 @@ mod tests {
         let order = h.run(|ctx| refund_on_exit(&order, None, "", ctx)).unwrap();
         assert_eq!(order.status, OrderStatus::Refunded);
         assert!(h.deadlines.is_empty(), "the window deadline is moot");
+    }
+
+    #[test]
+    fn an_exit_settles_each_order_by_its_treatment() {
+        let mut h = Harness::new("ali", beijing(2026, 7, 1, 10));
+        let rule = h.rulebook.exit.unfinished_projects_refund;
+        let placed = h.place(
+            terms(ProductCategory::Image, Pricing::OneOff, yuan(1_000)),
+            PaymentTerms::Prepaid,
+        );
+        let held = image(&mut h);
+        let started = service(&mut h);
+        let started = h
+            .run(|ctx| report_milestone(&started, "环境部署完成", ctx))
+            .unwrap();
+        let started = h.run(|ctx| confirm_milestone(&started, 0, ctx)).unwrap();
+        let done = image(&mut h);
+        let done = h.run(|ctx| confirm_receipt(&done, ctx)).unwrap();
+        let mut settle = |o: &Order| {
+            h.run(|ctx| {
+                Ok((
+                    settle_on_exit(o, rule, "服务商退出", ctx)?,
+                    Outcome::default(),
+                ))
+            })
+            .unwrap()
+        };
+        match settle(&placed) {
+            ExitSettlement::Cancelled(o, _) => assert_eq!(o.status, OrderStatus::Cancelled),
+            other => panic!("awaiting payment is cancelled, got {other:?}"),
+        }
+        match settle(&held) {
+            ExitSettlement::Refunded(o, outcome) => {
+                assert_eq!(o.status, OrderStatus::Refunded);
+                assert_eq!(o.refunded_total().unwrap(), yuan(1_000));
+                assert!(!outcome.transactions.is_empty(), "the refund is posted");
+            }
+            other => panic!("a held order is refunded in full, got {other:?}"),
+        }
+        assert_eq!(
+            settle(&started),
+            ExitSettlement::Assess {
+                confirmed_milestones: 1,
+                milestones: started.milestones.len(),
+                paid: yuan(3_000),
+                refundable: yuan(3_000),
+            }
+        );
+        assert_eq!(settle(&done), ExitSettlement::Keep);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub use delivery::{
     DeliveryStatus, SaasDelivery, delivery_failed, delivery_requested, delivery_succeeded,
 };
 pub use error::OrderError;
-pub use exit::{ExitTreatment, exit_treatment, refund_on_exit, release_on_exit};
+pub use exit::{
+    ExitSettlement, ExitTreatment, exit_treatment, refund_on_exit, release_on_exit, settle_on_exit,
+};
 pub use fee::platform_fee;
 pub use intent::{
     IntentStatus, PAYMENT_INTENT_RECONCILE, PaymentIntent, PaymentStart, RECONCILE_AFTER,

@@ -9,7 +9,6 @@ use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write};
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::exits::*;
-use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::orders::PROVIDER_ORDER;
 use crate::kernel::repo::orders::load_order;
 use crate::kernel::repo::products::PRODUCT;
@@ -19,13 +18,13 @@ use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::providers::store_write;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
 use crate::kernel::state::AppState;
-use crate::reactions::order_written::write_order;
+use crate::reactions::order_written::write_changed;
 use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 use yunshi_core::decision::Outcome;
 use yunshi_core::ids::ProviderId;
-use yunshi_core::order::{self, ExitTreatment};
+use yunshi_core::order::{self, ExitSettlement};
 use yunshi_core::provider::{ConsoleAction, ExitError, ExitKind, Provider, Tenure, console_allows};
 use yunshi_core::rulebook::MarketplaceRulebook;
 use yunshi_core::storefront::Store;
@@ -203,20 +202,25 @@ pub async fn settle_orders(
             continue;
         };
         let order = &loaded.state.order;
-        let decided = match order::exit_treatment(order, rule) {
-            ExitTreatment::Keep => None,
-            ExitTreatment::Cancel => {
+        let settled = with_ctx(state, now, rb, |ctx| {
+            order::settle_on_exit(order, rule, &note, ctx)
+        })
+        .map_err(|e| Problem::refusal(&e))?;
+        let (next, outcome) = match settled {
+            ExitSettlement::Keep => continue,
+            ExitSettlement::Cancelled(next, outcome) => {
                 effects.cancelled_orders.push(order.id);
-                Some(with_ctx(state, now, rb, |ctx| order::cancel(order, ctx)))
+                (next, outcome)
             }
-            ExitTreatment::RefundInFull => {
+            ExitSettlement::Refunded(next, outcome) => {
                 effects.refunded_orders.push(order.id);
-                Some(with_ctx(state, now, rb, |ctx| {
-                    order::refund_on_exit(order, None, &note, ctx)
-                }))
+                (next, outcome)
             }
-            ExitTreatment::Assess {
+            ExitSettlement::Assess {
                 confirmed_milestones,
+                milestones,
+                paid,
+                refundable,
             } => {
                 let task = ExitRefundTask {
                     id: Uuid::now_v7(),
@@ -225,11 +229,9 @@ pub async fn settle_orders(
                     buyer: order.buyer,
                     exit_kind: kind,
                     created_at: now,
-                    paid: order.paid_amount(),
-                    refundable: order
-                        .refundable_remaining()
-                        .map_err(|e| Problem::refusal(&e))?,
-                    milestones: order.milestones.len(),
+                    paid,
+                    refundable,
+                    milestones,
                     confirmed_milestones,
                     status: TaskStatus::Open,
                     resolution: None,
@@ -245,27 +247,10 @@ pub async fn settle_orders(
                     now,
                 );
                 effects.refund_tasks.push(task.id);
-                None
+                continue;
             }
         };
-        if let Some(decided) = decided {
-            let (next, outcome) = decided.map_err(|e| Problem::refusal(&e))?;
-            let record = OrderRecord {
-                order: next,
-                warranty_days: loaded.state.warranty_days,
-                index_version: None,
-            };
-            write_order(
-                state,
-                batch,
-                Some(&loaded.state),
-                record,
-                Some(loaded.version),
-                now,
-            )
-            .await?;
-            add_outcome(batch, outcome, now);
-        }
+        write_changed(state, batch, &loaded, next, outcome, now).await?;
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! An order written: the order and its index through the repository, and when the write
 //! adds a refund payment, the order's invoice request follows in the same batch.
 
-use crate::kernel::pipeline::load;
+use crate::kernel::pipeline::{Loaded, add_outcome, load};
 use crate::kernel::problem::Problem;
 use crate::kernel::repo::INVOICE;
 use crate::kernel::repo::invoices::{ORDER_SCOPE, write_decided};
 use crate::kernel::repo::orders::{OrderRecord, write_record};
 use crate::kernel::state::AppState;
 use jiff::Timestamp;
+use yunshi_core::decision::Outcome;
 use yunshi_core::invoice::InvoiceRequest;
 use yunshi_core::order::Order;
 use yunshi_store::WriteBatch;
@@ -60,4 +61,32 @@ pub async fn write_order(
         on_order_refunded(state, batch, &record.order, at).await?;
     }
     Ok(record)
+}
+
+/// Adds `next`, decided from the order record `loaded`, and the decision's `outcome` to
+/// `batch`: [`write_order`] keeping the record's warranty, then the outcome.
+pub async fn write_changed(
+    state: &AppState,
+    batch: &mut WriteBatch,
+    loaded: &Loaded<OrderRecord>,
+    next: Order,
+    outcome: Outcome,
+    at: Timestamp,
+) -> Result<OrderRecord, Problem> {
+    let record = OrderRecord {
+        order: next,
+        warranty_days: loaded.state.warranty_days,
+        index_version: None,
+    };
+    let written = write_order(
+        state,
+        batch,
+        Some(&loaded.state),
+        record,
+        Some(loaded.version),
+        at,
+    )
+    .await?;
+    add_outcome(batch, outcome, at);
+    Ok(written)
 }

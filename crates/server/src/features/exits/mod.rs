@@ -50,7 +50,6 @@ use crate::kernel::pipeline::{Loaded, add_outcome, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
-use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::orders::load_order;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
@@ -59,7 +58,7 @@ use crate::kernel::state::AppState;
 use crate::reactions::exit::{
     apply_exit, current_tenure, notice_write, read, refused, store_names, task_write, tenure_write,
 };
-use crate::reactions::order_written::write_order;
+use crate::reactions::order_written::write_changed;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -687,21 +686,8 @@ pub async fn resolve_task(
         })?
         .map_err(|e| Problem::refusal(&e))?;
         let mut batch = WriteBatch::default();
-        let record = OrderRecord {
-            order: decided.0,
-            warranty_days: loaded.state.warranty_days,
-            index_version: None,
-        };
-        write_order(
-            &state,
-            &mut batch,
-            Some(&loaded.state),
-            record,
-            Some(loaded.version),
-            now,
-        )
-        .await?;
-        add_outcome(&mut batch, decided.1, now);
+        let (next, outcome) = decided;
+        write_changed(&state, &mut batch, &loaded, next, outcome, now).await?;
         let mut next = task.state.clone();
         next.status = TaskStatus::Resolved;
         next.resolution = Some(TaskResolution {
