@@ -47,7 +47,7 @@ use yunshi_store::{AggregateQuery, Deadline, FiredDeadline, WriteBatch};
 use crate::kernel::auth::{Principal, new_secret};
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
 use crate::kernel::egress::{GuardedResolver, Refused};
-use crate::kernel::pipeline::{Loaded, aggregate_write, load};
+use crate::kernel::pipeline::{Loaded, aggregate_write, fire_only, load};
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::deliveries::AttemptPayload;
 use crate::kernel::repo::deliveries::{
@@ -266,7 +266,7 @@ pub async fn enqueue(
     let now = state.clock.now();
     let mut batch = WriteBatch::default();
     let id = add_delivery(&mut batch, provider, kind, order, data, now)?;
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     tracing::info!(delivery = %id, %provider, %order, event = kind.as_str(), "delivery enqueued");
     Ok(id)
 }
@@ -276,13 +276,6 @@ pub async fn enqueue(
 
 fn attempt_handler(state: AppState, deadline: Deadline) -> HandlerFuture {
     Box::pin(run_attempt(state, deadline))
-}
-
-/// Fires the deadline and nothing else (a stale or moot attempt).
-async fn fire_only(state: &AppState, fired: FiredDeadline) -> Result<(), Problem> {
-    crate::kernel::pipeline::fire_at(state, fired, |_| async { Ok((WriteBatch::default(), ())) })
-        .await
-        .map(|_| ())
 }
 
 fn is_current(d: &Delivery, number: u32) -> bool {

@@ -31,7 +31,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use yunshi_core::account::{Actor, Capability, OperatorRole, ProviderRole, UserKind};
 use yunshi_core::ids::UserId;
-use yunshi_store::{AggregateQuery, ApiToken, NewEvent, Store, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, ApiToken, Store, StoreError};
 
 use crate::kernel::problem::Problem;
 use crate::kernel::state::AppState;
@@ -297,19 +297,8 @@ pub async fn record_event(
     payload: serde_json::Value,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    store
-        .commit(WriteBatch {
-            events: vec![NewEvent {
-                id: Uuid::now_v7(),
-                kind: kind.into(),
-                subject: subject.into(),
-                at,
-                payload,
-            }],
-            ..WriteBatch::default()
-        })
-        .await
-        .map(|_| ())
+    let event = yunshi_core::decision::Outcome::default().event(kind, subject, payload);
+    crate::kernel::pipeline::record(store, event, at).await
 }
 
 /// Whether an active operator administrator user exists (operator staff are few: their

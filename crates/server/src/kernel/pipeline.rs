@@ -1,8 +1,11 @@
 //! The one write path: load an aggregate, let the core decide, write the decision as one
 //! `WriteBatch` conditional on the version that was loaded, and on a lost race load and
 //! decide again. Handlers only say how to decide: [`run`] and [`write`] for requests,
-//! [`fire`] and its variants for deadlines, [`commit`] for kernel writes. The retry loop
-//! lives here alone, so every write gives up after the same [`MAX_ATTEMPTS`] lost races.
+//! [`fire`] and its variants for deadlines, [`commit`] for kernel writes; what depends on no
+//! loaded version is written by [`create`], [`record`] and [`schedule_once`], and a write
+//! whose fallback after a lost race is not to decide the same again by [`commit_once`]. The
+//! retry loop lives here alone, so every write gives up after the same [`MAX_ATTEMPTS`] lost
+//! races; nothing outside this module calls the store's `commit`.
 
 use std::future::Future;
 
@@ -221,6 +224,46 @@ pub fn lost_race(e: &StoreError, keys: bool) -> bool {
     }
 }
 
+/// Writes a batch decided from no loaded version — new aggregates under fresh ids, events,
+/// claimed unique or idempotency keys: there is no race to lose and decide again, so the
+/// store's answer (applied, a replay of the idempotency key, a key taken) is the caller's.
+pub async fn create(store: &Store, batch: WriteBatch) -> Result<Committed, StoreError> {
+    store.commit(batch).await
+}
+
+/// Appends the events of an act that changes no aggregate (a sign-in, a read of protected
+/// material) to the audit trail.
+pub async fn record(store: &Store, outcome: Outcome, at: Timestamp) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    add_outcome(&mut batch, outcome, at);
+    create(store, batch).await.map(|_| ())
+}
+
+/// Stores deadlines that recur or are set up once (their dedupe keys); one already stored
+/// is the same success.
+pub async fn schedule_once(store: &Store, deadlines: Vec<NewDeadline>) -> Result<(), Problem> {
+    let batch = WriteBatch {
+        schedule: deadlines,
+        ..WriteBatch::default()
+    };
+    match store.commit(batch).await {
+        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Commits a batch decided from loaded versions once, for a caller whose answer to a lost
+/// race is not to decide the same again (a declined charge left to its reconciliation, a
+/// bulk write whose items are then written alone): `false` when the race was lost (with
+/// `keys`, also to a unique key taken meanwhile).
+pub async fn commit_once(store: &Store, batch: WriteBatch, keys: bool) -> Result<bool, Problem> {
+    match store.commit(batch).await {
+        Ok(_) => Ok(true),
+        Err(e) if lost_race(&e, keys) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A stored answer read back as `R`.
 fn read_answer<R: DeserializeOwned>(response: serde_json::Value) -> Result<R, Problem> {
     serde_json::from_value(response)
@@ -310,6 +353,32 @@ where
     Fut: Future<Output = Result<(WriteBatch, A), Problem>>,
 {
     firing(state, MAX_ATTEMPTS, || vec![fired], decide).await
+}
+
+/// Fires a deadline whose work is done (or moot) and nothing else.
+pub async fn fire_only(state: &AppState, fired: FiredDeadline) -> Result<(), Problem> {
+    fire_at(state, fired, |_| async { Ok((WriteBatch::default(), ())) })
+        .await
+        .map(|_| ())
+}
+
+/// Fires a recurring check's deadline with its next one; a next one already stored (the
+/// check started again by hand, or by an approval) fires this one alone.
+pub async fn fire_and_schedule(
+    state: &AppState,
+    fired: FiredDeadline,
+    next: Option<NewDeadline>,
+) -> Result<(), Problem> {
+    let batch = WriteBatch {
+        fire: vec![fired],
+        schedule: next.into_iter().collect(),
+        ..WriteBatch::default()
+    };
+    match state.store.commit(batch).await {
+        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
+        Err(StoreError::DuplicateDeadline(_)) => fire_only(state, fired).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Fires many deadlines in one batch, decided at the latest of their firing times, giving

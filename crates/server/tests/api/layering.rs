@@ -176,3 +176,32 @@ fn the_layering_check_sees_each_kind_of_crossing() {
         ]
     );
 }
+
+/// Files other than the write pipeline that call the store's `commit` (or `commit_many`).
+fn writers_besides_the_pipeline(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(rel, _)| rel != "kernel/pipeline.rs")
+        .filter(|(_, text)| text.contains(".commit(") || text.contains(".commit_many("))
+        .map(|(rel, _)| rel.clone())
+        .collect()
+}
+
+#[test]
+fn every_write_goes_through_the_pipeline() {
+    let files = sources(&src());
+    let found = writers_besides_the_pipeline(&files);
+    assert!(
+        found.is_empty(),
+        "the store is committed to outside kernel/pipeline.rs:\n{}",
+        found.join("\n")
+    );
+    let planted = [(
+        "features/orders/mod.rs".to_string(),
+        "state.store\n    .commit(batch)".to_string(),
+    )];
+    assert_eq!(
+        writers_besides_the_pipeline(&planted),
+        ["features/orders/mod.rs"]
+    );
+}

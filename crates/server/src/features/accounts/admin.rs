@@ -15,8 +15,9 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 
 use super::members::new_member_batch;
 use super::views::{CreatedUser, MemberView, NewToken, NewUser, NewUserKind, UserView};
-use super::{add_events, password, path_id, refused, write_failed};
+use super::{password, path_id, refused, write_failed};
 use crate::kernel::auth::{Principal, ROLE_API, user_principal};
+use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
 use crate::kernel::repo::accounts::UserRecord;
@@ -119,11 +120,13 @@ pub async fn create_user(
                 }],
                 ..WriteBatch::default()
             };
-            add_events(&mut batch, user_outcome, now);
+            add_outcome(&mut batch, user_outcome, now);
             batch
         }
     };
-    state.store.commit(batch).await.map_err(write_failed)?;
+    crate::kernel::pipeline::create(&state.store, batch)
+        .await
+        .map_err(write_failed)?;
     if record.user.is_operator_admin() {
         admin_user_now_exists(&state).await?;
     }

@@ -23,10 +23,11 @@ use super::tokens::{ID_LEN, token_id};
 use super::views::{
     CredentialList, CredentialView, IssuedPasswordReset, PasswordChange, PasswordReset, UserView,
 };
-use super::{add_events, path_id, refused};
+use super::{path_id, refused};
 use crate::kernel::auth::{
     Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, user_principal,
 };
+use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
 use crate::kernel::repo::accounts::UserRecord;
 use crate::kernel::repo::accounts::load_user;
@@ -67,7 +68,7 @@ async fn update_user(
             aggregates: vec![user_write(&next, Some(loaded.version), now)?],
             ..WriteBatch::default()
         };
-        add_events(&mut batch, outcome, now);
+        add_outcome(&mut batch, outcome, now);
         Ok((batch, next))
     })
     .await
@@ -75,9 +76,7 @@ async fn update_user(
 
 /// Commits the events of an act on credentials (no aggregate changes).
 async fn record(state: &AppState, outcome: Outcome) -> Result<(), Problem> {
-    let mut batch = WriteBatch::default();
-    add_events(&mut batch, outcome, state.clock.now());
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::record(&state.store, outcome, state.clock.now()).await?;
     Ok(())
 }
 

@@ -17,8 +17,9 @@ use yunshi_store::{StoreError, UniqueKey, WriteBatch};
 use super::views::{
     MemberView, RegisterMember, VerificationDecisionRequest, VerificationSubmission,
 };
-use super::{add_events, password, path_id, refused, write_failed};
+use super::{password, path_id, refused, write_failed};
 use crate::kernel::auth::Principal;
+use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::accounts::EMAIL_SCOPE;
 use crate::kernel::repo::accounts::UserRecord;
@@ -55,8 +56,8 @@ pub(super) fn new_member_batch(
         }],
         ..WriteBatch::default()
     };
-    add_events(&mut batch, member_outcome, now);
-    add_events(&mut batch, user_outcome, now);
+    add_outcome(&mut batch, member_outcome, now);
+    add_outcome(&mut batch, user_outcome, now);
     Ok(batch)
 }
 
@@ -120,7 +121,7 @@ pub async fn register_member(
                 user_outcome,
                 now,
             )?;
-            match state.store.commit(batch).await {
+            match crate::kernel::pipeline::create(&state.store, batch).await {
                 Ok(_) => {
                     tracing::info!(member = %member.id, user = %record.user.id, "member registered")
                 }
@@ -152,17 +153,12 @@ async fn signup_for_taken_email(
     holder: Uuid,
     now: Timestamp,
 ) -> Result<(), Problem> {
-    let mut batch = WriteBatch::default();
-    add_events(
-        &mut batch,
-        Outcome::default().event(
-            "user.signup_with_taken_email",
-            format!("user:{holder}"),
-            serde_json::json!({ "user_id": holder }),
-        ),
-        now,
+    let attempt = Outcome::default().event(
+        "user.signup_with_taken_email",
+        format!("user:{holder}"),
+        serde_json::json!({ "user_id": holder }),
     );
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::record(&state.store, attempt, now).await?;
     tracing::info!(user = %holder, "sign-up with a registered e-mail: answered as new, nothing created");
     Ok(())
 }
@@ -221,7 +217,7 @@ async fn update_member(
             aggregates: vec![member_write(&state.keys, &next, Some(loaded.version), now)?],
             ..WriteBatch::default()
         };
-        add_events(&mut batch, outcome, now);
+        add_outcome(&mut batch, outcome, now);
         Ok((batch, next))
     })
     .await

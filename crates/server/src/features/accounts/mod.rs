@@ -17,11 +17,8 @@ pub mod views;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
-use jiff::Timestamp;
-use uuid::Uuid;
 use yunshi_core::account::AccountError;
-use yunshi_core::decision::Outcome;
-use yunshi_store::{NewEvent, StoreError, WriteBatch};
+use yunshi_store::StoreError;
 
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ErrorCode, Problem};
@@ -78,18 +75,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admin/users/{id}/password-reset",
             post(lifecycle::issue_password_reset),
         )
-}
-
-fn add_events(batch: &mut WriteBatch, outcome: Outcome, at: Timestamp) {
-    batch
-        .events
-        .extend(outcome.events.into_iter().map(|e| NewEvent {
-            id: Uuid::now_v7(),
-            kind: e.kind,
-            subject: e.subject,
-            at,
-            payload: e.payload,
-        }));
 }
 
 /// An account rule's refusal as a problem document.

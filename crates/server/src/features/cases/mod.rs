@@ -245,7 +245,7 @@ pub async fn open_case(
     let mut batch = WriteBatch::default();
     add_outcome(&mut batch, outcome, now);
     batch.aggregates.push(case_write(&case, None, now)?);
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     tracing::info!(case = %case.id, provider = %case.provider, code = %case.row.code, "violation case opened");
     Ok((StatusCode::CREATED, ApiJson(CaseView::of(&case))))
 }

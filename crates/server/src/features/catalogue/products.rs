@@ -114,7 +114,7 @@ pub async fn create_product(
         ..WriteBatch::default()
     };
     add_outcome(&mut batch, outcome, now);
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     tracing::info!(product = %record.product.id, %provider, "product created");
     let mut res = (
         StatusCode::CREATED,

@@ -47,7 +47,6 @@ use crate::kernel::parties::PartyList;
 use crate::kernel::pipeline::{Loaded, add_outcome, aggregate_write, load};
 use crate::kernel::problem::path_id;
 use crate::kernel::problem::{ApiJson, Problem};
-use crate::kernel::repo::orders::OrderRecord;
 use crate::kernel::repo::providers::acts_for;
 use crate::kernel::repo::providers::load_provider;
 use crate::kernel::repo::{BUYER_COMPLAINT, COMPLAINT};
@@ -280,7 +279,7 @@ pub async fn open_complaint(
         },
         now,
     )?);
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     tracing::info!(complaint = %id, order = %complaint.order, provider = %complaint.provider, "complaint opened");
     Ok((StatusCode::CREATED, ApiJson(ComplaintView::of(&complaint))))
 }
@@ -604,21 +603,8 @@ async fn refund_in_batch(
         order::refund_directly(&loaded.state.order, cmd, ctx)
     })?
     .map_err(|e| Problem::refusal(&e))?;
-    let record = OrderRecord {
-        order: refunded,
-        warranty_days: loaded.state.warranty_days,
-        index_version: None,
-    };
-    crate::reactions::order_written::write_order(
-        state,
-        batch,
-        Some(&loaded.state),
-        record,
-        Some(loaded.version),
-        now,
-    )
-    .await?;
-    add_outcome(batch, outcome, now);
+    crate::reactions::order_written::write_changed(state, batch, &loaded, refunded, outcome, now)
+        .await?;
     Ok(())
 }
 

@@ -296,7 +296,7 @@ pub async fn request_invoice(
     if let Some(key) = &key {
         batch.idempotency = Some(key.claim(&principal, &what, &view, now)?);
     }
-    match state.store.commit(batch).await {
+    match crate::kernel::pipeline::create(&state.store, batch).await {
         Ok(yunshi_store::Committed::Applied { .. }) => {}
         Ok(yunshi_store::Committed::Replayed { response }) => {
             let answer = serde_json::from_value(response)

@@ -412,15 +412,12 @@ pub async fn get_file(
         return Err(not_found());
     };
     let now = state.clock.now();
-    let mut batch = yunshi_store::WriteBatch::default();
-    batch.events.push(yunshi_store::NewEvent {
-        id: Uuid::now_v7(),
-        kind: "onboarding.material_read".into(),
-        subject: format!("provider:{}", provider.state.id),
-        at: now,
-        payload: serde_json::json!({"file_id": file_id, "by": principal.principal}),
-    });
-    state.store.commit(batch).await?;
+    let read = yunshi_core::decision::Outcome::default().event(
+        "onboarding.material_read",
+        format!("provider:{}", provider.state.id),
+        serde_json::json!({"file_id": file_id, "by": principal.principal}),
+    );
+    crate::kernel::pipeline::record(&state.store, read, now).await?;
     Ok(crate::kernel::files::file_response(file))
 }
 

@@ -455,7 +455,7 @@ pub async fn place_order(
     let mut batch = WriteBatch::default();
     let record = write_order(&state, &mut batch, None, record, None, now).await?;
     add_outcome(&mut batch, outcome, now);
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
 }
 
@@ -629,11 +629,7 @@ pub async fn pay_order(
                     let mut batch = WriteBatch::default();
                     intent_change(&mut batch, &loaded, next, outcome, now)?;
                     // A changed order keeps the intent open; its reconciliation closes it.
-                    if let Err(e) = state.store.commit(batch).await
-                        && !crate::kernel::pipeline::lost_race(&e, false)
-                    {
-                        return Err(e.into());
-                    }
+                    crate::kernel::pipeline::commit_once(&state.store, batch, false).await?;
                 }
                 return Err(Problem::coded(
                     ErrorCode::Conflict,
@@ -1005,7 +1001,7 @@ pub async fn renew_order(
     let mut batch = WriteBatch::default();
     let record = write_order(&state, &mut batch, None, record, None, now).await?;
     add_outcome(&mut batch, outcome, now);
-    state.store.commit(batch).await?;
+    crate::kernel::pipeline::create(&state.store, batch).await?;
     Ok((StatusCode::CREATED, ApiJson(view(&record, now))).into_response())
 }
 

@@ -24,7 +24,7 @@ use yunshi_core::settlement::{
     FeeAgreement, ItemKind, OrderLine, Payout, Period, SettlementInvoiceKind, Statement,
     order_lines,
 };
-use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, StoreError, WriteBatch};
+use yunshi_store::{AggregateWrite, Deadline, FiredDeadline, ItemQuery, WriteBatch};
 
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
@@ -159,26 +159,8 @@ fn fire_run(state: AppState, d: Deadline) -> HandlerFuture {
         };
         run_period(&state, period).await?;
         let fired = FiredDeadline { id: d.id, at: now };
-        let batch = WriteBatch {
-            fire: vec![fired],
-            schedule: vec![run::next_run_deadline(period, rulebook)?],
-            ..WriteBatch::default()
-        };
-        let done = match state.store.commit(batch).await {
-            // The next run is already scheduled: fire this one alone.
-            Err(StoreError::DuplicateDeadline(_)) => {
-                let batch = WriteBatch {
-                    fire: vec![fired],
-                    ..WriteBatch::default()
-                };
-                state.store.commit(batch).await
-            }
-            other => other,
-        };
-        match done {
-            Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        let next = run::next_run_deadline(period, rulebook)?;
+        crate::kernel::pipeline::fire_and_schedule(&state, fired, Some(next)).await
     })
 }
 

@@ -196,14 +196,10 @@ pub async fn send_instructed(state: &AppState) -> Result<(), Problem> {
                 .push(payout_write(&next, Some(a.version), now)?);
             add_outcome(&mut batch, outcome, now);
         }
-        match state.store.commit(batch).await {
-            Ok(_) => {}
-            Err(e) if crate::kernel::pipeline::lost_race(&e, false) => {
-                for a in chunk {
-                    apply_answer(state, a.id, |p| sandbox_answer_sealed(state, p)).await?;
-                }
+        if !crate::kernel::pipeline::commit_once(&state.store, batch, false).await? {
+            for a in chunk {
+                apply_answer(state, a.id, |p| sandbox_answer_sealed(state, p)).await?;
             }
-            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -371,17 +367,12 @@ pub async fn payee_account(
     let reg = load_payee(&state, pid).await?.0;
     if q.reveal {
         let now = state.clock.now();
-        let mut batch = yunshi_store::WriteBatch::default();
-        add_outcome(
-            &mut batch,
-            yunshi_core::decision::Outcome::default().event(
-                "settlement.payee_account_revealed",
-                format!("provider:{pid}"),
-                serde_json::json!({ "provider": pid, "by": principal.principal }),
-            ),
-            now,
+        let revealed = yunshi_core::decision::Outcome::default().event(
+            "settlement.payee_account_revealed",
+            format!("provider:{pid}"),
+            serde_json::json!({ "provider": pid, "by": principal.principal }),
         );
-        state.store.commit(batch).await?;
+        crate::kernel::pipeline::record(&state.store, revealed, now).await?;
     }
     Ok(ApiJson(shown(&state, &reg, q.reveal)?))
 }

@@ -23,7 +23,7 @@ use yunshi_core::settlement::{
     Hold, PayeeRegistration, Period, SettlementError, SettlementItem, Statement, StatementInputs,
     order_lines, settle,
 };
-use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, StoreError, UniqueKey, WriteBatch};
+use yunshi_store::{AggregateQuery, ItemQuery, NewDeadline, UniqueKey, WriteBatch};
 
 use super::payouts::send_instructed;
 use super::{RUN_DEADLINE, payout_write, statement_write};
@@ -486,22 +486,18 @@ async fn commit_chunk(
         whole.schedule.extend(b.schedule.iter().cloned());
         whole.cancel_keys.extend(b.cancel_keys.iter().cloned());
     }
-    match state.store.commit(whole).await {
-        Ok(_) => {
-            for b in &batches {
-                count(summary, b)?;
-            }
-            return Ok(0);
+    if crate::kernel::pipeline::commit_once(&state.store, whole, true).await? {
+        for b in &batches {
+            count(summary, b)?;
         }
-        Err(e) if crate::kernel::pipeline::lost_race(&e, true) => {}
-        Err(e) => return Err(e.into()),
+        return Ok(0);
     }
     let mut lost = 0;
     for b in batches {
-        match state.store.commit(b.batch.clone()).await {
-            Ok(_) => count(summary, &b)?,
-            Err(e) if crate::kernel::pipeline::lost_race(&e, true) => lost += 1,
-            Err(e) => return Err(e.into()),
+        if crate::kernel::pipeline::commit_once(&state.store, b.batch.clone(), true).await? {
+            count(summary, &b)?;
+        } else {
+            lost += 1;
         }
     }
     Ok(lost)
@@ -529,14 +525,11 @@ pub async fn ensure_scheduled(state: &AppState) -> Result<(), Problem> {
     let rulebook = rulebook_at(state, now)?;
     let current = Period::of_instant(&rulebook.settlement, now).map_err(refused)?;
     let previous = current.previous(&rulebook.settlement).map_err(refused)?;
-    let batch = WriteBatch {
-        schedule: vec![next_run_deadline(previous, rulebook)?],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    crate::kernel::pipeline::schedule_once(
+        &state.store,
+        vec![next_run_deadline(previous, rulebook)?],
+    )
+    .await
 }
 
 pub(super) fn period_of(label: &str, rulebook: &MarketplaceRulebook) -> Result<Period, Problem> {

@@ -42,13 +42,14 @@ use yunshi_core::visibility::deployment::{
     DeploymentDeclaration, DeploymentStanding, Instances, YEAR_END_CHECK, YearResult, check_due,
     check_key, year_of, year_total,
 };
-use yunshi_store::{Deadline, NewDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, NewDeadline, WriteBatch};
 
-use super::{fire_only, fired_at, payload};
+use super::{fired_at, payload};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{Decision, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{fire_and_schedule, fire_only};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
@@ -172,18 +173,8 @@ async fn on_year_end(state: AppState, deadline: Deadline) -> Result<(), Problem>
                 "deployment declarations do not sum; provider not judged"),
         }
     }
-    let mut batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
-    if let Some(next) = year_of(year.end, start).ok().and_then(check_deadline) {
-        batch.schedule.push(next);
-    }
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        Err(StoreError::DuplicateDeadline(_)) => fire_only(&state, fired).await,
-        Err(e) => Err(e.into()),
-    }
+    let next = year_of(year.end, start).ok().and_then(check_deadline);
+    fire_and_schedule(&state, fired, next).await
 }
 
 /// Judges one provider's year and commits its standing and event together.

@@ -43,12 +43,12 @@ use yunshi_core::rulebook::{MarketplaceRulebook, SaasDeliveryFailure};
 use yunshi_core::visibility::{
     HoldChange, HoldPlan, HoldTarget, SaasDecision, SaasFailureStanding, StepPayload,
 };
-use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, FiredDeadline, NewDeadline, WriteBatch};
 
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::{Handler, HandlerFuture, firing_time};
-use crate::kernel::pipeline::{NewIds, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{NewIds, add_outcome, aggregate_write, fire_only, load};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_owned;
 use crate::kernel::repo::deliveries::DELIVERY;
@@ -172,18 +172,6 @@ fn step_handler(state: AppState, deadline: Deadline) -> HandlerFuture {
     Box::pin(on_step(state, deadline))
 }
 
-/// Fires the deadline and nothing else (moot: repaired meanwhile, no rule, no failure).
-async fn fire_only(state: &AppState, fired: FiredDeadline) -> Result<(), Problem> {
-    let batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn payload<T: serde::de::DeserializeOwned>(deadline: &Deadline) -> Option<T> {
     match serde_json::from_value(deadline.payload.clone()) {
         Ok(p) => Some(p),
@@ -302,14 +290,8 @@ where
 /// same success. Returns when it is due.
 async fn schedule_once(state: &AppState, deadline: NewDeadline) -> Result<Timestamp, Problem> {
     let due = deadline.due_at;
-    let batch = WriteBatch {
-        schedule: vec![deadline],
-        ..WriteBatch::default()
-    };
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DuplicateDeadline(_)) => Ok(due),
-        Err(e) => Err(e.into()),
-    }
+    crate::kernel::pipeline::schedule_once(&state.store, vec![deadline]).await?;
+    Ok(due)
 }
 
 /// Applies `plans` to the provider's products: one conditional write per product changed,

@@ -28,13 +28,14 @@ use yunshi_core::time::beijing_date;
 use yunshi_core::visibility::performance::{
     MONTHLY_CHECK, SalesHistory, check_due, check_key, monthly_check, next_month,
 };
-use yunshi_store::{AggregateQuery, Deadline, NewDeadline, StoreError, WriteBatch};
+use yunshi_store::{AggregateQuery, Deadline, NewDeadline, WriteBatch};
 
-use super::{apply_holds, fire_only, fired_at, payload};
+use super::{apply_holds, fired_at, payload};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{Decision, aggregate_write, load};
+use crate::kernel::pipeline::{fire_and_schedule, fire_only};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::products::ProductRecord;
@@ -145,21 +146,10 @@ async fn on_check(state: AppState, deadline: Deadline) -> Result<(), Problem> {
             }
         }
     }
-    let mut batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
-    if has_rules(rulebook)
-        && let Some(next) = next_month(p.month).and_then(check_deadline)
-    {
-        batch.schedule.push(next);
-    }
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        // The next check is already scheduled (by an approval): fire this one alone.
-        Err(StoreError::DuplicateDeadline(_)) => fire_only(&state, fired).await,
-        Err(e) => Err(e.into()),
-    }
+    let next = has_rules(rulebook)
+        .then(|| next_month(p.month).and_then(check_deadline))
+        .flatten();
+    fire_and_schedule(&state, fired, next).await
 }
 
 /// Judges one product for `month` and commits its history and holds together.

@@ -37,13 +37,14 @@ use yunshi_core::visibility::refund_rate::{
     CHECK_DEADLINE, ImprovementPayload, RefundRate, RefundRateDecision, RefundRateStanding,
     check_key, window_start,
 };
-use yunshi_store::{Deadline, FiredDeadline, NewDeadline, StoreError, WriteBatch};
+use yunshi_store::{Deadline, FiredDeadline, NewDeadline, WriteBatch};
 
-use super::{fire_only, fired_at, payload};
+use super::{fired_at, payload};
 use crate::kernel::auth::Principal;
 use crate::kernel::context::rulebook_at;
 use crate::kernel::deadlines::HandlerFuture;
 use crate::kernel::pipeline::{Decision, add_outcome, aggregate_write, load};
+use crate::kernel::pipeline::{fire_and_schedule, fire_only};
 use crate::kernel::problem::{ApiJson, Problem};
 use crate::kernel::repo::all_of_kind;
 use crate::kernel::repo::all_owned;
@@ -171,21 +172,11 @@ async fn on_check(state: AppState, deadline: Deadline) -> Result<(), Problem> {
             .await?;
         }
     }
-    let mut batch = WriteBatch {
-        fire: vec![fired],
-        ..WriteBatch::default()
-    };
-    if rule.is_some()
-        && let Some(next) = p.day.tomorrow().ok().and_then(check_deadline)
-    {
-        batch.schedule.push(next);
-    }
-    match state.store.commit(batch).await {
-        Ok(_) | Err(StoreError::DeadlineNotPending(_)) => Ok(()),
-        // Tomorrow's check is already scheduled (started again by hand): fire this one alone.
-        Err(StoreError::DuplicateDeadline(_)) => fire_only(&state, fired).await,
-        Err(e) => Err(e.into()),
-    }
+    let next = rule
+        .is_some()
+        .then(|| p.day.tomorrow().ok().and_then(check_deadline))
+        .flatten();
+    fire_and_schedule(&state, fired, next).await
 }
 
 async fn on_improvement_deadline(state: AppState, deadline: Deadline) -> Result<(), Problem> {
