@@ -109,6 +109,105 @@ async fn log_in_and_open(client: &reqwest::Client, base: &str, email: &str, page
     res.text().await.unwrap()
 }
 
+/// Logs `email` in and returns its session cookie (`name=value`).
+async fn log_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    let html = login.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &html[at..at + 32];
+    let res = client
+        .post(format!("{base}/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("csrf", csrf),
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{email} logs in");
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The console links of `html` under one of `sections`, without a query (a query may be an
+/// act, such as revealing an account) and with one page per shape (ids taken out).
+fn page_links(html: &str, sections: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in html.split("href=\"").skip(1) {
+        let Some(link) = part.split('"').next() else {
+            continue;
+        };
+        if link.contains('?') || !sections.iter().any(|s| link.starts_with(s)) {
+            continue;
+        }
+        out.push(link.to_owned());
+    }
+    out
+}
+
+/// A page's path with every id-like segment (a UUID, an order number) as `{id}`.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.len() >= 8 && seg.chars().any(|c| c.is_ascii_digit()) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Opens every page a role reaches from its navigation — each list and one record of each
+/// kind it links to — in zh-CN and en. Each answers 200 with no error banner (a read that
+/// failed would show one instead of an empty list), or 403 for a desk the role may not use.
+async fn every_page_shows_its_data_or_says_why(
+    client: &reqwest::Client,
+    base: &str,
+    session: &str,
+    start: &[&str],
+    sections: &[&str],
+) -> usize {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue: Vec<String> = start.iter().map(|s| s.to_string()).collect();
+    let mut opened = 0;
+    while let Some(page) = queue.pop() {
+        if !seen.insert(shape(&page)) {
+            continue;
+        }
+        for lang in ["zh-CN", "en"] {
+            let res = client
+                .get(format!("{base}{page}"))
+                .header(COOKIE, format!("{session}; yunshi_lang={lang}"))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let html = res.text().await.unwrap();
+            opened += 1;
+            match status {
+                200 => {
+                    let error = html
+                        .split("banner-error")
+                        .nth(1)
+                        .map(|rest| rest.chars().take(300).collect::<String>());
+                    assert!(error.is_none(), "{page} ({lang}) shows an error: {error:?}");
+                    if lang == "en" {
+                        queue.extend(page_links(&html, sections));
+                    }
+                }
+                403 => {}
+                other => panic!("{page} ({lang}) answered {other}"),
+            }
+        }
+    }
+    opened
+}
+
 #[tokio::test]
 async fn the_demo_seeds_a_marketplace_and_every_printed_login_opens_its_console() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,6 +233,46 @@ async fn the_demo_seeds_a_marketplace_and_every_printed_login_opens_its_console(
         let page = url.strip_prefix(&demo.base).unwrap();
         let html = log_in_and_open(&client, &demo.base, email, page).await;
         assert!(!html.contains("banner-error"), "{page} as {email}");
+    }
+    // Every page of every role: its data, or a page that says why not.
+    let operator_pages = [
+        "/operator",
+        "/operator/onboarding",
+        "/operator/listings",
+        "/operator/complaints",
+        "/operator/cases",
+        "/operator/deposits",
+        "/operator/settlement",
+        "/operator/notices",
+        "/operator/rulebook",
+        "/operator/staff",
+        "/operator/clock",
+    ];
+    let provider_pages = [
+        "/provider",
+        "/provider/products",
+        "/provider/orders",
+        "/provider/complaints",
+        "/provider/standing",
+        "/provider/deposit",
+        "/provider/statements",
+        "/provider/invoices",
+        "/provider/webhooks",
+    ];
+    for (url, email) in &demo.logins {
+        let landing = url.strip_prefix(&demo.base).unwrap();
+        let (start, sections): (&[&str], &[&str]) = if landing.starts_with("/operator") {
+            (&operator_pages, &["/operator"])
+        } else if landing.starts_with("/provider") {
+            (&provider_pages, &["/provider"])
+        } else {
+            (&["/orders", "/"], &["/orders", "/products/"])
+        };
+        let session = log_in(&client, &demo.base, email).await;
+        let opened =
+            every_page_shows_its_data_or_says_why(&client, &demo.base, &session, start, sections)
+                .await;
+        assert!(opened >= 2 * start.len(), "{email} opened {opened} pages");
     }
     // The buyer's orders and the provider's centre are not empty.
     let buyer = demo

@@ -33,6 +33,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 use uuid::Uuid;
+use yunshi_core::account::OperatorRole;
 
 use self::api::{Api, Failure};
 use self::blocks::{Block, Cell, Form};
@@ -101,6 +102,9 @@ pub struct Visit {
     /// The path and query, for "back" links.
     pub path: String,
     pub flash: Option<session::Flash>,
+    /// Reads of this page that failed ([`Console::read_soft`]): each is shown as an error
+    /// banner at the top of the page, never as an empty list.
+    failed: std::sync::Mutex<Vec<Failure>>,
 }
 
 /// The signed-in user as the API describes it.
@@ -132,6 +136,42 @@ impl Me {
     pub fn is_member(&self) -> bool {
         matches!(self.role, Role::Member { .. })
     }
+
+    /// Whether this operator staff member works at the desk on `path`
+    /// ([`operator::DESKS`]): every desk for the administrator, the role's own desks and
+    /// the shared ones for the others.
+    pub fn works_at(&self, path: &str) -> bool {
+        let Role::Operator { roles } = &self.role else {
+            return false;
+        };
+        let has = |r: OperatorRole| roles.iter().any(|x| x == r.as_str());
+        match operator::DESKS.iter().find(|(_, h, _)| *h == path) {
+            Some((_, _, Some(role))) => has(*role) || has(OperatorRole::Admin),
+            Some((_, _, None)) | None => true,
+        }
+    }
+}
+
+impl Visit {
+    /// An error banner for each failed read of the page, the same failure once.
+    fn failure_banners(&self) -> Vec<Block> {
+        let Ok(failed) = self.failed.lock() else {
+            return Vec::new();
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for f in failed.iter() {
+            if !texts.contains(&f.message) {
+                texts.push(f.message.clone());
+            }
+        }
+        texts
+            .into_iter()
+            .map(|text| Block::Banner {
+                tone: "error",
+                text,
+            })
+            .collect()
+    }
 }
 
 impl Console {
@@ -161,6 +201,7 @@ impl Console {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_else(|| "/".into()),
             flash,
+            failed: std::sync::Mutex::default(),
         }
     }
 
@@ -217,10 +258,11 @@ impl Console {
         visit: &Visit,
         title: String,
         subnav: Subnav,
-        blocks: Vec<Block>,
+        blocks_in: Vec<Block>,
     ) -> Response {
         let lang = visit.lang;
-        let mut blocks = blocks;
+        let mut blocks = visit.failure_banners();
+        blocks.extend(blocks_in);
         let mut clear_flash = false;
         if let Some(flash) = &visit.flash {
             clear_flash = true;
@@ -247,7 +289,7 @@ impl Console {
             })
             .collect();
         let subnav = subnav
-            .links(lang)
+            .links(lang, visit.me.as_ref())
             .into_iter()
             .map(|(l, h)| {
                 let current = h == here;
@@ -329,15 +371,32 @@ impl Console {
             .map_err(|f| self.problem_page(visit, &f))
     }
 
+    /// GET as the visitor for a part of a page: a record that does not exist (404) is
+    /// `null`; any other failure is `null` too, but logged and shown as an error banner on
+    /// the page, so that a refused read never looks like an empty list.
+    pub async fn read_soft(&self, visit: &Visit, path: &str) -> Value {
+        match self.read(visit, path).await {
+            Ok(v) => v,
+            Err(f) if f.status == StatusCode::NOT_FOUND => Value::Null,
+            Err(f) => {
+                tracing::warn!(path, status = %f.status, code = %f.code, detail = %f.detail,
+                    "a console page's read failed");
+                if let Ok(mut failed) = visit.failed.lock() {
+                    failed.push(f);
+                }
+                Value::Null
+            }
+        }
+    }
+
     /// The records a list answers (`path` ends in a query) in any of `statuses`, gathered
     /// in one `{"items": [...]}`: a desk's open work, however much closed work lies before it.
     pub async fn in_statuses(&self, visit: &Visit, path: &str, statuses: &[&str]) -> Value {
         let mut all = Vec::new();
         for status in statuses {
             let page = self
-                .read(visit, &format!("{path}&status={status}"))
-                .await
-                .unwrap_or_default();
+                .read_soft(visit, &format!("{path}&status={status}"))
+                .await;
             all.extend(items(&page).cloned());
         }
         serde_json::json!({ "items": all })
@@ -365,7 +424,8 @@ pub enum Subnav {
 }
 
 impl Subnav {
-    fn links(&self, lang: Lang) -> Vec<(String, String)> {
+    /// The links of the section; an operator desk only for the roles that work at it.
+    fn links(&self, lang: Lang, me: Option<&Me>) -> Vec<(String, String)> {
         let keys: &[(&str, &str)] = match self {
             Subnav::None => &[],
             Subnav::Provider => &[
@@ -379,19 +439,13 @@ impl Subnav {
                 ("provider.invoices", "/provider/invoices"),
                 ("provider.webhooks", "/provider/webhooks"),
             ],
-            Subnav::Operator => &[
-                ("operator.dashboard", "/operator"),
-                ("operator.onboarding", "/operator/onboarding"),
-                ("operator.listings", "/operator/listings"),
-                ("operator.complaints", "/operator/complaints"),
-                ("operator.cases", "/operator/cases"),
-                ("operator.deposits", "/operator/deposits"),
-                ("operator.settlement", "/operator/settlement"),
-                ("operator.notices", "/operator/notices"),
-                ("operator.rulebook", "/operator/rulebook"),
-                ("operator.staff", "/operator/staff"),
-                ("operator.clock", "/operator/clock"),
-            ],
+            Subnav::Operator => {
+                return operator::DESKS
+                    .iter()
+                    .filter(|(_, h, _)| me.is_some_and(|m| m.works_at(h)))
+                    .map(|(k, h, _)| (lang.t(k), (*h).to_owned()))
+                    .collect();
+            }
         };
         keys.iter()
             .map(|(k, h)| (lang.t(k), (*h).to_owned()))

@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
+use yunshi_core::account::OperatorRole;
 
 use super::blocks::{Block, Cell, Chart, Field, FieldKind};
 use super::i18n::Lang;
@@ -37,11 +38,64 @@ pub fn routes() -> Router<Console> {
         .route("/operator/clock", get(clock))
 }
 
-/// Operator staff only; anyone else sees the refusal.
+/// The operator's desks: page, title key, and the role that works there (`None`: every
+/// operator staff member; the administrator works at all of them). The navigation shows a
+/// staff member its desks only, and another desk answers 403.
+pub const DESKS: [(&str, &str, Option<OperatorRole>); 11] = [
+    ("operator.dashboard", "/operator", None),
+    (
+        "operator.onboarding",
+        "/operator/onboarding",
+        Some(OperatorRole::Reviewer),
+    ),
+    (
+        "operator.listings",
+        "/operator/listings",
+        Some(OperatorRole::Reviewer),
+    ),
+    (
+        "operator.complaints",
+        "/operator/complaints",
+        Some(OperatorRole::CustomerService),
+    ),
+    (
+        "operator.cases",
+        "/operator/cases",
+        Some(OperatorRole::Compliance),
+    ),
+    (
+        "operator.deposits",
+        "/operator/deposits",
+        Some(OperatorRole::Finance),
+    ),
+    (
+        "operator.settlement",
+        "/operator/settlement",
+        Some(OperatorRole::Finance),
+    ),
+    ("operator.notices", "/operator/notices", None),
+    ("operator.rulebook", "/operator/rulebook", None),
+    (
+        "operator.staff",
+        "/operator/staff",
+        Some(OperatorRole::Admin),
+    ),
+    (
+        "operator.clock",
+        "/operator/clock",
+        Some(OperatorRole::Admin),
+    ),
+];
+
+/// Operator staff at one of their desks only; anyone else sees the refusal.
 async fn operator(c: &Console, headers: &HeaderMap, uri: &Uri) -> Result<Visit, Response> {
     let visit = c.visit(headers, uri).await;
     c.require(&visit)?;
-    if visit.me.as_ref().is_some_and(|m| m.is_operator()) {
+    if visit
+        .me
+        .as_ref()
+        .is_some_and(|m| m.is_operator() && m.works_at(uri.path()))
+    {
         Ok(visit)
     } else {
         let failure = super::api::Failure {
@@ -86,9 +140,10 @@ async fn dashboard(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pa
             Some(a) => format!("/api/v1/orders?limit=100&after={a}"),
             None => "/api/v1/orders?limit=100".to_owned(),
         };
-        let Ok(page) = c.read(&visit, &path).await else {
+        let page = c.read_soft(&visit, &path).await;
+        if page.is_null() {
             break;
-        };
+        }
         orders.extend(items(&page).cloned());
         match page["next"].as_str() {
             Some(n) => after = Some(n.to_owned()),
@@ -126,14 +181,21 @@ async fn dashboard(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pa
         .in_statuses(&visit, "/api/v1/cases?limit=100", OPEN_CASES)
         .await;
     let violations = items(&cases).count();
+    // The last period's payouts, for the staff who work on settlement.
     let last_period = last_period_start(&c);
-    let report = c
-        .read(
+    let finance = visit
+        .me
+        .as_ref()
+        .is_some_and(|m| m.works_at("/operator/settlement"));
+    let report = if finance {
+        c.read_soft(
             &visit,
             &format!("/api/v1/admin/settlement/periods/{last_period}"),
         )
         .await
-        .unwrap_or_default();
+    } else {
+        Value::Null
+    };
     let weeks: Vec<(String, i64, String)> = by_week
         .into_iter()
         .rev()
@@ -145,21 +207,24 @@ async fn dashboard(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pa
         .into_iter()
         .map(|(k, f)| (label(lang, "category", &k), f, from_fen(f)))
         .collect();
+    let mut stats = vec![
+        (lang.t("operator.gmv"), from_fen(gmv)),
+        (lang.t("operator.orders"), paid.to_string()),
+        (lang.t("operator.refunds"), from_fen(refunds)),
+        (
+            lang.t("operator.open_complaints"),
+            open_complaints.to_string(),
+        ),
+        (lang.t("operator.violations"), violations.to_string()),
+    ];
+    if finance {
+        stats.push((
+            format!("{} ({last_period})", lang.t("operator.payouts")),
+            yuan(&text(&report, "/paid_out")),
+        ));
+    }
     let blocks = vec![
-        Block::Stats(vec![
-            (lang.t("operator.gmv"), from_fen(gmv)),
-            (lang.t("operator.orders"), paid.to_string()),
-            (lang.t("operator.refunds"), from_fen(refunds)),
-            (
-                lang.t("operator.open_complaints"),
-                open_complaints.to_string(),
-            ),
-            (lang.t("operator.violations"), violations.to_string()),
-            (
-                format!("{} ({last_period})", lang.t("operator.payouts")),
-                yuan(&text(&report, "/paid_out")),
-            ),
-        ]),
+        Block::Stats(stats),
         Block::Text(format!(
             "{} {}",
             lang.t("operator.dashboard_basis"),
@@ -187,9 +252,8 @@ async fn onboarding(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
     let lang = visit.lang;
     let back = visit.path.clone();
     let list = c
-        .read(&visit, "/api/v1/admin/onboarding/applications?limit=100")
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, "/api/v1/admin/onboarding/applications?limit=100")
+        .await;
     let mut rows = Vec::new();
     for v in items(&list) {
         let a = &v["application"];
@@ -316,9 +380,8 @@ async fn listings(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let lang = visit.lang;
     let back = visit.path.clone();
     let queue = c
-        .read(&visit, "/api/v1/review/listings?limit=100")
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, "/api/v1/review/listings?limit=100")
+        .await;
     let mut blocks = Vec::new();
     let mut rows = Vec::new();
     for v in items(&queue) {
@@ -653,7 +716,7 @@ const GROUNDS: &[&str] = &[
 /// The violation table of the rulebook in force, as select options (code · title (points)).
 async fn violation_codes(c: &Console, visit: &Visit) -> Vec<(String, String)> {
     let lang = visit.lang;
-    let book = c.read(visit, "/api/v1/rulebook").await.unwrap_or_default();
+    let book = c.read_soft(visit, "/api/v1/rulebook").await;
     book["marketplace"]["violation"]
         .as_array()
         .into_iter()
@@ -672,9 +735,8 @@ async fn deposits(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let visit = operator(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let list = c
-        .read(&visit, "/api/v1/admin/deposits?limit=200")
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, "/api/v1/admin/deposits?limit=200")
+        .await;
     let rows = items(&list)
         .map(|d| {
             vec![
@@ -977,10 +1039,7 @@ fn order_chain(lang: Lang, chain: &Value) -> Vec<Block> {
 async fn notices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
     let visit = operator(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let list = c
-        .read(&visit, "/api/v1/notices?limit=100")
-        .await
-        .unwrap_or_default();
+    let list = c.read_soft(&visit, "/api/v1/notices?limit=100").await;
     let rows = items(&list)
         .map(|n| {
             vec![
@@ -1010,12 +1069,9 @@ async fn notices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page
 async fn rulebook(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
     let visit = operator(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let book = c.read(&visit, "/api/v1/rulebook").await.unwrap_or_default();
+    let book = c.read_soft(&visit, "/api/v1/rulebook").await;
     let m = &book["marketplace"];
-    let history = c
-        .read(&visit, "/api/v1/rulebook/versions")
-        .await
-        .unwrap_or_default();
+    let history = c.read_soft(&visit, "/api/v1/rulebook/versions").await;
     let versions = history
         .as_array()
         .into_iter()
@@ -1142,10 +1198,7 @@ async fn staff(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
 async fn clock(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
     let visit = operator(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let now = c
-        .read(&visit, "/api/v1/admin/clock")
-        .await
-        .unwrap_or_default();
+    let now = c.read_soft(&visit, "/api/v1/admin/clock").await;
     let mut blocks = vec![Block::Details(vec![
         (
             lang.t("operator.clock_mode"),

@@ -65,7 +65,7 @@ async fn overview(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     c.require(&visit)?;
     let lang = visit.lang;
     let back = visit.path.clone();
-    let own = c.read(&visit, "/api/v1/onboarding/provider").await.ok();
+    let own = Some(c.read_soft(&visit, "/api/v1/onboarding/provider").await);
     let Some(own) = own.filter(|o| !o["provider"].is_null()) else {
         let mut blocks = vec![Block::Text(lang.t("provider.not_yet"))];
         if visit.me.as_ref().is_some_and(|m| m.is_member()) {
@@ -193,10 +193,7 @@ async fn overview(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
         )));
     }
     if status == "approved" {
-        let agreement = c
-            .read(&visit, "/api/v1/onboarding/agreement")
-            .await
-            .unwrap_or_default();
+        let agreement = c.read_soft(&visit, "/api/v1/onboarding/agreement").await;
         blocks.push(Block::Heading(lang.t("provider.agreement")));
         blocks.push(Block::Text(format!(
             "{} {}",
@@ -258,19 +255,11 @@ async fn overview(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
 }
 
 async fn products(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
-    let (visit, provider) = provider_of(&c, &headers, &uri).await?;
+    // The API lists the caller's own provider's products.
+    let (visit, _) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let own = c
-        .read(&visit, "/api/v1/onboarding/provider")
-        .await
-        .unwrap_or_default();
-    let list = c
-        .read(
-            &visit,
-            &format!("/api/v1/products?provider={provider}&limit=100"),
-        )
-        .await
-        .unwrap_or_default();
+    let own = c.read_soft(&visit, "/api/v1/onboarding/provider").await;
+    let list = c.read_soft(&visit, "/api/v1/products?limit=100").await;
     let rows = items(&list)
         .map(|p| {
             let title = ["/pending/content/title", "/live/content/title"]
@@ -434,9 +423,8 @@ async fn product(
     ])];
     // The automatic checks, shown before the provider submits.
     let checks = c
-        .read(&visit, &format!("/api/v1/products/{id}/checks"))
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, &format!("/api/v1/products/{id}/checks"))
+        .await;
     let findings: Vec<Vec<Cell>> = checks["findings"]
         .as_array()
         .into_iter()
@@ -536,10 +524,7 @@ async fn orders(
 ) -> Page {
     let (visit, _) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let list = c
-        .read(&visit, &q.api_path("provider"))
-        .await
-        .unwrap_or_default();
+    let list = c.read_soft(&visit, &q.api_path("provider")).await;
     let rows = items(&list)
         .map(|v| {
             let o = &v["order"];
@@ -697,13 +682,9 @@ async fn standing(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let (visit, provider) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let s = c
-        .read(&visit, &format!("/api/v1/providers/{provider}/standing"))
-        .await
-        .unwrap_or_default();
-    let cases = c
-        .read(&visit, "/api/v1/cases?limit=100")
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, &format!("/api/v1/providers/{provider}/standing"))
+        .await;
+    let cases = c.read_soft(&visit, "/api/v1/cases?limit=100").await;
     let mut blocks = vec![Block::Stats(vec![
         (lang.t("provider.points_total"), text(&s, "/points/points")),
         (
@@ -826,9 +807,8 @@ async fn statements(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
     let (visit, provider) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let list = c
-        .read(&visit, &format!("/api/v1/providers/{provider}/statements"))
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, &format!("/api/v1/providers/{provider}/statements"))
+        .await;
     let rows = list
         .as_array()
         .into_iter()
@@ -873,9 +853,8 @@ async fn statements(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
         lang.t("common.none"),
     )];
     let payouts = c
-        .read(&visit, &format!("/api/v1/providers/{provider}/payouts"))
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, &format!("/api/v1/providers/{provider}/payouts"))
+        .await;
     let rows = payouts
         .as_array()
         .into_iter()
@@ -922,7 +901,7 @@ async fn statements(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> P
 async fn payee_blocks(c: &Console, visit: &Visit, provider: Uuid) -> Vec<Block> {
     let lang = visit.lang;
     let path = format!("/api/v1/providers/{provider}/payee-account");
-    let payee = c.read(visit, &path).await.unwrap_or_default();
+    let payee = c.read_soft(visit, &path).await;
     let account = |a: &Value| {
         let shown = format!(
             "{} · {} {} · {}",
@@ -1098,12 +1077,11 @@ async fn invoices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
     let (visit, provider) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let list = c
-        .read(
+        .read_soft(
             &visit,
             &format!("/api/v1/invoices?provider={provider}&limit=100"),
         )
-        .await
-        .unwrap_or_default();
+        .await;
     let rows = items(&list)
         .map(|v| {
             let id = text(v, "/invoice/id");
@@ -1156,14 +1134,10 @@ async fn invoices(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Pag
 async fn webhooks(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
     let (visit, _) = provider_of(&c, &headers, &uri).await?;
     let lang = visit.lang;
-    let endpoint = c
-        .read(&visit, "/api/v1/webhooks/endpoint")
-        .await
-        .unwrap_or_default();
+    let endpoint = c.read_soft(&visit, "/api/v1/webhooks/endpoint").await;
     let deliveries = c
-        .read(&visit, "/api/v1/webhooks/deliveries?limit=50")
-        .await
-        .unwrap_or_default();
+        .read_soft(&visit, "/api/v1/webhooks/deliveries?limit=50")
+        .await;
     let rows = items(&deliveries)
         .map(|d| {
             let id = text(d, "/id");

@@ -142,10 +142,11 @@ pub async fn product(
     let p = c
         .page_data(&visit, &format!("/api/v1/catalogue/{id}"))
         .await?;
-    let store = c
-        .read(&visit, &format!("/api/v1/stores/{}", text(&p, "/store")))
-        .await
-        .ok();
+    let store = Some(
+        c.read_soft(&visit, &format!("/api/v1/stores/{}", text(&p, "/store")))
+            .await,
+    )
+    .filter(|s| !s.is_null());
     let store_name = store
         .as_ref()
         .map(|s| {
