@@ -79,26 +79,7 @@ fn start(dir: &std::path::Path) -> Demo {
 }
 
 async fn log_in_and_open(client: &reqwest::Client, base: &str, email: &str, page: &str) -> String {
-    let login = client.get(format!("{base}/login")).send().await.unwrap();
-    let html = login.text().await.unwrap();
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &html[at..at + 32];
-    let res = client
-        .post(format!("{base}/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("csrf", csrf),
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", page),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "{email} logs in");
-    assert_eq!(res.headers()[LOCATION], page);
-    let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
-    let session = cookie.split(';').next().unwrap().to_owned();
+    let session = log_in(client, base, email, page).await;
     let res = client
         .get(format!("{base}{page}"))
         .header(COOKIE, session)
@@ -109,8 +90,8 @@ async fn log_in_and_open(client: &reqwest::Client, base: &str, email: &str, page
     res.text().await.unwrap()
 }
 
-/// Logs `email` in and returns its session cookie (`name=value`).
-async fn log_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+/// Logs `email` in, to be sent on to `next`, and returns its session cookie (`name=value`).
+async fn log_in(client: &reqwest::Client, base: &str, email: &str, next: &str) -> String {
     let login = client.get(format!("{base}/login")).send().await.unwrap();
     let html = login.text().await.unwrap();
     let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
@@ -122,12 +103,13 @@ async fn log_in(client: &reqwest::Client, base: &str, email: &str) -> String {
             ("csrf", csrf),
             ("email", email),
             ("password", PASSWORD),
-            ("next", "/"),
+            ("next", next),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "{email} logs in");
+    assert_eq!(res.headers()[LOCATION], next);
     let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
     cookie.split(';').next().unwrap().to_owned()
 }
@@ -268,7 +250,7 @@ async fn the_demo_seeds_a_marketplace_and_every_printed_login_opens_its_console(
         } else {
             (&["/orders", "/"], &["/orders", "/products/"])
         };
-        let session = log_in(&client, &demo.base, email).await;
+        let session = log_in(&client, &demo.base, email, start[0]).await;
         let opened =
             every_page_shows_its_data_or_says_why(&client, &demo.base, &session, start, sections)
                 .await;
