@@ -89,7 +89,7 @@ pub fn new_secret() -> Result<String, RandomError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
-    /// A login session (`POST /api/v1/sessions`), 12 hours.
+    /// A login session (`POST /api/v1/sessions`), 12 hours of wall time.
     Session,
     /// A user's API token.
     ApiToken,
@@ -178,10 +178,17 @@ fn refused() -> Problem {
     Problem::unauthorized("the bearer token is unknown, expired or revoked")
 }
 
-/// Whether `token` works at `now` (the server's clock); the expiry of bootstrap
-/// administrator tokens is wall time (see the module documentation).
+/// Whether `token` expires on wall time: login sessions and bootstrap administrator tokens
+/// are security windows for people, not business deadlines, so a simulated clock moved a
+/// month ahead neither ends them at once nor holds them open.
+pub fn expires_on_wall_time(token: &ApiToken) -> bool {
+    token.role == ROLE_SESSION || BOOTSTRAP_PRINCIPALS.contains(&token.principal.as_str())
+}
+
+/// Whether `token` works at `now` (the server's clock), or on wall time where it expires on
+/// it ([`expires_on_wall_time`]).
 pub fn token_active(token: &ApiToken, now: Timestamp) -> bool {
-    if BOOTSTRAP_PRINCIPALS.contains(&token.principal.as_str()) {
+    if expires_on_wall_time(token) {
         token.is_active(Timestamp::now())
     } else {
         token.is_active(now)
@@ -218,17 +225,18 @@ async fn authenticate(secret: &str, state: &AppState) -> Result<Principal, Probl
         }
         None => return Err(refused()),
     };
+    // A wall-clock expiry is left to the cache's short TTL.
+    let cached_expiry = if expires_on_wall_time(&token) {
+        None
+    } else {
+        token.expires_at
+    };
     let principal = Principal {
         principal: token.principal,
         role: role_summary(&actor).to_owned(),
         credential,
         actor,
         token_hash,
-    };
-    // A bootstrap token's wall-clock expiry is left to the cache's short TTL.
-    let cached_expiry = match credential {
-        Credential::AdminToken => None,
-        _ => token.expires_at,
     };
     state.principals.put(&principal, cached_expiry);
     Ok(principal)
@@ -685,6 +693,30 @@ mod tests {
             ..wall_expired
         };
         assert!(token_active(&user_token, Timestamp::UNIX_EPOCH));
+    }
+
+    #[test]
+    fn a_login_session_expires_on_wall_time_whatever_the_servers_clock() {
+        let session = |expires_at: Timestamp| ApiToken {
+            hash: String::new(),
+            principal: "user:x".into(),
+            role: ROLE_SESSION.into(),
+            label: String::new(),
+            created_at: Timestamp::UNIX_EPOCH,
+            expires_at: Some(expires_at),
+            revoked_at: None,
+        };
+        let wall = Timestamp::now();
+        let far_future: Timestamp = "2099-01-01T00:00:00Z".parse().unwrap();
+        let ended = session(wall - SignedDuration::from_mins(1));
+        assert!(!token_active(&ended, Timestamp::UNIX_EPOCH));
+        let open = session(wall + SignedDuration::from_hours(1));
+        assert!(token_active(&open, far_future));
+        let api_token = ApiToken {
+            role: ROLE_API.into(),
+            ..open
+        };
+        assert!(!token_active(&api_token, far_future), "server's clock");
     }
 
     #[test]

@@ -504,6 +504,58 @@ mod control {
     }
 
     #[tokio::test]
+    async fn a_login_session_lives_on_wall_time_so_a_simulated_month_keeps_it() {
+        let server = TestServer::start_with(simulated, Router::new()).await;
+        let password = "correct horse battery staple 2026";
+        json_of(
+            call(
+                &server,
+                Method::POST,
+                "/api/v1/admin/users",
+                Some(ADMIN_TOKEN),
+                Some(json!({
+                    "email": "finance@operator.test", "display_name": "财务",
+                    "password": password,
+                    "kind": {"type": "operator_staff", "roles": ["finance"]},
+                })),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let session = json_of(
+            call(
+                &server,
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"email": "finance@operator.test", "password": password})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let token = session["token"].as_str().unwrap().to_owned();
+        let lifetime: Timestamp = session["expires_at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            lifetime <= Timestamp::now() + jiff::SignedDuration::from_hours(12),
+            "{session}"
+        );
+        json_of(
+            post_clock(&server, Some(ADMIN_TOKEN), json!({"by": "30d"})).await,
+            200,
+        )
+        .await;
+        let me = json_of(
+            call(&server, Method::GET, "/api/v1/me", Some(&token), None).await,
+            200,
+        )
+        .await;
+        assert_eq!(me["user"]["email"], "finance@operator.test", "{me}");
+        server.stop().await;
+    }
+
+    #[tokio::test]
     async fn only_an_operator_admin_may_see_or_move_the_clock() {
         let server = TestServer::start_with(simulated, Router::new()).await;
         assert_problem(

@@ -25,7 +25,8 @@ use super::views::{
 };
 use super::{path_id, refused};
 use crate::kernel::auth::{
-    Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, user_principal,
+    Credential, Principal, ROLE_API, ROLE_SESSION, hash_secret, new_secret, token_active,
+    user_principal,
 };
 use crate::kernel::pipeline::add_outcome;
 use crate::kernel::problem::{ApiJson, ErrorCode, Problem};
@@ -91,7 +92,7 @@ async fn revoke_sessions(
     let mut revoked = 0;
     for t in state.store.api_tokens_of(&principal).await? {
         if t.role == ROLE_SESSION
-            && t.is_active(now)
+            && token_active(&t, now)
             && Some(t.hash.as_str()) != keep
             && state.store.revoke_api_token(&t.hash, now).await?
         {
@@ -106,7 +107,7 @@ async fn revoke_sessions(
 async fn credentials_of(state: &AppState, principal: &str) -> Result<Vec<ApiToken>, Problem> {
     let now = state.clock.now();
     let mut tokens = state.store.api_tokens_of(principal).await?;
-    tokens.retain(|t| (t.role == ROLE_SESSION || t.role == ROLE_API) && t.is_active(now));
+    tokens.retain(|t| (t.role == ROLE_SESSION || t.role == ROLE_API) && token_active(t, now));
     Ok(tokens)
 }
 

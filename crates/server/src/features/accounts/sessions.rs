@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use yunshi_core::account::{Email, UserKind};
 use yunshi_store::ApiToken;
 
@@ -34,7 +35,8 @@ fn no_store(mut res: Response) -> Response {
     res
 }
 
-/// Logs in with e-mail and password and opens a 12-hour session. A wrong e-mail and a
+/// Logs in with e-mail and password and opens a session of 12 hours of wall time (a
+/// simulated clock moved ahead neither ends nor extends it). A wrong e-mail and a
 /// wrong password get the same answer in about the same time. Failures are throttled per
 /// e-mail and per client address (`too_many_attempts`, 429 with `Retry-After`); while an
 /// e-mail must wait, even the right password is refused.
@@ -83,7 +85,8 @@ pub async fn login(
             &yunshi_core::account::AccountError::UserDisabled,
         ));
     }
-    let now = state.clock.now();
+    // A session lives on wall time (`expires_on_wall_time`), whatever the server's clock.
+    let now = Timestamp::now();
     let expires_at = now.saturating_add(SESSION_LIFETIME).unwrap_or(now);
     let secret = new_secret().map_err(Problem::internal)?;
     state
