@@ -326,3 +326,78 @@ async fn behind_tls_the_consoles_cookies_are_secure_and_host_prefixed() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_month_advanced_from_the_clock_page_keeps_the_administrator_in_and_says_what_fired() {
+    let server = TestServer::start_with(
+        |c| {
+            c.clock = yunshi_server::ClockMode::Simulated;
+            c.start = Some("2026-10-01T09:00:00+08:00".into());
+            c.admin_token = Some(ADMIN_TOKEN.into());
+        },
+        axum::Router::new(),
+    )
+    .await;
+    let password = "a-long-password-1";
+    let res = server
+        .client
+        .post(server.url("/api/v1/admin/users"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &json!({"email": "admin@operator.test", "display_name": "管理员",
+                      "password": password,
+                      "kind": {"type": "operator_staff", "roles": ["admin"]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    json_of(res, 201).await;
+    let mut b = Browser::new(&server);
+    let csrf = b.csrf("/login").await;
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "admin@operator.test"),
+                ("password", password),
+                ("next", "/operator/clock"),
+            ],
+            "same-origin",
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = b.page("/operator/clock").await;
+    assert!(page.contains("1d, 12h"), "durations as the CLI takes them");
+    let csrf = b.csrf("/operator/clock").await;
+    let res = b
+        .post(
+            "/console/act",
+            &[
+                ("csrf", &csrf),
+                ("_to", "/api/v1/admin/clock"),
+                ("_back", "/operator/clock"),
+                ("_form", "advance"),
+                ("_next", "/operator/clock?from={/from}&fired={/fired_total}"),
+                ("by", "30d"),
+                ("to", ""),
+            ],
+            "same-origin",
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let next = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        next.starts_with("/operator/clock?from=2026-10-01T01:00:00Z&fired="),
+        "{next}"
+    );
+    // Still signed in after a simulated month: the page, not the login form.
+    let html = b.page(&next).await;
+    assert!(
+        html.contains("上次拨动") && html.contains("触发的到期事项"),
+        "{html}"
+    );
+    assert!(html.contains("2026-10-31"), "the clock a month on: {html}");
+    assert!(!html.contains("name=\"password\""), "{html}");
+    server.stop().await;
+}

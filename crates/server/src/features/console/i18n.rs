@@ -401,9 +401,14 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("operator.act_on", "违规行为日期", "Date of the act"),
     (
         "operator.advance_by",
-        "拨动时长（ISO 8601）",
-        "Advance by (ISO 8601)",
+        "拨动时长（如 1d、12h、30m）",
+        "Advance by (e.g. 1d, 12h, 30m)",
     ),
+    ("operator.advance_hour", "拨快 1 小时", "+1 hour"),
+    ("operator.advance_day", "拨快 1 天", "+1 day"),
+    ("operator.last_advance", "上次拨动", "Last advance"),
+    ("operator.advanced_from", "拨动前时间", "Moved from"),
+    ("operator.fired", "触发的到期事项", "Deadlines fired"),
     (
         "operator.advance_to",
         "或拨到时刻（RFC 3339）",

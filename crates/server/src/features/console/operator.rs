@@ -1195,7 +1195,22 @@ async fn staff(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
     Ok(c.page(&visit, lang.t("operator.staff"), Subnav::Operator, blocks))
 }
 
-async fn clock(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
+/// The last advance, as the clock form's answer sends the page back (`from`, `fired`).
+#[derive(Debug, Default, Deserialize)]
+struct AdvancedQuery {
+    from: Option<String>,
+    fired: Option<u32>,
+}
+
+/// Where an advance sends the page back: to the clock, saying what it did.
+const AFTER_ADVANCE: &str = "/operator/clock?from={/from}&fired={/fired_total}";
+
+async fn clock(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<AdvancedQuery>,
+) -> Page {
     let visit = operator(&c, &headers, &uri).await?;
     let lang = visit.lang;
     let now = c.read_soft(&visit, "/api/v1/admin/clock").await;
@@ -1210,7 +1225,23 @@ async fn clock(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
             Cell::Text(when(&text(&now, "/next_deadline_due"))),
         ),
     ])];
+    if let (Some(from), Some(fired)) = (&q.from, q.fired) {
+        blocks.push(Block::Heading(lang.t("operator.last_advance")));
+        blocks.push(Block::Details(vec![
+            (lang.t("operator.advanced_from"), Cell::Text(when(from))),
+            (lang.t("operator.fired"), Cell::Text(fired.to_string())),
+        ]));
+    }
     if text(&now, "/mode") == "simulated" {
+        let quick = |id: &str, by: &str, key: &str| {
+            Block::Form(
+                action(id, "/api/v1/admin/clock", &visit.path, lang.t(key))
+                    .field(Field::hidden("by", by))
+                    .field(Field::hidden("_next", AFTER_ADVANCE)),
+            )
+        };
+        blocks.push(quick("advance-hour", "1h", "operator.advance_hour"));
+        blocks.push(quick("advance-day", "1d", "operator.advance_day"));
         blocks.push(Block::Form(
             action(
                 "advance",
@@ -1218,10 +1249,11 @@ async fn clock(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
                 &visit.path,
                 lang.t("operator.advance"),
             )
+            .field(Field::hidden("_next", AFTER_ADVANCE))
             .field(
                 Field::new("by", lang.t("operator.advance_by"), FieldKind::Text)
-                    .value("P1D")
-                    .hint("P1D, PT6H, P30D"),
+                    .value("1d")
+                    .hint("1d, 12h, 30m, 30d"),
             )
             .field(
                 Field::new("to", lang.t("operator.advance_to"), FieldKind::Text)
