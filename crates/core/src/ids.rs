@@ -59,9 +59,30 @@ define_id!(
     UserId,
 );
 
+impl OrderId {
+    /// The order's number as people read and quote it: the last ten hex digits of its id,
+    /// upper case (the head of a UUIDv7 is its time, the same for orders placed together).
+    pub fn number(&self) -> String {
+        order_number(&self.0.to_string())
+    }
+}
+
+/// [`OrderId::number`] of an id as text.
+pub fn order_number(id: &str) -> String {
+    let tail: String = id.chars().rev().filter(|c| *c != '-').take(10).collect();
+    tail.chars().rev().collect::<String>().to_uppercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_order_number_is_the_tail_of_its_id_in_upper_case() {
+        let id = OrderId(Uuid::from_u128(0x0193_0000_0000_7000_8000_00ab_cdef_0123));
+        assert_eq!(id.number(), "ABCDEF0123");
+        assert_eq!(order_number(&id.to_string()), id.number());
+    }
 
     #[test]
     fn ids_round_trip_through_text_and_json() {

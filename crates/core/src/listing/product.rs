@@ -69,6 +69,14 @@ pub struct ProviderStanding {
 }
 
 impl Product {
+    /// The title buyers see: the live version's, else the one in review or being edited.
+    pub fn title(&self) -> &str {
+        self.live
+            .as_ref()
+            .or(self.pending.as_ref())
+            .map_or("", |v| v.content.title.as_str())
+    }
+
     /// Opens a product with its first draft. Completeness is checked on submit; shape, price
     /// and the category's refund class now, so a bad draft is refused while it is typed.
     pub fn create(

@@ -297,14 +297,19 @@ async fn march_statement_pays_commission_and_base_price_orders(m: &Market) {
     );
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.matches("订单 order").count(), 3, "{csv}");
-    assert!(csv.contains(&orders[0]), "{csv}");
+    let number = yunshi_core::ids::order_number(&orders[0]);
+    assert!(
+        csv.contains(&format!(",{number},")),
+        "the order by its number: {csv}"
+    );
+    assert!(!csv.contains(&orders[0]), "no order UUID: {csv}");
     assert!(csv.contains("打款 payout,,,,,,-270.00"), "{csv}");
     let xlsx = m
         .get(&format!("/api/v1/statements/{id}/xlsx"), &p.isv)
         .await;
     assert_eq!(xlsx.status(), 200);
     let bytes = xlsx.bytes().await.unwrap();
-    assert_eq!(&bytes[..2], b"PK", "an XLSX is a zip");
+    statement_xlsx_sums_to_its_totals(&bytes, &s, &number);
     // Another provider's staff cannot see it.
     let res = m.get(&format!("/api/v1/statements/{id}"), &q.isv).await;
     assert_problem(res, 404, "not_found").await;
@@ -806,4 +811,49 @@ async fn secrets_and_personal_data_are_not_in_the_database_files_in_the_clear() 
         }
     }
     m.stop().await;
+}
+
+/// The XLSX statement as a spreadsheet reads it: amounts are number cells, the order lines'
+/// columns sum to the statement's totals, orders by number and products by title.
+fn statement_xlsx_sums_to_its_totals(bytes: &[u8], statement: &Value, number: &str) {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    let is = |r: &[Data], what: &str| r.first() == Some(&Data::String(what.into()));
+    let lines: Vec<&[Data]> = rows
+        .iter()
+        .copied()
+        .filter(|r| is(r, "订单 order"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{rows:?}");
+    assert!(
+        lines.iter().any(|r| r[1] == Data::String(number.into())),
+        "{rows:?}"
+    );
+    for r in &lines {
+        let Data::String(product) = &r[2] else {
+            panic!("{r:?}")
+        };
+        assert!(
+            uuid::Uuid::parse_str(product).is_err(),
+            "a product title: {r:?}"
+        );
+    }
+    let fen = |d: &Data| match d {
+        Data::Float(v) => (v * 100.0).round() as i64,
+        other => panic!("an amount is a number cell, not {other:?}"),
+    };
+    let wire = |field: &str| {
+        let f: f64 = statement[field].as_str().unwrap().parse().unwrap();
+        (f * 100.0).round() as i64
+    };
+    let sum = |c: usize| lines.iter().map(|r| fen(&r[c])).sum::<i64>();
+    let total = rows.iter().find(|r| is(r, "合计 total")).unwrap();
+    assert_eq!(sum(4), fen(&total[4]));
+    assert_eq!(sum(4), wire("sales"), "no refunds this period");
+    assert_eq!(sum(5), wire("fee"));
+    assert_eq!(sum(6), wire("net"));
+    let payout = rows.iter().find(|r| is(r, "打款 payout")).unwrap();
+    assert_eq!(fen(&payout[6]), -27_000);
 }

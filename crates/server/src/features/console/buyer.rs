@@ -104,11 +104,7 @@ impl OrderListQuery {
     }
 }
 
-/// An order's number as people read it: the tail of its id (the head is its time).
-pub fn order_number(id: &str) -> String {
-    let tail: String = id.chars().rev().filter(|c| *c != '-').take(10).collect();
-    tail.chars().rev().collect::<String>().to_uppercase()
-}
+pub use yunshi_core::ids::order_number;
 
 async fn my_orders(
     State(c): State<Console>,

@@ -1,6 +1,8 @@
 //! Statements as files for a provider's finance people: CSV (UTF-8 with BOM, so spreadsheet
-//! programs read the Chinese headers) and XLSX. Amounts are written as decimal text
-//! ("1234.56"): they come from integer fen and never pass through a float.
+//! programs read the Chinese headers) and XLSX. Orders by their number and products by
+//! their title. In CSV an amount is decimal text ("1234.56"); in XLSX a number cell formatted
+//! `¥#,##0.00`, so a column sums — the decimal read as the nearest double, exact to the fen
+//! for every amount below 2⁵³ fen (the deployment's `max_amount` is at most 10¹⁴ fen).
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -10,7 +12,9 @@ use yunshi_core::settlement::{AdjustmentKind, LineKind, Statement};
 
 use super::{statement_lines, visible_statement};
 use crate::kernel::auth::Principal;
+use crate::kernel::pipeline::load_many;
 use crate::kernel::problem::Problem;
+use crate::kernel::repo::products::{PRODUCT, ProductRecord};
 use crate::kernel::state::AppState;
 
 const HEADER: [&str; 7] = [
@@ -49,39 +53,69 @@ fn adjustment_kind(k: AdjustmentKind) -> &'static str {
     }
 }
 
-/// Every row of the statement file: the order lines, then the adjustments and the totals.
-async fn rows(state: &AppState, s: &Statement) -> Result<Vec<[String; 7]>, Problem> {
-    let mut rows = vec![HEADER.map(String::from)];
-    for l in statement_lines(state, s).await? {
-        rows.push([
-            "订单 order".into(),
-            l.order_id.to_string(),
-            l.product_id.to_string(),
-            line_kind(l.kind).into(),
-            yuan(l.amount),
-            yuan(l.fee),
-            yuan(l.net),
+/// A cell of the statement file.
+enum Cell {
+    Text(String),
+    Money(Fen),
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    /// The cell as CSV text.
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(t) => csv_field(t),
+            Cell::Money(f) => yuan(*f),
+        }
+    }
+}
+
+/// Every row of the statement file: the order lines, then the totals and adjustments.
+async fn rows(state: &AppState, s: &Statement) -> Result<Vec<Vec<Cell>>, Problem> {
+    let lines = statement_lines(state, s).await?;
+    let mut ids: Vec<uuid::Uuid> = lines.iter().map(|l| l.product_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let titles: std::collections::HashMap<uuid::Uuid, String> =
+        load_many::<ProductRecord>(&state.store, PRODUCT, ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.state.product.title().to_owned()))
+            .collect();
+    let mut rows = vec![HEADER.iter().map(|h| Cell::text(*h)).collect()];
+    for l in lines {
+        let product = titles
+            .get(&l.product_id.0)
+            .cloned()
+            .unwrap_or_else(|| l.product_id.to_string());
+        rows.push(vec![
+            Cell::text("订单 order"),
+            Cell::Text(l.order_id.number()),
+            Cell::Text(product),
+            Cell::text(line_kind(l.kind)),
+            Cell::Money(l.amount),
+            Cell::Money(l.fee),
+            Cell::Money(l.net),
         ]);
     }
     let total = |what: &str, net: Fen| {
-        [
-            what.into(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            yuan(net),
-        ]
+        let mut row: Vec<Cell> = std::iter::once(Cell::text(what))
+            .chain((0..5).map(|_| Cell::text("")))
+            .collect();
+        row.push(Cell::Money(net));
+        row
     };
-    rows.push([
-        "合计 total".into(),
-        String::new(),
-        String::new(),
-        format!("{} – {}", s.period.start, s.period.end),
-        yuan(s.sales.checked_add(s.refunds).map_err(Problem::internal)?),
-        yuan(s.fee),
-        yuan(s.net),
+    rows.push(vec![
+        Cell::text("合计 total"),
+        Cell::text(""),
+        Cell::text(""),
+        Cell::Text(format!("{} – {}", s.period.start, s.period.end)),
+        Cell::Money(s.sales.checked_add(s.refunds).map_err(Problem::internal)?),
+        Cell::Money(s.fee),
+        Cell::Money(s.net),
     ]);
     for a in &s.adjustments {
         rows.push(total(adjustment_kind(a.kind), a.amount));
@@ -134,7 +168,7 @@ pub async fn csv(
     let s = visible_statement(&state, &principal, &id).await?;
     let mut out = String::from("\u{feff}");
     for row in rows(&state, &s).await? {
-        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        let fields: Vec<String> = row.iter().map(Cell::csv).collect();
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
@@ -165,13 +199,24 @@ pub async fn xlsx(
     sheet
         .set_name(format!("对账单 {}", s.period.label()))
         .map_err(Problem::internal)?;
+    let money = rust_xlsxwriter::Format::new().set_num_format("¥#,##0.00");
     for (r, row) in rows(&state, &s).await?.iter().enumerate() {
         let r = u32::try_from(r).map_err(Problem::internal)?;
-        for (c, value) in row.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
             let c = u16::try_from(c).map_err(Problem::internal)?;
-            sheet.write_string(r, c, value).map_err(Problem::internal)?;
+            match cell {
+                Cell::Text(t) => sheet.write_string(r, c, t),
+                Cell::Money(f) => {
+                    let value: f64 = yuan(*f).parse().map_err(Problem::internal)?;
+                    sheet.write_number_with_format(r, c, value, &money)
+                }
+            }
+            .map_err(Problem::internal)?;
         }
     }
+    sheet.set_column_width(1, 14).map_err(Problem::internal)?;
+    sheet.set_column_width(2, 28).map_err(Problem::internal)?;
+    sheet.set_column_width(3, 22).map_err(Problem::internal)?;
     let bytes = book.save_to_buffer().map_err(Problem::internal)?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
