@@ -242,7 +242,7 @@ async function journey(lang) {
     await reviewer.fill("#login-email", `reviewer-${lang}@operator.test`);
     await reviewer.fill("#login-password", PASSWORD);
     await submit(reviewer, lang === "en" ? "Log in" : "登录", "login");
-    assert.match(reviewer.url(), /\/operator$/);
+    assert.match(reviewer.url(), /\/operator\/onboarding$/, "a reviewer starts at the onboarding queue");
 
     // A provider signs up as an enterprise, applies, uploads what is missing and submits.
     const store = `云帆旗舰店 ${lang}`;

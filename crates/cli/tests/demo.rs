@@ -267,6 +267,10 @@ async fn the_demo_seeds_a_marketplace_and_every_printed_login_opens_its_console(
     let admin = &demo.logins[0];
     let cases = log_in_and_open(&client, &demo.base, &admin.1, "/operator/cases").await;
     assert!(cases.contains("ALI-"), "the demo has violation cases");
+    assert!(
+        cases.contains("name=\"established:bool\"") && !cases.contains("checked"),
+        "a finding is chosen on the case desk, nothing pre-ticked"
+    );
     drop(demo);
 
     // A second start reuses the seeded data at once.

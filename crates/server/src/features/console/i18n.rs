@@ -424,6 +424,9 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("operator.dismiss", "驳回投诉", "Dismiss"),
     ("operator.established", "违规成立", "Violation established"),
+    ("operator.established_yes", "成立", "Established"),
+    ("operator.established_no", "不成立", "Not established"),
+    ("common.choose", "请选择", "Choose"),
     ("operator.measure", "处理措施", "Measure"),
     ("operator.next_deadline", "下一个到期事项", "Next deadline"),
     (

@@ -137,6 +137,23 @@ impl Me {
         matches!(self.role, Role::Member { .. })
     }
 
+    /// Where the user starts when no page asked for one: operator staff at their own work
+    /// (the first desk of their role; the administrator at the dashboard), a provider's
+    /// people at the provider centre, anyone else at the catalogue.
+    pub fn landing(&self) -> &'static str {
+        match &self.role {
+            Role::Operator { roles } if roles.iter().any(|r| r == OperatorRole::Admin.as_str()) => {
+                "/operator"
+            }
+            Role::Operator { .. } => operator::DESKS
+                .iter()
+                .find(|(_, path, role)| role.is_some() && self.works_at(path))
+                .map_or("/operator", |(_, path, _)| *path),
+            Role::Provider { .. } | Role::Member { provider: Some(_) } => "/provider",
+            Role::Member { provider: None } => "/",
+        }
+    }
+
     /// Whether this operator staff member works at the desk on `path`
     /// ([`operator::DESKS`]): every desk for the administrator, the role's own desks and
     /// the shared ones for the others.
@@ -604,6 +621,31 @@ pub fn action(id: &str, api_path: &str, back: &str, submit: String) -> Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_role_lands_on_its_own_work() {
+        let staff = |roles: &[&str]| Me {
+            name: String::new(),
+            role: Role::Operator {
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            },
+        };
+        assert_eq!(
+            staff(&["customer_service"]).landing(),
+            "/operator/complaints"
+        );
+        assert_eq!(staff(&["finance"]).landing(), "/operator/settlement");
+        assert_eq!(staff(&["compliance"]).landing(), "/operator/cases");
+        assert_eq!(staff(&["reviewer"]).landing(), "/operator/onboarding");
+        assert_eq!(staff(&["admin", "finance"]).landing(), "/operator");
+        let provider = Me {
+            name: String::new(),
+            role: Role::Provider {
+                provider: Uuid::nil(),
+            },
+        };
+        assert_eq!(provider.landing(), "/provider");
+    }
 
     #[test]
     fn yuan_groups_thousands_and_keeps_the_fen() {

@@ -40,7 +40,8 @@ pub fn routes() -> Router<Console> {
 
 /// The operator's desks: page, title key, and the role that works there (`None`: every
 /// operator staff member; the administrator works at all of them). The navigation shows a
-/// staff member its desks only, and another desk answers 403.
+/// staff member its desks only, and another desk answers 403; a role's first desk is where
+/// it lands after logging in.
 pub const DESKS: [(&str, &str, Option<OperatorRole>); 11] = [
     ("operator.dashboard", "/operator", None),
     (
@@ -64,13 +65,13 @@ pub const DESKS: [(&str, &str, Option<OperatorRole>); 11] = [
         Some(OperatorRole::Compliance),
     ),
     (
-        "operator.deposits",
-        "/operator/deposits",
+        "operator.settlement",
+        "/operator/settlement",
         Some(OperatorRole::Finance),
     ),
     (
-        "operator.settlement",
-        "/operator/settlement",
+        "operator.deposits",
+        "/operator/deposits",
         Some(OperatorRole::Finance),
     ),
     ("operator.notices", "/operator/notices", None),
@@ -596,12 +597,17 @@ async fn cases(State(c): State<Console>, headers: HeaderMap, uri: Uri) -> Page {
                         lang.t("operator.finding"),
                     )
                     .field(
+                        // A finding is chosen, never pre-set: no default either way.
                         Field::new(
                             "established:bool",
                             lang.t("operator.established"),
-                            FieldKind::Checkbox,
+                            FieldKind::Select(vec![
+                                (String::new(), lang.t("common.choose")),
+                                ("true".into(), lang.t("operator.established_yes")),
+                                ("false".into(), lang.t("operator.established_no")),
+                            ]),
                         )
-                        .value("true"),
+                        .required(),
                     )
                     .field(
                         Field::new("reason", lang.t("common.reason"), FieldKind::Text).required(),

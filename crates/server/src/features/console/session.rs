@@ -18,7 +18,7 @@ use serde_json::json;
 use super::api::Payload;
 use super::blocks::{Block, Cell, Field, FieldKind, Form};
 use super::i18n::Lang;
-use super::{Console, Role, Subnav, Visit};
+use super::{Console, Subnav, Visit};
 use crate::kernel::throttle::ClientAddr;
 
 pub const SESSION_COOKIE: &str = "yunshi_session";
@@ -296,13 +296,10 @@ fn csrf_refusal(lang: Lang, form: &str) -> Flash {
 
 /// Where a user goes after logging in, when no page asked for it.
 async fn home(c: &Console, token: &str, lang: Lang) -> String {
-    match c.me(token, lang).await.map(|m| m.role) {
-        Some(Role::Operator { .. }) => "/operator".into(),
-        Some(Role::Provider { .. }) | Some(Role::Member { provider: Some(_) }) => {
-            "/provider".into()
-        }
-        _ => "/".into(),
-    }
+    c.me(token, lang)
+        .await
+        .map_or("/", |m| m.landing())
+        .to_owned()
 }
 
 fn signed_in(to: &str, token: &str) -> Response {
