@@ -15,7 +15,6 @@ use crate::kernel::repo::products::PRODUCT;
 use crate::kernel::repo::providers::PROVIDER;
 use crate::kernel::repo::providers::STORE;
 use crate::kernel::repo::providers::load_provider;
-use crate::kernel::repo::providers::store_write;
 use crate::kernel::repo::{EXIT_NOTICE, EXIT_TASK, TENURE};
 use crate::kernel::state::AppState;
 use crate::reactions::order_written::write_changed;
@@ -335,19 +334,15 @@ pub async fn apply_exit(
 
     // Stores hidden, products delisted (ALI-A 7.1.4).
     let why = format!("{} / {}", kind.title_zh(), kind.title_en());
-    for stored in all_owned(state, STORE, &owner).await? {
-        let store: Store = read(&stored)?;
-        if store.closed.is_some() {
-            continue;
-        }
-        let (next, outcome) = with_ctx(state, now, rb, |ctx| store.hide_on_exit(&why, ctx))
-            .map_err(|e| Problem::refusal(&e))?;
-        batch
-            .aggregates
-            .push(store_write(&next, Some(stored.version), now)?);
-        add_outcome(batch, outcome, now);
-        effects.hidden_stores += 1;
-    }
+    effects.hidden_stores += crate::reactions::penalties::each_store_in_batch(
+        state,
+        &owner,
+        rb,
+        now,
+        batch,
+        |store, ctx| Some(store.hide_on_exit(&why, ctx)),
+    )
+    .await?;
     let key = format!("exit:{tenure_id}");
     for stored in all_owned(state, PRODUCT, &owner).await? {
         crate::reactions::penalties::delist_in_batch(state, rb, &stored, &key, &why, now, batch)?;

@@ -242,6 +242,41 @@ fn write_provider(
 /// delisting the case's product (TC 删除). The others — display demotion, category and
 /// publishing restriction, account ban — are recorded on the case and not yet enforced; a
 /// public notice needs nothing more, the decided case is on the public notice list already.
+/// Applies `decide` to each of the provider's stores not closed for good, in `batch`: the
+/// store write and its outcome for each it changes (`None`: leave it). Returns how many
+/// changed.
+pub(crate) async fn each_store_in_batch(
+    state: &AppState,
+    owner: &str,
+    rb: &MarketplaceRulebook,
+    now: Timestamp,
+    batch: &mut WriteBatch,
+    decide: impl Fn(
+        &Store,
+        &mut yunshi_core::decision::Context<'_>,
+    ) -> Option<
+        Result<(Store, yunshi_core::decision::Outcome), yunshi_core::storefront::StoreError>,
+    >,
+) -> Result<usize, Problem> {
+    let mut changed = 0;
+    for stored in all_owned(state, STORE, owner).await? {
+        let store: Store = read(&stored)?;
+        if store.closed.is_some() {
+            continue;
+        }
+        let Some(decided) = with_ctx(state, now, rb, |ctx| decide(&store, ctx)) else {
+            continue;
+        };
+        let (next, outcome) = decided.map_err(|e| Problem::refusal(&e))?;
+        batch
+            .aggregates
+            .push(store_write(&next, Some(stored.version), now)?);
+        add_outcome(batch, outcome, now);
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 pub(crate) async fn apply_stacked(
     state: &AppState,
     case: &Case,
@@ -257,19 +292,11 @@ pub(crate) async fn apply_stacked(
         }
         ExtraMeasure::Hide => {
             let reason = format!("屏蔽 hidden: {} — {}", case.row.code, measure.reason);
-            for stored in all_owned(state, STORE, &owner).await? {
-                let store: Store = read(&stored)?;
-                if store.closed.is_some() || store.hidden.is_some() {
-                    continue;
-                }
-                let (next, outcome) = with_ctx(state, now, rb, |ctx| store.hide(&reason, ctx))
-                    .map_err(|e| Problem::refusal(&e))?;
-                batch
-                    .aggregates
-                    .push(store_write(&next, Some(stored.version), now)?);
-                add_outcome(batch, outcome, now);
-            }
-            Ok(())
+            each_store_in_batch(state, &owner, rb, now, batch, |store, ctx| {
+                (store.hidden.is_none()).then(|| store.hide(&reason, ctx))
+            })
+            .await
+            .map(|_| ())
         }
         ExtraMeasure::Delete => {
             let Some(product) = case.product else {

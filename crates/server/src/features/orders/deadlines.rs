@@ -85,22 +85,13 @@ async fn window_end_batch(
             outcome.cancel.retain(|k| k != key);
         }
         if next != loaded.state.order {
-            let record = OrderRecord {
-                order: next,
-                warranty_days: loaded.state.warranty_days,
-                index_version: None,
-            };
-            write_order(
-                state,
-                &mut batch,
-                Some(&loaded.state),
-                record,
-                Some(loaded.version),
-                now,
+            crate::reactions::order_written::write_changed(
+                state, &mut batch, &loaded, next, outcome, now,
             )
             .await?;
+        } else {
+            add_outcome(&mut batch, outcome, now);
         }
-        add_outcome(&mut batch, outcome, now);
     }
     Ok(batch)
 }
